@@ -1,0 +1,178 @@
+//! The command line: every subcommand's flags, and parsing of the values
+//! they share (plugin config pairs, grants, sizes).
+
+use crate::plugin::capabilities::Grant;
+use crate::plugin::{Limits, PluginSpec};
+use anyhow::{Result, anyhow, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Sluice: stream records through sandboxed WebAssembly plugins.
+#[derive(Parser, Debug)]
+#[command(name = "host", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run records from a file or stdin (one value per line) through plugins, no broker needed.
+    Test(TestArgs),
+    /// Show a plugin's world, schema, config keys, capabilities, size and hash.
+    Inspect(InspectArgs),
+}
+
+/// Output formats of `host test`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TestFormat {
+    /// One line per output record (the value itself when it is JSON).
+    Json,
+    /// Spark's console table (`Dataset.show`).
+    Table,
+    /// Spark's `printSchema` tree of the chain's output.
+    Schema,
+}
+
+/// Flags shared by every command that runs plugins.
+#[derive(Args, Debug, Clone)]
+pub struct PluginArgs {
+    /// Plugin config, as PLUGIN.KEY=VALUE (PLUGIN is the file name without .wasm); repeatable.
+    #[arg(long = "config", value_name = "PLUGIN.KEY=VALUE")]
+    pub config: Vec<String>,
+    /// Give a plugin clocks or randomness, as PLUGIN=clocks[,random]; repeatable.
+    #[arg(long = "grant", value_name = "PLUGIN=CAPS")]
+    pub grant: Vec<String>,
+    /// Memory limit per plugin instance (e.g. 64MiB, 1GiB, 1048576).
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    pub memory_limit: usize,
+    /// Time limit for one plugin call (one batch), in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub deadline_ms: u64,
+    /// Where compiled plugins are cached [default: $SLUICE_CACHE_DIR or ~/.cache/sluice].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Compile plugins every time instead of using the cache.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+/// `host test`.
+#[derive(Args, Debug)]
+pub struct TestArgs {
+    /// A plugin: a path to a .wasm component, or a bundled name (parse_stock, schema_filter, stock_generator); repeat to chain.
+    #[arg(long = "plugin", short = 'p', value_name = "PLUGIN", required = true)]
+    pub plugins: Vec<String>,
+    /// Input file with one record value per line; `-` is stdin. Not used when the first plugin is a generator.
+    #[arg(long, short = 'i', value_name = "FILE", default_value = "-")]
+    pub input: String,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "json")]
+    pub format: TestFormat,
+    /// Records per plugin call.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub batch_size: u32,
+    /// Rows shown by --format table.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub num_rows: usize,
+    /// Truncate table cells longer than 20 characters, as Spark does.
+    #[arg(long, value_name = "BOOL", default_value = "true", action = clap::ArgAction::Set)]
+    pub truncate: bool,
+    /// Shared plugin flags.
+    #[command(flatten)]
+    pub runtime: PluginArgs,
+}
+
+/// `host inspect`.
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// A path to a .wasm component, or a bundled plugin name.
+    #[arg(value_name = "PLUGIN")]
+    pub plugin: String,
+    /// Shared plugin flags.
+    #[command(flatten)]
+    pub runtime: PluginArgs,
+}
+
+/// Parses `64MiB`, `1GiB`, `512KiB`, `100MB`, or a number of bytes.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: usize = digits.parse().map_err(|_| format!("{text:?} is not a size; write e.g. 64MiB or 1GiB"))?;
+    let scale: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("unknown size unit {other:?} in {text:?}; use KiB, MiB or GiB")),
+    };
+    n.checked_mul(scale).filter(|b| *b >= 1 << 20).ok_or_else(|| format!("{text:?}: give at least 1MiB"))
+}
+
+impl PluginArgs {
+    /// The limits these flags set.
+    pub fn limits(&self) -> Limits {
+        Limits { memory_bytes: self.memory_limit, deadline: Duration::from_millis(self.deadline_ms.max(1)) }
+    }
+
+    /// The cache directory in force, if any.
+    pub fn cache_dir(&self) -> Option<PathBuf> {
+        if self.no_cache { None } else { self.cache_dir.clone().or_else(crate::plugin::cache::default_dir) }
+    }
+
+    /// One spec per `--plugin`, with the `--config` and `--grant` entries
+    /// that name it. An entry naming no plugin of the pipeline is an error.
+    pub fn specs(&self, sources: &[String]) -> Result<Vec<PluginSpec>> {
+        let mut specs: Vec<PluginSpec> =
+            sources.iter().map(|s| PluginSpec { source: s.clone(), ..Default::default() }).collect();
+        let names: Vec<String> = specs.iter().map(PluginSpec::name).collect();
+        let owner = |entry: &str, sep: char| -> Result<usize> {
+            let found = names.iter().enumerate().filter(|(_, n)| {
+                entry.strip_prefix(n.as_str()).is_some_and(|rest| rest.starts_with(sep))
+            });
+            // Prefer the longest name (`a.b` over `a` for `a.b.key=1`).
+            found.max_by_key(|(_, n)| n.len()).map(|(i, _)| i).ok_or_else(|| {
+                let prefix = entry.split(sep).next().unwrap_or(entry);
+                anyhow!("no plugin named {prefix:?} in this pipeline (plugins: {})", names.join(", "))
+            })
+        };
+        for entry in &self.config {
+            let i = owner(entry, '.').map_err(|e| anyhow!("--config {entry:?}: {e}"))?;
+            let rest = &entry[names[i].len() + 1..];
+            let Some((key, value)) = rest.split_once('=') else {
+                bail!("--config {entry:?}: expected PLUGIN.KEY=VALUE, e.g. parse_stock.mode=DLQ");
+            };
+            if key.is_empty() {
+                bail!("--config {entry:?}: the key is empty; expected PLUGIN.KEY=VALUE");
+            }
+            specs[i].config.push((key.to_string(), value.to_string()));
+        }
+        for entry in &self.grant {
+            let i = owner(entry, '=').map_err(|e| anyhow!("--grant {entry:?}: {e}"))?;
+            let caps = &entry[names[i].len() + 1..];
+            let grants: BTreeSet<Grant> =
+                caps.split(',').map(Grant::parse).collect::<Result<_>>().map_err(|e| anyhow!("--grant {entry:?}: {e}"))?;
+            specs[i].grants.extend(grants);
+        }
+        Ok(specs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("2097152"), Ok(2 << 20));
+        assert!(parse_size("12 parsecs").is_err());
+        assert!(parse_size("1KiB").is_err());
+    }
+}

@@ -1,0 +1,68 @@
+//! `host inspect PLUGIN`: what a plugin is and what it may do.
+
+use super::load_plugins;
+use crate::cli::InspectArgs;
+use crate::plugin::Stage;
+use crate::plugin::cache::CacheStatus;
+use crate::plugin::capabilities::{Need, classify};
+use crate::sink::console::{columns, schema_tree};
+use anyhow::Result;
+use std::fmt::Write as _;
+
+/// Prints the plugin's description to stdout.
+pub fn run(args: InspectArgs) -> Result<()> {
+    let (_runtime, plugins) = load_plugins(&args.runtime, std::slice::from_ref(&args.plugin))?;
+    let plugin = &plugins[0];
+    let mut stage = Stage::new(plugin.clone())?;
+    let info = stage.about()?;
+    let mut out = String::new();
+    writeln!(out, "plugin:      {} ({})", plugin.name, plugin.origin)?;
+    writeln!(out, "world:       {}", plugin.world.name())?;
+    if !info.description.is_empty() {
+        writeln!(out, "description: {}", info.description)?;
+    }
+    writeln!(out, "size:        {} bytes", plugin.size)?;
+    writeln!(out, "sha256:      {}", plugin.sha256)?;
+    let cache = match &plugin.cache {
+        CacheStatus::Hit(p) => format!("hit {}", p.display()),
+        CacheStatus::Stored(p) => format!("miss, compiled and stored at {}", p.display()),
+        CacheStatus::Uncached => "off (compiled in memory)".into(),
+    };
+    writeln!(out, "cache:       {cache}")?;
+    let limits = plugin.limits;
+    writeln!(out, "limits:      memory {} MiB, {} ms per batch", limits.memory_bytes >> 20, limits.deadline.as_millis())?;
+    let grants: Vec<&str> = plugin.grants.iter().map(|g| g.name()).collect();
+    writeln!(out, "grants:      {}", if grants.is_empty() { "none".into() } else { grants.join(", ") })?;
+    writeln!(out, "imports:")?;
+    for import in &plugin.imports {
+        let functions: Vec<&str> = if import.functions.is_empty() {
+            vec![""]
+        } else {
+            import.functions.iter().map(String::as_str).collect()
+        };
+        for function in functions {
+            let need = match classify(&import.name, function) {
+                Need::Default => "sandbox default".to_string(),
+                Need::Sealed => "allowed, answered with an empty environment".to_string(),
+                Need::Grant(g) => format!("granted: {}", g.name()),
+                Need::Denied(what) => format!("denied: {what}"),
+            };
+            let what = if function.is_empty() { import.name.clone() } else { format!("{}#{function}", import.name) };
+            writeln!(out, "  {what:<50} {need}")?;
+        }
+    }
+    writeln!(out, "config keys:")?;
+    if info.config.is_empty() {
+        writeln!(out, "  (none)")?;
+    }
+    for key in &info.config {
+        let default = key.default.as_deref().map(|d| format!(" [default: {d}]")).unwrap_or_default();
+        writeln!(out, "  {:<22} {}{default}", key.name, key.description)?;
+    }
+    writeln!(out, "schema:")?;
+    match stage.schema() {
+        Some(fields) => out.push_str(&schema_tree(&columns(Some(fields)))),
+        None => out.push_str("  (none declared: the output is shown as one `value` column)\n"),
+    }
+    super::test::write_stdout(out.as_bytes())
+}

@@ -1,0 +1,151 @@
+//! `host test`: records from a file or stdin (or a generator) through a
+//! chain of plugins, printed as JSON lines, a Spark table or a schema.
+//! Record errors go to stderr as JSON lines naming the input line.
+
+use super::load_plugins;
+use crate::cli::{TestArgs, TestFormat};
+use crate::plugin::batch::{BatchBuilder, InputRecord, value};
+use crate::plugin::bindings::Batch;
+use crate::plugin::{Chain, Stage, World};
+use crate::sink::console::{columns, row, schema_tree, table};
+use anyhow::{Context, Result, bail};
+use std::io::{BufRead, Write};
+
+/// Writes to stdout; a closed pipe (`host test | head`) is not an error.
+pub fn write_stdout(bytes: &[u8]) -> Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        other => Ok(other?),
+    }
+}
+
+fn json_line(value: Option<&[u8]>) -> Vec<u8> {
+    match value {
+        None => b"null".to_vec(),
+        Some(v) if serde_json::from_slice::<serde::de::IgnoredAny>(v).is_ok() && !v.contains(&b'\n') => v.to_vec(),
+        Some(v) => serde_json::to_vec(&String::from_utf8_lossy(v)).expect("a string serialises"),
+    }
+}
+
+/// Where the records come from: input lines, or a generator plugin.
+enum Source {
+    Lines { reader: Box<dyn BufRead>, next_line: u64 },
+    Generator(Box<Stage>),
+}
+
+impl Source {
+    /// The next batch and the number (1-based line, or record index) of its first record.
+    fn next(&mut self, max: u32) -> Result<Option<(Batch, u64)>> {
+        match self {
+            Source::Generator(stage) => Ok(stage.next_batch(max)?.map(|b| (b, 0))),
+            Source::Lines { reader, next_line } => {
+                let first = *next_line;
+                let mut lines: Vec<Vec<u8>> = Vec::new();
+                while lines.len() < max as usize {
+                    let mut line = Vec::new();
+                    if reader.read_until(b'\n', &mut line).context("reading the input")? == 0 {
+                        break;
+                    }
+                    if line.last() == Some(&b'\n') {
+                        line.pop();
+                        if line.last() == Some(&b'\r') {
+                            line.pop();
+                        }
+                    }
+                    lines.push(line);
+                }
+                if lines.is_empty() {
+                    return Ok(None);
+                }
+                let mut builder = BatchBuilder::with_capacity(lines.len(), lines.iter().map(Vec::len).sum());
+                for (i, line) in lines.iter().enumerate() {
+                    builder.push(&InputRecord {
+                        value: Some(line),
+                        offset: (first + i as u64 - 1) as i64,
+                        ..Default::default()
+                    });
+                }
+                *next_line += lines.len() as u64;
+                Ok(Some((builder.finish(), first)))
+            }
+        }
+    }
+}
+
+/// Runs `host test`.
+pub fn run(args: TestArgs) -> Result<()> {
+    let (_runtime, plugins) = load_plugins(&args.runtime, &args.plugins)?;
+    let (generator, transforms) = match plugins.split_first() {
+        Some((first, rest)) if first.world == World::Generator => (Some(first.clone()), rest.to_vec()),
+        _ => (None, plugins.clone()),
+    };
+    if let Some(p) = transforms.iter().find(|p| p.world == World::Generator) {
+        bail!("plugin {:?} is a generator: only the first --plugin may be a generator", p.name);
+    }
+    let mut chain = Chain::new(&transforms)?;
+    let generator = generator.map(Stage::new).transpose()?;
+    let schema = chain.schema().map(<[_]>::to_vec).or_else(|| {
+        if transforms.is_empty() { generator.as_ref().and_then(|g| g.schema().map(<[_]>::to_vec)) } else { None }
+    });
+    let fields = columns(schema.as_deref());
+    if args.format == TestFormat::Schema {
+        return write_stdout(schema_tree(&fields).as_bytes());
+    }
+    let mut source = match generator {
+        Some(stage) => Source::Generator(Box::new(stage)),
+        None => {
+            let reader: Box<dyn BufRead> = if args.input == "-" {
+                Box::new(std::io::BufReader::new(std::io::stdin()))
+            } else {
+                let file = std::fs::File::open(&args.input)
+                    .with_context(|| format!("cannot open input file {:?}; give a file with one record value per line, or - for stdin", args.input))?;
+                Box::new(std::io::BufReader::new(file))
+            };
+            Source::Lines { reader, next_line: 1 }
+        }
+    };
+    let from_lines = matches!(source, Source::Lines { .. });
+    let mut rows = Vec::new();
+    let mut generated = 0u64;
+    while let Some((batch, first_line)) = source.next(args.batch_size)? {
+        let count = batch.records.len() as u64;
+        let out = chain.process(batch)?;
+        let mut stderr = std::io::stderr().lock();
+        for e in &out.errors {
+            let (key, n) = if from_lines { ("line", first_line) } else { ("record", generated) };
+            let position = format!(
+                "{{{}:{},\"plugin\":{},\"error\":{}}}",
+                serde_json::to_string(key)?,
+                n + u64::from(e.input),
+                serde_json::to_string(&*e.plugin)?,
+                serde_json::to_string(&e.message)?
+            );
+            writeln!(stderr, "{position}")?;
+        }
+        match args.format {
+            TestFormat::Json => {
+                let mut buf = Vec::new();
+                for i in 0..out.batch.records.len() {
+                    buf.extend(json_line(value(&out.batch, i)));
+                    buf.push(b'\n');
+                }
+                write_stdout(&buf)?;
+            }
+            TestFormat::Table => {
+                for i in 0..out.batch.records.len() {
+                    if rows.len() <= args.num_rows {
+                        rows.push(row(&fields, value(&out.batch, i), schema.is_some()));
+                    }
+                }
+            }
+            TestFormat::Schema => unreachable!("handled above"),
+        }
+        generated += count;
+    }
+    if args.format == TestFormat::Table {
+        let truncate = if args.truncate { 20 } else { 0 };
+        write_stdout(table(&fields, &rows, args.num_rows, truncate).as_bytes())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,26 @@
+//! The one place the host generates bindings for the plugin contract
+//! (`wit/plugin.wit`): one `bindgen!` per world, sharing the types.
+
+#![allow(missing_docs)]
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "transform",
+});
+
+/// The `generator` world, reusing the `transform` world's types.
+pub mod generator {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "generator",
+        with: {
+            "sluice:plugin/types": super::sluice::plugin::types,
+            "sluice:plugin/host": super::sluice::plugin::host,
+        },
+    });
+}
+
+pub use sluice::plugin::types::{
+    Batch, ConfigKey, Error as PluginError, Field, FieldType, Header, Info, Level, Output, RecordError,
+    RecordMeta, Span,
+};

@@ -1,0 +1,259 @@
+//! The one wasmtime `Engine` of a host process, and loading plugins into it.
+
+use super::bindings::{TransformPre, generator::GeneratorPre};
+use super::cache::{self, CacheStatus};
+use super::capabilities::{self, Grant, Import};
+use super::state::State;
+use super::{Limits, bundled};
+use anyhow::{Context, Result, anyhow, bail};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// Which world a plugin implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum World {
+    /// Maps batches to batches.
+    Transform,
+    /// Produces batches.
+    Generator,
+}
+
+impl World {
+    /// The world's name in the WIT.
+    pub fn name(self) -> &'static str {
+        match self {
+            World::Transform => "transform",
+            World::Generator => "generator",
+        }
+    }
+}
+
+/// How a plugin is asked for: a path or a bundled name, its config, grants.
+#[derive(Debug, Clone, Default)]
+pub struct PluginSpec {
+    /// What the user typed after `--plugin`.
+    pub source: String,
+    /// `key=value` pairs for its `init`.
+    pub config: Vec<(String, String)>,
+    /// Capabilities granted beyond the default sandbox.
+    pub grants: BTreeSet<Grant>,
+}
+
+impl PluginSpec {
+    /// The plugin's name: the file stem of its path or bundled name
+    /// (`./build/parse_stock.wasm` → `parse_stock`), used in `--config NAME.key`.
+    pub fn name(&self) -> String {
+        let file = Path::new(&self.source).file_name().map(|f| f.to_string_lossy().into_owned());
+        let file = file.unwrap_or_else(|| self.source.clone());
+        file.strip_suffix(".wasm").unwrap_or(&file).to_string()
+    }
+}
+
+pub(crate) enum Pre {
+    Transform(TransformPre<State>),
+    Generator(GeneratorPre<State>),
+}
+
+/// A plugin compiled, checked and linked: instances are cheap to make from it.
+pub struct Plugin {
+    /// Its name (see [`PluginSpec::name`]).
+    pub name: Arc<str>,
+    /// Where it came from: a path, or `bundled`.
+    pub origin: String,
+    /// Its world.
+    pub world: World,
+    /// Its component imports.
+    pub imports: Vec<Import>,
+    /// The capabilities it was given beyond the default sandbox.
+    pub grants: BTreeSet<Grant>,
+    /// Size of the component in bytes.
+    pub size: usize,
+    /// Hex SHA-256 of the component.
+    pub sha256: String,
+    /// Whether the compiled code came from the cache.
+    pub cache: CacheStatus,
+    /// The config given to `init`.
+    pub config: Vec<(String, String)>,
+    pub(crate) pre: Pre,
+    pub(crate) engine: Engine,
+    pub(crate) limits: Limits,
+}
+
+/// Increments the engine's epoch every millisecond, so a per-call deadline
+/// of N ms interrupts a guest within about N ms.
+struct Ticker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(engine: Engine) -> Ticker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("sluice-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(1));
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawning the epoch thread");
+        Ticker { stop, thread: Some(thread) }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The plugin runtime of one host process: an engine with the pooling
+/// allocator and epoch interruption, the linker with what plugins may import,
+/// and the compile cache.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<State>,
+    cache_dir: Option<PathBuf>,
+    limits: Limits,
+    _ticker: Ticker,
+}
+
+impl Runtime {
+    /// A runtime whose plugins get `limits`; `cache_dir: None` disables the
+    /// compile cache.
+    pub fn new(limits: Limits, cache_dir: Option<PathBuf>) -> Result<Runtime> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let mut pool = PoolingAllocationConfig::default();
+        pool.max_memory_size(limits.memory_bytes)
+            .total_component_instances(256)
+            .total_core_instances(2048)
+            .total_memories(512)
+            .total_tables(1024)
+            .total_stacks(256);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(|e| anyhow!("starting the WebAssembly engine: {e:#}"))?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+        super::bindings::Transform::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
+        let ticker = Ticker::start(engine.clone());
+        Ok(Runtime { engine, linker, cache_dir, limits, _ticker: ticker })
+    }
+
+    /// The limits every plugin of this runtime gets.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Loads a plugin: reads it (file or bundled), compiles it (or loads it
+    /// from the cache), checks its world and imports, and links it.
+    pub fn load(&self, spec: &PluginSpec) -> Result<Plugin> {
+        let name: Arc<str> = spec.name().into();
+        let (bytes, origin) = read_source(&spec.source)?;
+        check_header(&spec.source, &bytes)?;
+        let sha256 = cache::content_hash(&bytes);
+        let (component, cache) = cache::load(&self.engine, self.cache_dir.as_deref(), &bytes, &sha256)
+            .map_err(|e| anyhow!("plugin {:?} is not a valid component: {e:#}", spec.source))?;
+        let ty = component.component_type();
+        let imports: Vec<Import> = ty
+            .imports(&self.engine)
+            .map(|(name, item)| Import {
+                name: name.to_string(),
+                functions: match item.ty {
+                    ComponentItem::ComponentInstance(instance) => instance
+                        .exports(&self.engine)
+                        .filter(|(_, e)| matches!(e.ty, ComponentItem::ComponentFunc(_)))
+                        .map(|(f, _)| f.to_string())
+                        .collect(),
+                    _ => Vec::new(),
+                },
+            })
+            .collect();
+        let exports: Vec<String> = ty.exports(&self.engine).map(|(n, _)| n.to_string()).collect();
+        let exported = |iface: &str| exports.iter().any(|e| e.split('@').next() == Some(iface));
+        let world = if exported("sluice:plugin/transformer") {
+            World::Transform
+        } else if exported("sluice:plugin/producer") {
+            World::Generator
+        } else {
+            bail!(
+                "plugin {:?} is a component but not a Sluice plugin: it exports {} instead of sluice:plugin/transformer or sluice:plugin/producer; build it on sluice-sdk with export_transform! or export_generator!",
+                spec.source,
+                if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
+            );
+        };
+        let mut grants = spec.grants.clone();
+        if world == World::Generator {
+            grants.extend([Grant::Clocks, Grant::Random]);
+        }
+        capabilities::check(&name, &imports, &grants)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| anyhow!("plugin {:?} cannot be linked: {e:#}", spec.source))?;
+        let pre = match world {
+            World::Transform => Pre::Transform(TransformPre::new(pre).map_err(|e| {
+                anyhow!("plugin {:?} does not match the transform world of this host: {e:#}", spec.source)
+            })?),
+            World::Generator => Pre::Generator(GeneratorPre::new(pre).map_err(|e| {
+                anyhow!("plugin {:?} does not match the generator world of this host: {e:#}", spec.source)
+            })?),
+        };
+        Ok(Plugin {
+            name,
+            origin,
+            world,
+            imports,
+            grants,
+            size: bytes.len(),
+            sha256,
+            cache,
+            config: spec.config.clone(),
+            pre,
+            engine: self.engine.clone(),
+            limits: self.limits,
+        })
+    }
+}
+
+fn read_source(source: &str) -> Result<(Vec<u8>, String)> {
+    let path = Path::new(source);
+    if path.is_file() {
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read plugin {source:?}"))?;
+        return Ok((bytes, path.display().to_string()));
+    }
+    if let Some(bytes) = bundled::find(source) {
+        return Ok((bytes.to_vec(), "bundled".to_string()));
+    }
+    if path.exists() {
+        bail!("plugin {source:?} is a directory, not a .wasm file");
+    }
+    bail!(
+        "plugin {source:?} not found: no such file, and no bundled plugin of that name (bundled: {}); give the path to a .wasm component",
+        bundled::names()
+    )
+}
+
+fn check_header(source: &str, bytes: &[u8]) -> Result<()> {
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        bail!("plugin {source:?} is not a WebAssembly file (it does not start with \\0asm); build the plugin with `cargo build --release --target wasm32-wasip2`");
+    }
+    if bytes[6..8] == [0, 0] {
+        bail!(
+            "plugin {source:?} is a core WebAssembly module, not a component; build it with `cargo build --release --target wasm32-wasip2` (not wasm32-unknown-unknown or wasm32-wasip1)"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,285 @@
+//! A live plugin instance and the rules for when it fails.
+//!
+//! One `Store` and instance per worker, reused across batches. A trap
+//! (panic, out of memory, deadline, stack overflow) or an output that fails
+//! validation kills the instance: the stage makes a new one from the
+//! `InstancePre`, retries the batch once, then bisects it so that only the
+//! record that traps becomes a record error and the rest go on.
+
+use super::batch::{self, empty_output};
+use super::bindings::{Batch, Field, Info, Output, PluginError, RecordError, Transform, generator::Generator};
+use super::engine::{Plugin, Pre, World};
+use super::state::{OutputTail, State};
+use anyhow::{Result, anyhow, bail};
+use std::sync::Arc;
+use wasmtime::{Store, StoreLimitsBuilder, Trap};
+
+enum Exports {
+    Transform(Transform),
+    Generator(Generator),
+}
+
+/// The calls both worlds share (their generated types differ per world).
+impl Exports {
+    fn init(&self, store: &mut Store<State>, config: &[(String, String)]) -> wasmtime::Result<Result<(), PluginError>> {
+        match self {
+            Exports::Transform(t) => t.sluice_plugin_plugin().call_init(store, config),
+            Exports::Generator(g) => g.sluice_plugin_plugin().call_init(store, config),
+        }
+    }
+
+    fn schema(&self, store: &mut Store<State>) -> wasmtime::Result<Option<Vec<Field>>> {
+        match self {
+            Exports::Transform(t) => t.sluice_plugin_plugin().call_schema(store),
+            Exports::Generator(g) => g.sluice_plugin_plugin().call_schema(store),
+        }
+    }
+
+    fn about(&self, store: &mut Store<State>) -> wasmtime::Result<Info> {
+        match self {
+            Exports::Transform(t) => t.sluice_plugin_plugin().call_about(store),
+            Exports::Generator(g) => g.sluice_plugin_plugin().call_about(store),
+        }
+    }
+}
+
+struct Live {
+    store: Store<State>,
+    exports: Exports,
+}
+
+/// Why a call did not return a usable result.
+enum Failure {
+    /// The instance is dead (trap) or returned garbage: retry, then bisect.
+    Broken(String),
+    /// The plugin said it cannot go on.
+    Fatal(anyhow::Error),
+}
+
+/// One plugin in a chain, with its live instance.
+pub struct Stage {
+    plugin: Arc<Plugin>,
+    live: Option<Live>,
+    schema: Option<Vec<Field>>,
+    /// Instances created so far (1 + the number of traps recovered from).
+    pub instantiations: u64,
+}
+
+fn mib(bytes: usize) -> String {
+    format!("{} MiB", bytes / (1024 * 1024))
+}
+
+impl Stage {
+    /// Instantiates the plugin and calls its `init` with its config.
+    pub fn new(plugin: Arc<Plugin>) -> Result<Stage> {
+        let mut stage = Stage { plugin, live: None, schema: None, instantiations: 0 };
+        let live = stage.instantiate()?;
+        stage.live = Some(live);
+        Ok(stage)
+    }
+
+    /// The plugin this stage runs.
+    pub fn plugin(&self) -> &Plugin {
+        &self.plugin
+    }
+
+    /// The columns the plugin declared after `init`, if any.
+    pub fn schema(&self) -> Option<&[Field]> {
+        self.schema.as_deref()
+    }
+
+    fn describe(&self, err: &wasmtime::Error, tail: &OutputTail) -> String {
+        let limits = self.plugin.limits;
+        let mut reason = match err.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => format!(
+                "deadline of {} ms exceeded (raise it with --deadline-ms)",
+                limits.deadline.as_millis()
+            ),
+            Some(Trap::StackOverflow) => "stack overflow (deep recursion)".to_string(),
+            Some(Trap::UnreachableCodeReached) => "panicked (wasm `unreachable`)".to_string(),
+            Some(trap) => trap.to_string(),
+            None => {
+                let text = format!("{err:#}");
+                if text.contains("forcing trap when growing memory") {
+                    format!("memory limit of {} exceeded (raise it with --memory-limit)", mib(limits.memory_bytes))
+                } else {
+                    text
+                }
+            }
+        };
+        let output = tail.text();
+        if !output.is_empty() {
+            reason.push_str(": ");
+            reason.push_str(&output);
+        }
+        tail.clear();
+        reason
+    }
+
+    fn new_store(&self) -> Store<State> {
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(self.plugin.limits.memory_bytes)
+            .trap_on_grow_failure(true)
+            .build();
+        let mut store = Store::new(&self.plugin.engine, State::new(self.plugin.name.clone(), limits));
+        store.limiter(|s| &mut s.limits);
+        store.epoch_deadline_trap();
+        store
+    }
+
+    fn arm(&self, store: &mut Store<State>) {
+        store.set_epoch_deadline(self.plugin.limits.deadline.as_millis().max(1) as u64);
+    }
+
+    fn instantiate(&mut self) -> Result<Live> {
+        let name = self.plugin.name.clone();
+        let mut store = self.new_store();
+        self.arm(&mut store);
+        let exports = match &self.plugin.pre {
+            Pre::Transform(pre) => Exports::Transform(pre.instantiate(&mut store)?),
+            Pre::Generator(pre) => Exports::Generator(pre.instantiate(&mut store)?),
+        };
+        self.instantiations += 1;
+        self.arm(&mut store);
+        match exports.init(&mut store, &self.plugin.config) {
+            Ok(Ok(())) => {}
+            Ok(Err(PluginError::BadConfig(message))) => {
+                bail!("plugin {name:?} rejected its config: {message} (set it with --config {name}.KEY=VALUE)")
+            }
+            Ok(Err(PluginError::Fatal(message))) => bail!("plugin {name:?} failed to start: {message}"),
+            Err(err) => {
+                let tail = store.data().output.clone();
+                bail!("plugin {name:?} trapped in init: {}", self.describe(&err, &tail))
+            }
+        }
+        self.arm(&mut store);
+        let schema = exports.schema(&mut store).map_err(|err| {
+            let tail = store.data().output.clone();
+            anyhow!("plugin {name:?} trapped in schema: {}", self.describe(&err, &tail))
+        })?;
+        self.schema = schema;
+        Ok(Live { store, exports })
+    }
+
+    /// The plugin's self-description (`host inspect`).
+    pub fn about(&mut self) -> Result<Info> {
+        self.plugin_arm_store();
+        let name = self.plugin.name.clone();
+        let live = self.live.as_mut().ok_or_else(|| anyhow!("plugin {name:?} has no live instance"))?;
+        live.exports.about(&mut live.store).map_err(|e| anyhow!("plugin {name:?} trapped in about: {e:#}"))
+    }
+
+    fn plugin_arm_store(&mut self) {
+        let ticks = self.plugin.limits.deadline.as_millis().max(1) as u64;
+        if let Some(live) = self.live.as_mut() {
+            live.store.set_epoch_deadline(ticks);
+        }
+    }
+
+    /// One call of `process` on a live instance (made if needed).
+    fn attempt(&mut self, input: &Batch) -> Result<Output, Failure> {
+        if self.live.is_none() {
+            let live = self.instantiate().map_err(Failure::Fatal)?;
+            self.live = Some(live);
+        }
+        self.plugin_arm_store();
+        let live = self.live.as_mut().expect("made above");
+        let Exports::Transform(t) = &live.exports else {
+            return Err(Failure::Fatal(anyhow!("plugin {:?} is a generator, not a transform", self.plugin.name)));
+        };
+        let result = t.sluice_plugin_transformer().call_process(&mut live.store, input);
+        match result {
+            Ok(Ok(output)) => match batch::validate(&output, input.records.len()) {
+                Ok(()) => Ok(output),
+                Err(err) => {
+                    self.live = None;
+                    Err(Failure::Broken(format!("returned an invalid batch: {err:#}")))
+                }
+            },
+            Ok(Err(PluginError::Fatal(message))) => {
+                Err(Failure::Fatal(anyhow!("plugin {:?} stopped: {message}", self.plugin.name)))
+            }
+            Ok(Err(PluginError::BadConfig(message))) => {
+                Err(Failure::Fatal(anyhow!("plugin {:?} rejected its config: {message}", self.plugin.name)))
+            }
+            Err(err) => {
+                let tail = live.store.data().output.clone();
+                let reason = self.describe(&err, &tail);
+                self.live = None;
+                Err(Failure::Broken(reason))
+            }
+        }
+    }
+
+    /// Runs a batch through the plugin. Per-record failures (including a
+    /// record that traps the plugin) come back as record errors; `Err` means
+    /// the pipeline must stop.
+    pub fn process(&mut self, input: &Batch) -> Result<Output> {
+        let mut output = match self.attempt(input) {
+            Ok(output) => output,
+            Err(Failure::Fatal(err)) => return Err(err),
+            Err(Failure::Broken(reason)) => {
+                tracing::warn!(plugin = &*self.plugin.name, records = input.records.len(), "plugin failed on a batch, retrying: {reason}");
+                let mut acc = empty_output();
+                self.bisect(input, 0..input.records.len(), &mut acc)?;
+                acc
+            }
+        };
+        batch::inherit_metadata(input, &mut output.batch);
+        Ok(output)
+    }
+
+    fn bisect(&mut self, input: &Batch, range: std::ops::Range<usize>, acc: &mut Output) -> Result<()> {
+        if range.is_empty() {
+            return Ok(());
+        }
+        let part = if range.len() == input.records.len() { None } else { Some(batch::slice(input, range.clone())) };
+        match self.attempt(part.as_ref().unwrap_or(input)) {
+            Ok(output) => {
+                batch::merge(acc, output, range.start as u32);
+                Ok(())
+            }
+            Err(Failure::Fatal(err)) => Err(err),
+            Err(Failure::Broken(reason)) if range.len() == 1 => {
+                acc.errors.push(RecordError {
+                    input: range.start as u32,
+                    message: format!("plugin {:?} trapped: {reason}", self.plugin.name),
+                });
+                Ok(())
+            }
+            Err(Failure::Broken(_)) => {
+                let mid = range.start + range.len() / 2;
+                self.bisect(input, range.start..mid, acc)?;
+                self.bisect(input, mid..range.end, acc)
+            }
+        }
+    }
+
+    /// Asks a generator for at most `max` records; `None` when exhausted.
+    pub fn next_batch(&mut self, max: u32) -> Result<Option<Batch>> {
+        if self.plugin.world != World::Generator {
+            bail!("plugin {:?} is a transform, not a generator", self.plugin.name);
+        }
+        self.plugin_arm_store();
+        let name = self.plugin.name.clone();
+        let live = self.live.as_mut().ok_or_else(|| anyhow!("plugin {name:?} has no live instance"))?;
+        let Exports::Generator(g) = &live.exports else { unreachable!("world checked above") };
+        match g.sluice_plugin_producer().call_next_batch(&mut live.store, max) {
+            Ok(Ok(Some(batch))) => {
+                let output = Output { batch, errors: Vec::new() };
+                // A generator's outputs name themselves as their input.
+                let count = output.batch.records.len();
+                batch::validate(&output, count.max(1)).map_err(|e| anyhow!("plugin {name:?} returned an invalid batch: {e:#}"))?;
+                Ok(Some(output.batch))
+            }
+            Ok(Ok(None)) => Ok(None),
+            Ok(Err(PluginError::Fatal(m) | PluginError::BadConfig(m))) => bail!("plugin {name:?} stopped: {m}"),
+            Err(err) => {
+                let tail = live.store.data().output.clone();
+                let reason = self.describe(&err, &tail);
+                self.live = None;
+                bail!("plugin {name:?} trapped: {reason}")
+            }
+        }
+    }
+}

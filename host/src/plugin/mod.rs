@@ -1,0 +1,42 @@
+//! The plugin runtime: load, sandbox, limit and run WebAssembly components.
+//!
+//! - `bindings`: the one `bindgen!` of the WIT contract.
+//! - `engine`: the engine, the linker and loading a plugin ([`Runtime::load`]).
+//! - `capabilities`: the import allowlist and grants.
+//! - `cache`: compiled components on disk.
+//! - `bundled`: the stock plugins shipped inside the binary.
+//! - `state`: a store's data (WASI context, limits, captured output).
+//! - `instance`: a live instance, trap recovery and bisection ([`Stage`]).
+//! - `batch`: building, validating, splitting and merging packed batches.
+//! - `chain`: transforms in sequence, with provenance ([`Chain`]).
+
+pub mod batch;
+pub mod bindings;
+pub mod bundled;
+pub mod cache;
+pub mod capabilities;
+pub mod chain;
+pub mod engine;
+pub mod instance;
+pub mod state;
+
+pub use chain::{Chain, ChainError, ChainOutput};
+pub use engine::{Plugin, PluginSpec, Runtime, World};
+pub use instance::Stage;
+
+use std::time::Duration;
+
+/// Resource limits every plugin instance runs under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Linear memory per instance, in bytes.
+    pub memory_bytes: usize,
+    /// Time allowed for one call (one batch).
+    pub deadline: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { memory_bytes: 64 * 1024 * 1024, deadline: Duration::from_secs(1) }
+    }
+}

@@ -1,0 +1,319 @@
+//! Spark's rules for turning JSON values into typed columns, and back.
+//!
+//! These follow `org.apache.spark.sql.catalyst.json.JacksonParser` with
+//! Spark's default JSON options: a double column takes JSON integers and
+//! floats and the strings `NaN`, `Infinity`, `+Infinity`, `+INF`,
+//! `-Infinity`, `-INF`; a string column (in `from_json`) takes any JSON value
+//! and keeps its text; `null` is null for every type.
+
+use crate::{Field, FieldType};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::fmt;
+
+/// One typed column value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell<'a> {
+    /// SQL NULL.
+    Null,
+    /// A string column.
+    Str(Cow<'a, str>),
+    /// A double or float column.
+    F64(f64),
+    /// A long or integer column.
+    I64(i64),
+    /// A boolean column.
+    Bool(bool),
+}
+
+/// What the top level of a JSON document is.
+pub enum Document<'a> {
+    /// An object; `slots[i]` is the raw value of `fields[i]` if present
+    /// (the last one when a key is repeated).
+    Object(Vec<Option<&'a RawValue>>),
+    /// The literal `null`.
+    Null,
+    /// Anything else: a string, number, boolean or array (named).
+    Other(&'static str),
+}
+
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+struct DocumentSeed<'f> {
+    fields: &'f [Field],
+}
+
+impl<'de> DeserializeSeed<'de> for DocumentSeed<'_> {
+    type Value = Document<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DocumentSeed<'_> {
+    type Value = Document<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON document")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut slots = vec![None; self.fields.len()];
+        while let Some(Key(key)) = map.next_key()? {
+            match self.fields.iter().position(|f| f.name == key) {
+                Some(i) => slots[i] = Some(map.next_value::<&'de RawValue>()?),
+                None => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Document::Object(slots))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Document::Null)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+        Ok(Document::Other("an array"))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Document::Other("a string"))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Document::Other("a boolean"))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Document::Other("a number"))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Document::Other("a number"))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Document::Other("a number"))
+    }
+}
+
+/// Reads the top-level JSON value of `json`, picking out the raw values of
+/// `fields` (matched case-sensitively) without copying them. Like Jackson in
+/// Spark, it reads the first value and ignores what follows it.
+pub fn read_document<'a>(json: &'a [u8], fields: &[Field]) -> Result<Document<'a>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(json);
+    DocumentSeed { fields }.deserialize(&mut de)
+}
+
+fn describe(raw: &str) -> String {
+    const MAX: usize = 40;
+    if raw.len() <= MAX {
+        return raw.to_string();
+    }
+    let mut end = MAX;
+    while !raw.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &raw[..end])
+}
+
+fn json_kind(raw: &str) -> &'static str {
+    match raw.as_bytes().first() {
+        Some(b'"') => "string",
+        Some(b'{') => "object",
+        Some(b'[') => "array",
+        Some(b't' | b'f') => "boolean",
+        _ => "number",
+    }
+}
+
+/// Removes the insignificant whitespace of a JSON text (Jackson's
+/// `copyCurrentStructure` writes nested values compactly).
+fn compact(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in raw.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if !c.is_ascii_whitespace() {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn string_of(raw: &RawValue) -> Result<Cow<'_, str>, String> {
+    let text = raw.get();
+    if let Ok(s) = serde_json::from_str::<&str>(text) {
+        return Ok(Cow::Borrowed(s));
+    }
+    serde_json::from_str::<String>(text).map(Cow::Owned).map_err(|e| e.to_string())
+}
+
+fn non_numeric(s: &str) -> Option<f64> {
+    match s {
+        "NaN" => Some(f64::NAN),
+        "Infinity" | "+Infinity" | "+INF" => Some(f64::INFINITY),
+        "-Infinity" | "-INF" => Some(f64::NEG_INFINITY),
+        _ => None,
+    }
+}
+
+/// Converts one raw JSON value to a column of type `ty`.
+///
+/// `any_as_string` is `from_json`'s rule that a string column takes any
+/// JSON value as its text; without it (schema checks) a string column
+/// needs a JSON string. The error says what was expected and what was found.
+pub fn convert<'a>(raw: &'a RawValue, ty: FieldType, any_as_string: bool) -> Result<Cell<'a>, String> {
+    let text = raw.get();
+    let mismatch = || format!("expected {}, found {} {}", crate::schema::type_name(ty), json_kind(text), describe(text));
+    if text == "null" {
+        return Ok(Cell::Null);
+    }
+    let first = text.as_bytes().first().copied().unwrap_or(b' ');
+    match ty {
+        FieldType::String | FieldType::Binary | FieldType::Json => {
+            if first == b'"' && ty != FieldType::Json {
+                string_of(raw).map(Cell::Str)
+            } else if any_as_string || ty == FieldType::Json {
+                Ok(Cell::Str(if first == b'{' || first == b'[' {
+                    Cow::Owned(compact(text))
+                } else {
+                    Cow::Borrowed(text)
+                }))
+            } else {
+                Err(mismatch())
+            }
+        }
+        FieldType::Double | FieldType::Float => {
+            let value = if first == b'"' {
+                string_of(raw).ok().and_then(|s| non_numeric(&s)).ok_or_else(mismatch)?
+            } else if first == b'-' || first.is_ascii_digit() {
+                text.parse::<f64>().map_err(|_| mismatch())?
+            } else {
+                return Err(mismatch());
+            };
+            Ok(Cell::F64(if ty == FieldType::Float { value as f32 as f64 } else { value }))
+        }
+        FieldType::Long | FieldType::Integer => {
+            let n: i64 = text.parse().map_err(|_| match json_kind(text) {
+                "number" if !text.contains(['.', 'e', 'E']) => {
+                    format!("{} is out of range for {}", describe(text), crate::schema::type_name(ty))
+                }
+                _ => mismatch(),
+            })?;
+            if ty == FieldType::Integer && i32::try_from(n).is_err() {
+                return Err(format!("{text} is out of range for integer"));
+            }
+            Ok(Cell::I64(n))
+        }
+        FieldType::Boolean => match text {
+            "true" => Ok(Cell::Bool(true)),
+            "false" => Ok(Cell::Bool(false)),
+            _ => Err(mismatch()),
+        },
+    }
+}
+
+/// Formats a double the way Java's `Double.toString` (and so Spark's
+/// console sink) does: `100.0`, `42.17`, `1.0E7`, `1.0E-4`, `NaN`, `Infinity`.
+pub fn java_double(value: f64) -> String {
+    if value.is_nan() {
+        return "NaN".into();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+    }
+    if value == 0.0 {
+        return if value.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+    }
+    let abs = value.abs();
+    if (1e-3..1e7).contains(&abs) {
+        let s = value.to_string();
+        return if s.contains('.') { s } else { s + ".0" };
+    }
+    // Shortest round-trip digits in scientific form, then Java's layout.
+    let sci = format!("{value:e}");
+    let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let mantissa = if mantissa.contains('.') { mantissa.to_string() } else { format!("{mantissa}.0") };
+    format!("{mantissa}E{exponent}")
+}
+
+/// Appends a column value as JSON. Non-finite doubles become the strings
+/// `"NaN"`, `"Infinity"` and `"-Infinity"`, as Spark's `to_json` writes them.
+pub fn write_json_cell(out: &mut Vec<u8>, cell: &Cell<'_>) {
+    match cell {
+        Cell::Null => out.extend_from_slice(b"null"),
+        Cell::Str(s) => serde_json::to_writer(&mut *out, s.as_ref()).expect("writing to a Vec"),
+        Cell::F64(v) if v.is_finite() => serde_json::to_writer(&mut *out, v).expect("writing to a Vec"),
+        Cell::F64(v) => {
+            out.push(b'"');
+            out.extend_from_slice(java_double(*v).as_bytes());
+            out.push(b'"');
+        }
+        Cell::I64(v) => out.extend_from_slice(v.to_string().as_bytes()),
+        Cell::Bool(v) => out.extend_from_slice(if *v { b"true" } else { b"false" }),
+    }
+}
+
+/// Appends a row as a compact JSON object with exactly `fields`, in order.
+pub fn write_json_row(out: &mut Vec<u8>, fields: &[Field], cells: &[Cell<'_>]) {
+    out.push(b'{');
+    for (i, (field, cell)) in fields.iter().zip(cells).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut *out, &field.name).expect("writing to a Vec");
+        out.push(b':');
+        write_json_cell(out, cell);
+    }
+    out.push(b'}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_double_matches_java() {
+        for (v, s) in [
+            (100.0, "100.0"),
+            (42.17, "42.17"),
+            (1e7, "1.0E7"),
+            (12345678.9, "1.23456789E7"),
+            (0.001, "0.001"),
+            (0.0001, "1.0E-4"),
+            (-2.5, "-2.5"),
+            (9999999.0, "9999999.0"),
+        ] {
+            assert_eq!(java_double(v), s, "{v}");
+        }
+    }
+
+    #[test]
+    fn compact_keeps_strings() {
+        assert_eq!(compact("{ \"a b\" : [1, 2] }"), "{\"a b\":[1,2]}");
+    }
+}
