@@ -142,6 +142,9 @@ impl PluginArgs {
             })
         };
         for entry in &self.config {
+            if !entry.contains('=') || !entry.contains('.') {
+                bail!("--config {entry:?}: expected PLUGIN.KEY=VALUE, e.g. parse_stock.mode=DLQ");
+            }
             let i = owner(entry, '.').map_err(|e| anyhow!("--config {entry:?}: {e}"))?;
             let rest = &entry[names[i].len() + 1..];
             let Some((key, value)) = rest.split_once('=') else {

@@ -1,1 +1,9 @@
-fn main(){}
+//! Sluice's integration tests: the real `host` binary, the real plugins
+//! (compiled to WebAssembly by the build), hostile guests built from
+//! `tests/guests/`. One binary, a module per theme.
+
+mod cli;
+mod generator;
+mod parse_stock;
+mod sandbox;
+mod schema_filter;

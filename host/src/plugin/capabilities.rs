@@ -95,19 +95,22 @@ pub fn check(name: &str, imports: &[Import], grants: &BTreeSet<Grant>) -> Result
         } else {
             import.functions.iter().map(String::as_str).collect()
         };
+        let mut refused = Vec::new();
+        let mut why = None;
         for function in functions {
-            let what = if function.is_empty() { import.name.clone() } else { format!("{}#{function}", import.name) };
-            let problem = match classify(&import.name, function) {
+            let reason = match classify(&import.name, function) {
                 Need::Default | Need::Sealed => continue,
                 Need::Grant(g) if grants.contains(&g) => continue,
-                Need::Grant(g) => {
-                    format!("{what}, which needs the {} grant (give it with --grant {name}={})", g.name(), g.name())
-                }
-                Need::Denied(it) => format!("{what}, which would give it {it}"),
+                Need::Grant(g) => format!("needs the {} grant (give it with --grant {name}={})", g.name(), g.name()),
+                Need::Denied(it) => format!("would give it {it}"),
             };
-            if !problems.contains(&problem) {
-                problems.push(problem);
-            }
+            refused.push(function);
+            why.get_or_insert(reason);
+        }
+        if let Some(why) = why {
+            let functions = refused.iter().filter(|f| !f.is_empty()).copied().collect::<Vec<_>>().join(", ");
+            let functions = if functions.is_empty() { String::new() } else { format!(" ({functions})") };
+            problems.push(format!("{}{functions}, which {why}", import.name));
         }
     }
     if problems.is_empty() {

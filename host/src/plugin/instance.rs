@@ -97,6 +97,9 @@ impl Stage {
             ),
             Some(Trap::StackOverflow) => "stack overflow (deep recursion)".to_string(),
             Some(Trap::UnreachableCodeReached) => "panicked (wasm `unreachable`)".to_string(),
+            Some(Trap::MemoryOutOfBounds) => {
+                "out-of-bounds memory access (a bad pointer, or a stack overflow in the guest's shadow stack)".to_string()
+            }
             Some(trap) => trap.to_string(),
             None => {
                 let text = format!("{err:#}");
@@ -107,7 +110,13 @@ impl Stage {
                 }
             }
         };
-        let output = tail.text();
+        // The standard library's hint about RUST_BACKTRACE means nothing here.
+        let output: String = tail
+            .text()
+            .lines()
+            .filter(|l| !l.starts_with("note: run with `RUST_BACKTRACE=1`"))
+            .collect::<Vec<_>>()
+            .join("\n");
         if !output.is_empty() {
             reason.push_str(": ");
             reason.push_str(&output);

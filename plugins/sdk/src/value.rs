@@ -198,10 +198,13 @@ pub fn convert<'a>(raw: &'a RawValue, ty: FieldType, any_as_string: bool) -> Res
             if first == b'"' && ty != FieldType::Json {
                 string_of(raw).map(Cell::Str)
             } else if any_as_string || ty == FieldType::Json {
-                Ok(Cell::Str(if first == b'{' || first == b'[' {
-                    Cow::Owned(compact(text))
-                } else {
-                    Cow::Borrowed(text)
+                Ok(Cell::Str(match first {
+                    b'{' | b'[' => Cow::Owned(compact(text)),
+                    // Jackson re-writes a float through a double: 1.50 -> 1.5, 1e3 -> 1000.0.
+                    b'-' | b'0'..=b'9' if text.contains(['.', 'e', 'E']) => {
+                        Cow::Owned(text.parse::<f64>().map(java_double).unwrap_or_else(|_| text.to_string()))
+                    }
+                    _ => Cow::Borrowed(text),
                 }))
             } else {
                 Err(mismatch())
