@@ -10,7 +10,12 @@ fn main() {
     let dir = sluice_build_support::build_wasm_workspace(
         &root.join("plugins"),
         "wasm-plugins",
-        &["parse_stock", "schema_filter", "stock_generator", "min_price"],
+        &[
+            "parse_stock",
+            "schema_filter",
+            "stock_generator",
+            "min_price",
+        ],
     );
     println!("cargo:rustc-env=SLUICE_PLUGINS_DIR={}", dir.display());
 }

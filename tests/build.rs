@@ -3,15 +3,32 @@
 
 use std::path::PathBuf;
 
-const GUESTS: &[&str] = &["hostile", "reads_file", "reads_env", "reads_args", "not_a_plugin"];
+const GUESTS: &[&str] = &[
+    "hostile",
+    "reads_file",
+    "reads_env",
+    "reads_args",
+    "not_a_plugin",
+];
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest.parent().unwrap();
-    println!("cargo:rerun-if-changed={}", root.join("plugins/sdk").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("plugins/sdk").display()
+    );
     println!("cargo:rerun-if-changed={}", root.join("wit").display());
-    let dir = sluice_build_support::build_wasm_workspace(&manifest.join("guests"), "wasm-test-guests", GUESTS);
+    let dir = sluice_build_support::build_wasm_workspace(
+        &manifest.join("guests"),
+        "wasm-test-guests",
+        GUESTS,
+    );
     for guest in GUESTS {
-        println!("cargo:rustc-env=GUEST_{}={}", guest.to_uppercase(), dir.join(format!("{guest}.wasm")).display());
+        println!(
+            "cargo:rustc-env=GUEST_{}={}",
+            guest.to_uppercase(),
+            dir.join(format!("{guest}.wasm")).display()
+        );
     }
 }

@@ -16,7 +16,10 @@ use std::process::Command;
 /// Panics with the fix when the wasm32-wasip2 target is missing.
 pub fn build_wasm_workspace(dir: &Path, target_name: &str, expected: &[&str]) -> PathBuf {
     // Directories are scanned recursively by cargo; skip the inner target dirs.
-    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display())).flatten() {
+    for entry in std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .flatten()
+    {
         if entry.file_name() != "target" {
             println!("cargo:rerun-if-changed={}", entry.path().display());
         }
@@ -30,27 +33,46 @@ pub fn build_wasm_workspace(dir: &Path, target_name: &str, expected: &[&str]) ->
         .env("CARGO_TARGET_DIR", &target_dir)
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET");
+        .env_remove("CARGO_BUILD_TARGET")
+        // Under `cargo clippy` the outer build runs rustc through clippy-driver.
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CLIPPY_ARGS")
+        .env_remove("CLIPPY_CONF_DIR");
     for (key, _) in env::vars() {
-        if key.starts_with("CARGO_FEATURE_") || key.starts_with("CARGO_CFG_") || key == "CARGO_MAKEFLAGS" {
+        if key.starts_with("CARGO_FEATURE_")
+            || key.starts_with("CARGO_CFG_")
+            || key == "CARGO_MAKEFLAGS"
+        {
             cmd.env_remove(key);
         }
     }
     if env::var("CARGO_NET_OFFLINE").is_ok_and(|v| v == "true") {
         cmd.arg("--offline");
     }
-    let output = cmd.output().unwrap_or_else(|e| panic!("cannot run {cargo}: {e}"));
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cargo}: {e}"));
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         if stderr.contains("E0463") || stderr.contains("target may not be installed") {
-            panic!("the wasm32-wasip2 target is not installed; run `rustup target add wasm32-wasip2` and build again\n{stderr}");
+            panic!(
+                "the wasm32-wasip2 target is not installed; run `rustup target add wasm32-wasip2` and build again\n{stderr}"
+            );
         }
-        panic!("building the WebAssembly workspace {} failed:\n{stderr}", dir.display());
+        panic!(
+            "building the WebAssembly workspace {} failed:\n{stderr}",
+            dir.display()
+        );
     }
     let wasm_dir = target_dir.join("wasm32-wasip2/release");
     for name in expected {
         let path = wasm_dir.join(format!("{name}.wasm"));
-        assert!(path.exists(), "the build of {} did not produce {}", dir.display(), path.display());
+        assert!(
+            path.exists(),
+            "the build of {} did not produce {}",
+            dir.display(),
+            path.display()
+        );
     }
     wasm_dir
 }

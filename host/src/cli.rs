@@ -103,43 +103,73 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (digits, unit) = t.split_at(split);
-    let n: usize = digits.parse().map_err(|_| format!("{text:?} is not a size; write e.g. 64MiB or 1GiB"))?;
+    let n: usize = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size; write e.g. 64MiB or 1GiB"))?;
     let scale: usize = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
         "m" | "mb" | "mib" => 1 << 20,
         "g" | "gb" | "gib" => 1 << 30,
-        other => return Err(format!("unknown size unit {other:?} in {text:?}; use KiB, MiB or GiB")),
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?} in {text:?}; use KiB, MiB or GiB"
+            ));
+        }
     };
-    n.checked_mul(scale).filter(|b| *b >= 1 << 20).ok_or_else(|| format!("{text:?}: give at least 1MiB"))
+    n.checked_mul(scale)
+        .filter(|b| *b >= 1 << 20)
+        .ok_or_else(|| format!("{text:?}: give at least 1MiB"))
 }
 
 impl PluginArgs {
     /// The limits these flags set.
     pub fn limits(&self) -> Limits {
-        Limits { memory_bytes: self.memory_limit, deadline: Duration::from_millis(self.deadline_ms.max(1)) }
+        Limits {
+            memory_bytes: self.memory_limit,
+            deadline: Duration::from_millis(self.deadline_ms.max(1)),
+        }
     }
 
     /// The cache directory in force, if any.
     pub fn cache_dir(&self) -> Option<PathBuf> {
-        if self.no_cache { None } else { self.cache_dir.clone().or_else(crate::plugin::cache::default_dir) }
+        if self.no_cache {
+            None
+        } else {
+            self.cache_dir
+                .clone()
+                .or_else(crate::plugin::cache::default_dir)
+        }
     }
 
     /// One spec per `--plugin`, with the `--config` and `--grant` entries
     /// that name it. An entry naming no plugin of the pipeline is an error.
     pub fn specs(&self, sources: &[String]) -> Result<Vec<PluginSpec>> {
-        let mut specs: Vec<PluginSpec> =
-            sources.iter().map(|s| PluginSpec { source: s.clone(), ..Default::default() }).collect();
+        let mut specs: Vec<PluginSpec> = sources
+            .iter()
+            .map(|s| PluginSpec {
+                source: s.clone(),
+                ..Default::default()
+            })
+            .collect();
         let names: Vec<String> = specs.iter().map(PluginSpec::name).collect();
         let owner = |entry: &str, sep: char| -> Result<usize> {
             let found = names.iter().enumerate().filter(|(_, n)| {
-                entry.strip_prefix(n.as_str()).is_some_and(|rest| rest.starts_with(sep))
+                entry
+                    .strip_prefix(n.as_str())
+                    .is_some_and(|rest| rest.starts_with(sep))
             });
             // Prefer the longest name (`a.b` over `a` for `a.b.key=1`).
-            found.max_by_key(|(_, n)| n.len()).map(|(i, _)| i).ok_or_else(|| {
-                let prefix = entry.split(sep).next().unwrap_or(entry);
-                anyhow!("no plugin named {prefix:?} in this pipeline (plugins: {})", names.join(", "))
-            })
+            found
+                .max_by_key(|(_, n)| n.len())
+                .map(|(i, _)| i)
+                .ok_or_else(|| {
+                    let prefix = entry.split(sep).next().unwrap_or(entry);
+                    anyhow!(
+                        "no plugin named {prefix:?} in this pipeline (plugins: {})",
+                        names.join(", ")
+                    )
+                })
         };
         for entry in &self.config {
             if !entry.contains('=') || !entry.contains('.') {
@@ -158,8 +188,11 @@ impl PluginArgs {
         for entry in &self.grant {
             let i = owner(entry, '=').map_err(|e| anyhow!("--grant {entry:?}: {e}"))?;
             let caps = &entry[names[i].len() + 1..];
-            let grants: BTreeSet<Grant> =
-                caps.split(',').map(Grant::parse).collect::<Result<_>>().map_err(|e| anyhow!("--grant {entry:?}: {e}"))?;
+            let grants: BTreeSet<Grant> = caps
+                .split(',')
+                .map(Grant::parse)
+                .collect::<Result<_>>()
+                .map_err(|e| anyhow!("--grant {entry:?}: {e}"))?;
             specs[i].grants.extend(grants);
         }
         Ok(specs)

@@ -10,7 +10,10 @@ fn main() {
     println!("cargo:rerun-if-changed={}", wit.display());
     let text = fs::read_to_string(&wit)
         .unwrap_or_else(|e| panic!("cannot read the plugin contract {}: {e}", wit.display()));
-    assert!(!text.contains("\"#####"), "plugin.wit must not contain a raw-string terminator");
+    assert!(
+        !text.contains("\"#####"),
+        "plugin.wit must not contain a raw-string terminator"
+    );
     let code = format!(
         r######"
 /// Generates the bindings of one world of the plugin contract in the calling

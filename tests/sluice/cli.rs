@@ -9,7 +9,11 @@ fn fails_with(args: &[&str], needle: &str) {
     let lines: Vec<&str> = run.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "one error line: {}", run.stderr);
     assert!(lines[0].starts_with("error: "), "{}", run.stderr);
-    assert!(run.stderr.contains(needle), "{args:?}\nexpected {needle:?} in\n{}", run.stderr);
+    assert!(
+        run.stderr.contains(needle),
+        "{args:?}\nexpected {needle:?} in\n{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -21,13 +25,30 @@ fn bundled_plugins_load_by_name_or_file_name_from_any_directory() {
             .stdin(std::process::Stdio::null())
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     // A path to an existing file loads that file.
-    let run = host(&["test", "-p", &plugin_file("parse_stock")], "{\"ticker\":\"A\"}\n");
-    assert_eq!(run.lines(), [r#"{"event_time":null,"ticker":"A","price":null}"#]);
+    let run = host(
+        &["test", "-p", &plugin_file("parse_stock")],
+        "{\"ticker\":\"A\"}\n",
+    );
+    assert_eq!(
+        run.lines(),
+        [r#"{"event_time":null,"ticker":"A","price":null}"#]
+    );
     let run = host(&["inspect", &plugin_file("parse_stock")], "");
-    assert!(run.stdout.contains(&format!("plugin:      parse_stock ({})", plugin_file("parse_stock"))), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!(
+            "plugin:      parse_stock ({})",
+            plugin_file("parse_stock")
+        )),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -43,7 +64,10 @@ fn file_that_is_not_webassembly() {
     let dir = tempfile::tempdir().unwrap();
     let text = dir.path().join("notes.wasm");
     std::fs::write(&text, "hello").unwrap();
-    fails_with(&["test", "-p", text.to_str().unwrap()], "is not a WebAssembly file");
+    fails_with(
+        &["test", "-p", text.to_str().unwrap()],
+        "is not a WebAssembly file",
+    );
     let core = dir.path().join("core.wasm");
     std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
     fails_with(
@@ -54,7 +78,10 @@ fn file_that_is_not_webassembly() {
 
 #[test]
 fn component_of_the_wrong_world() {
-    fails_with(&["inspect", guest("not_a_plugin")], "is a component but not a Sluice plugin");
+    fails_with(
+        &["inspect", guest("not_a_plugin")],
+        "is a component but not a Sluice plugin",
+    );
     fails_with(
         &["test", "-p", "parse_stock", "-p", "stock_generator"],
         "plugin \"stock_generator\" is a generator: only the first --plugin may be a generator",
@@ -64,15 +91,33 @@ fn component_of_the_wrong_world() {
 #[test]
 fn bad_config_names_the_plugin_key_and_fix() {
     fails_with(
-        &["test", "-p", "parse_stock", "--config", "parse_stock.mode=LOOSE"],
+        &[
+            "test",
+            "-p",
+            "parse_stock",
+            "--config",
+            "parse_stock.mode=LOOSE",
+        ],
         "plugin \"parse_stock\" rejected its config: config mode=\"LOOSE\": expected PERMISSIVE, FAILFAST, DROP or DLQ (set it with --config parse_stock.KEY=VALUE)",
     );
     fails_with(
-        &["test", "-p", "parse_stock", "--config", "parse_stock.mod=DLQ"],
+        &[
+            "test",
+            "-p",
+            "parse_stock",
+            "--config",
+            "parse_stock.mod=DLQ",
+        ],
         "unknown config key \"mod\"; known keys: mode, corrupt_record_column, schema",
     );
     fails_with(
-        &["test", "-p", "parse_stock", "--config", "parse_stok.mode=DLQ"],
+        &[
+            "test",
+            "-p",
+            "parse_stock",
+            "--config",
+            "parse_stok.mode=DLQ",
+        ],
         "--config \"parse_stok.mode=DLQ\": no plugin named \"parse_stok\" in this pipeline (plugins: parse_stock)",
     );
     fails_with(
@@ -83,17 +128,37 @@ fn bad_config_names_the_plugin_key_and_fix() {
 
 #[test]
 fn missing_input_file() {
-    fails_with(&["test", "-p", "parse_stock", "--input", "/nonexistent/ticks.jsonl"], "cannot open input file \"/nonexistent/ticks.jsonl\"");
+    fails_with(
+        &[
+            "test",
+            "-p",
+            "parse_stock",
+            "--input",
+            "/nonexistent/ticks.jsonl",
+        ],
+        "cannot open input file \"/nonexistent/ticks.jsonl\"",
+    );
 }
 
 #[test]
 fn bad_flag_values_are_usage_errors() {
     let run = host(&["test", "-p", "parse_stock", "--format", "xml"], "");
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("invalid value 'xml' for '--format"), "{}", run.stderr);
-    let run = host(&["test", "-p", "parse_stock", "--memory-limit", "12 parsecs"], "");
+    assert!(
+        run.stderr.contains("invalid value 'xml' for '--format"),
+        "{}",
+        run.stderr
+    );
+    let run = host(
+        &["test", "-p", "parse_stock", "--memory-limit", "12 parsecs"],
+        "",
+    );
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("unknown size unit \"parsecs\""), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("unknown size unit \"parsecs\""),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -106,26 +171,53 @@ fn min_price_example_is_a_ten_line_plugin_that_works() {
         .count();
     assert!(code_lines <= 10, "min_price is {code_lines} lines of code");
     let run = host(
-        &["test", "-p", &plugin_file("min_price"), "--config", "min_price.min=50"],
+        &[
+            "test",
+            "-p",
+            &plugin_file("min_price"),
+            "--config",
+            "min_price.min=50",
+        ],
         "{\"ticker\":\"A\",\"price\":49.99}\n{\"ticker\":\"B\",\"price\":50}\n{\"ticker\":\"C\"}\nnot json\n",
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.lines(), [r#"{"ticker":"B","price":50}"#]);
-    assert_eq!(run.errors().len(), 1, "not json is a record error: {}", run.stderr);
+    assert_eq!(
+        run.errors().len(),
+        1,
+        "not json is a record error: {}",
+        run.stderr
+    );
 }
 
 #[test]
 fn closed_stdout_is_not_an_error() {
     use std::io::Read;
     let mut child = std::process::Command::new(sluice_tests::host_bin())
-        .args(["test", "-p", "stock_generator", "--config", "stock_generator.count=100000"])
+        .args([
+            "test",
+            "-p",
+            "stock_generator",
+            "--config",
+            "stock_generator.count=100000",
+        ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let mut first = [0u8; 64];
-    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{:?} {}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -9,11 +9,21 @@ fn generate(config: &[&str]) -> Vec<serde_json::Value> {
     }
     let run = host(&args, "");
     assert_eq!(run.code, 0, "{}", run.stderr);
-    run.lines().iter().map(|l| serde_json::from_str(l).unwrap()).collect()
+    run.lines()
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn tickers_and_prices(rows: &[serde_json::Value]) -> Vec<(String, f64)> {
-    rows.iter().map(|r| (r["ticker"].as_str().unwrap().to_string(), r["price"].as_f64().unwrap())).collect()
+    rows.iter()
+        .map(|r| {
+            (
+                r["ticker"].as_str().unwrap().to_string(),
+                r["price"].as_f64().unwrap(),
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -28,7 +38,16 @@ fn same_seed_same_ticks_different_seed_different_ticks() {
 
 #[test]
 fn records_have_the_tutorial_producers_shape() {
-    let run = host(&["test", "-p", "stock_generator", "--config", "stock_generator.count=300"], "");
+    let run = host(
+        &[
+            "test",
+            "-p",
+            "stock_generator",
+            "--config",
+            "stock_generator.count=300",
+        ],
+        "",
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let lines = run.lines();
     assert_eq!(lines.len(), 300);
@@ -36,38 +55,78 @@ fn records_have_the_tutorial_producers_shape() {
     for line in lines {
         // json.dumps layout: ", " and ": " separators, keys in this order.
         assert!(line.starts_with("{\"event_time\": \""), "{line}");
-        assert!(line.contains("\", \"ticker\": \"") && line.contains("\", \"price\": "), "{line}");
+        assert!(
+            line.contains("\", \"ticker\": \"") && line.contains("\", \"price\": "),
+            "{line}"
+        );
         let row: serde_json::Value = serde_json::from_str(line).unwrap();
         let time = row["event_time"].as_str().unwrap();
         // datetime.now().isoformat(): YYYY-MM-DDTHH:MM:SS[.ffffff]
         let (date, clock) = time.split_once('T').unwrap();
         assert_eq!(date.len(), 10, "{time}");
-        assert!(clock.len() == 8 || (clock.len() == 15 && clock.as_bytes()[8] == b'.'), "{time}");
+        assert!(
+            clock.len() == 8 || (clock.len() == 15 && clock.as_bytes()[8] == b'.'),
+            "{time}"
+        );
         let ticker = row["ticker"].as_str().unwrap();
-        assert!(["AAPL", "AMZN", "MSFT", "INTC", "TBV"].contains(&ticker), "{ticker}");
+        assert!(
+            ["AAPL", "AMZN", "MSFT", "INTC", "TBV"].contains(&ticker),
+            "{ticker}"
+        );
         seen.insert(ticker.to_string());
         let price = row["price"].as_f64().unwrap();
         assert!((0.0..=100.0).contains(&price), "{price}");
-        assert!(((price * 100.0).round() - price * 100.0).abs() < 1e-6, "round(…, 2): {price}");
+        assert!(
+            ((price * 100.0).round() - price * 100.0).abs() < 1e-6,
+            "round(…, 2): {price}"
+        );
     }
     assert_eq!(seen.len(), 5, "every ticker appears in 300 records");
 }
 
 #[test]
 fn tickers_count_and_zone_are_configurable() {
-    let rows = generate(&["stock_generator.tickers=NVDA", "stock_generator.count=3", "stock_generator.utc_offset=+05:30"]);
+    let rows = generate(&[
+        "stock_generator.tickers=NVDA",
+        "stock_generator.count=3",
+        "stock_generator.utc_offset=+05:30",
+    ]);
     assert_eq!(rows.len(), 3);
     assert!(rows.iter().all(|r| r["ticker"] == "NVDA"));
     assert!(generate(&["stock_generator.count=0"]).is_empty());
-    let run = host(&["test", "-p", "stock_generator", "--config", "stock_generator.utc_offset=CET"], "");
+    let run = host(
+        &[
+            "test",
+            "-p",
+            "stock_generator",
+            "--config",
+            "stock_generator.utc_offset=CET",
+        ],
+        "",
+    );
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("config utc_offset=\"CET\": expected +HH:MM or -HH:MM"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("config utc_offset=\"CET\": expected +HH:MM or -HH:MM"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn generator_output_feeds_the_chain() {
     let run = host(
-        &["test", "-p", "stock_generator", "-p", "parse_stock", "--config", "stock_generator.count=5", "-f", "table"],
+        &[
+            "test",
+            "-p",
+            "stock_generator",
+            "-p",
+            "parse_stock",
+            "--config",
+            "stock_generator.count=5",
+            "-f",
+            "table",
+        ],
         "",
     );
     assert_eq!(run.code, 0, "{}", run.stderr);

@@ -5,23 +5,41 @@
 use sluice_tests::{guest, host, host_with_env};
 
 fn errors_by_line(run: &sluice_tests::Run) -> Vec<(u64, String)> {
-    run.errors().iter().map(|e| (e["line"].as_u64().unwrap(), e["error"].as_str().unwrap().to_string())).collect()
+    run.errors()
+        .iter()
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap(),
+                e["error"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
 }
 
 #[test]
 fn infinite_loop_hits_the_deadline_and_the_rest_go_on() {
-    let run = host(&["test", "-p", guest("hostile"), "--deadline-ms", "100"], "a\nb\nloop\nc\n");
+    let run = host(
+        &["test", "-p", guest("hostile"), "--deadline-ms", "100"],
+        "a\nb\nloop\nc\n",
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.lines(), ["\"a\"", "\"b\"", "\"c\""]);
     assert_eq!(
         errors_by_line(&run),
-        [(3, "plugin \"hostile\" trapped: deadline of 100 ms exceeded (raise it with --deadline-ms)".to_string())]
+        [(
+            3,
+            "plugin \"hostile\" trapped: deadline of 100 ms exceeded (raise it with --deadline-ms)"
+                .to_string()
+        )]
     );
 }
 
 #[test]
 fn allocation_bomb_hits_the_memory_limit_and_the_rest_go_on() {
-    let run = host(&["test", "-p", guest("hostile"), "--memory-limit", "16MiB"], "a\nalloc\nb\n");
+    let run = host(
+        &["test", "-p", guest("hostile"), "--memory-limit", "16MiB"],
+        "a\nalloc\nb\n",
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.lines(), ["\"a\"", "\"b\""]);
     assert_eq!(
@@ -32,17 +50,38 @@ fn allocation_bomb_hits_the_memory_limit_and_the_rest_go_on() {
 
 #[test]
 fn panic_on_one_record_fails_only_that_record() {
-    let input: String = (0..300).map(|i| if i == 137 { "panic\n".to_string() } else { format!("r{i}\n") }).collect();
+    let input: String = (0..300)
+        .map(|i| {
+            if i == 137 {
+                "panic\n".to_string()
+            } else {
+                format!("r{i}\n")
+            }
+        })
+        .collect();
     let run = host(&["test", "-p", guest("hostile")], &input);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let expected: Vec<String> = (0..300).filter(|i| *i != 137).map(|i| format!("\"r{i}\"")).collect();
+    let expected: Vec<String> = (0..300)
+        .filter(|i| *i != 137)
+        .map(|i| format!("\"r{i}\""))
+        .collect();
     assert_eq!(run.lines(), expected, "every other record, in order");
     let errors = errors_by_line(&run);
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].0, 138);
     // The guest's panic message (captured from its stderr) is in the error.
-    assert!(errors[0].1.starts_with("plugin \"hostile\" trapped: panicked"), "{}", errors[0].1);
-    assert!(errors[0].1.contains("boom on record 137"), "{}", errors[0].1);
+    assert!(
+        errors[0]
+            .1
+            .starts_with("plugin \"hostile\" trapped: panicked"),
+        "{}",
+        errors[0].1
+    );
+    assert!(
+        errors[0].1.contains("boom on record 137"),
+        "{}",
+        errors[0].1
+    );
 }
 
 #[test]
@@ -52,7 +91,10 @@ fn stack_overflow_is_contained() {
     assert_eq!(run.lines(), ["\"a\"", "\"b\""]);
     let errors = errors_by_line(&run);
     assert_eq!(errors.len(), 1);
-    assert!(errors[0].1.starts_with("plugin \"hostile\" trapped: "), "{errors:?}");
+    assert!(
+        errors[0].1.starts_with("plugin \"hostile\" trapped: "),
+        "{errors:?}"
+    );
 }
 
 #[test]
@@ -60,21 +102,43 @@ fn reading_a_file_is_refused_at_load() {
     let run = host(&["test", "-p", guest("reads_file")], "x\n");
     assert_eq!(run.code, 2);
     assert!(run.stdout.is_empty());
-    assert!(run.stderr.starts_with("error: plugin \"reads_file\" is refused: it imports "), "{}", run.stderr);
-    assert!(run.stderr.contains("wasi:filesystem/types@0.2.6"), "{}", run.stderr);
-    assert!(run.stderr.contains("which would give it the filesystem"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("error: plugin \"reads_file\" is refused: it imports "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("wasi:filesystem/types@0.2.6"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("which would give it the filesystem"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn reading_arguments_is_refused_at_load() {
     let run = host(&["test", "-p", guest("reads_args")], "x\n");
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("wasi:cli/environment@0.2.6 (get-arguments)"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("wasi:cli/environment@0.2.6 (get-arguments)"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn environment_variables_never_reach_a_plugin() {
-    let run = host_with_env(&["test", "-p", guest("reads_env")], b"x\n", &[("HOME", "/home/secret"), ("API_TOKEN", "hunter2")]);
+    let run = host_with_env(
+        &["test", "-p", guest("reads_env")],
+        b"x\n",
+        &[("HOME", "/home/secret"), ("API_TOKEN", "hunter2")],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.lines(), ["\"vars=0 HOME=<unset>\""]);
 }
@@ -85,13 +149,36 @@ fn clocks_are_for_generators_or_granted() {
     let run = host(&["inspect", "parse_stock"], "");
     assert!(run.stdout.contains("grants:      none\n"), "{}", run.stdout);
     let run = host(&["inspect", "stock_generator"], "");
-    assert!(run.stdout.contains("grants:      clocks, random\n"), "{}", run.stdout);
-    assert!(run.stdout.contains("wasi:clocks/wall-clock@0.2.6#now"), "{}", run.stdout);
-    let run = host(&["inspect", "parse_stock", "--grant", "parse_stock=clocks"], "");
-    assert!(run.stdout.contains("grants:      clocks\n"), "{}", run.stdout);
-    let run = host(&["inspect", "parse_stock", "--grant", "parse_stock=network"], "");
+    assert!(
+        run.stdout.contains("grants:      clocks, random\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("wasi:clocks/wall-clock@0.2.6#now"),
+        "{}",
+        run.stdout
+    );
+    let run = host(
+        &["inspect", "parse_stock", "--grant", "parse_stock=clocks"],
+        "",
+    );
+    assert!(
+        run.stdout.contains("grants:      clocks\n"),
+        "{}",
+        run.stdout
+    );
+    let run = host(
+        &["inspect", "parse_stock", "--grant", "parse_stock=network"],
+        "",
+    );
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("unknown grant \"network\"; grantable: clocks, random"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("unknown grant \"network\"; grantable: clocks, random"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -100,14 +187,30 @@ fn compiled_plugins_are_cached_by_content_hash() {
     let dir_arg = dir.path().to_str().unwrap();
     let first = host(&["inspect", "schema_filter", "--cache-dir", dir_arg], "");
     assert_eq!(first.code, 0, "{}", first.stderr);
-    assert!(first.stdout.contains("cache:       miss, compiled and stored at "), "{}", first.stdout);
+    assert!(
+        first
+            .stdout
+            .contains("cache:       miss, compiled and stored at "),
+        "{}",
+        first.stdout
+    );
     let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
     assert_eq!(files.len(), 1);
     let name = files[0].file_name().to_string_lossy().into_owned();
-    let sha = first.stdout.lines().find_map(|l| l.strip_prefix("sha256:      ")).unwrap();
+    let sha = first
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("sha256:      "))
+        .unwrap();
     assert!(name.starts_with(sha) && name.ends_with(".cwasm"), "{name}");
     let second = host(&["inspect", "schema_filter", "--cache-dir", dir_arg], "");
-    assert!(second.stdout.contains(&format!("cache:       hit {}", files[0].path().display())), "{}", second.stdout);
+    assert!(
+        second
+            .stdout
+            .contains(&format!("cache:       hit {}", files[0].path().display())),
+        "{}",
+        second.stdout
+    );
     let off = host(&["inspect", "schema_filter", "--no-cache"], "");
     assert!(off.stdout.contains("cache:       off"), "{}", off.stdout);
 }

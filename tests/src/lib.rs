@@ -8,7 +8,10 @@ use std::process::{Command, Stdio};
 /// The `host` binary of this build (`target/<profile>/host`).
 pub fn host_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
-    let dir = exe.parent().and_then(|d| d.parent()).expect("target/<profile>/deps");
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target/<profile>/deps");
     let host = dir.join("host");
     assert!(
         host.exists(),
@@ -62,7 +65,9 @@ impl Run {
         self.stderr
             .lines()
             .filter(|l| l.starts_with('{'))
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad error line {l:?}: {e}")))
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("bad error line {l:?}: {e}"))
+            })
             .collect()
     }
 }

@@ -30,9 +30,22 @@ pub fn run(args: InspectArgs) -> Result<()> {
     };
     writeln!(out, "cache:       {cache}")?;
     let limits = plugin.limits;
-    writeln!(out, "limits:      memory {} MiB, {} ms per batch", limits.memory_bytes >> 20, limits.deadline.as_millis())?;
+    writeln!(
+        out,
+        "limits:      memory {} MiB, {} ms per batch",
+        limits.memory_bytes >> 20,
+        limits.deadline.as_millis()
+    )?;
     let grants: Vec<&str> = plugin.grants.iter().map(|g| g.name()).collect();
-    writeln!(out, "grants:      {}", if grants.is_empty() { "none".into() } else { grants.join(", ") })?;
+    writeln!(
+        out,
+        "grants:      {}",
+        if grants.is_empty() {
+            "none".into()
+        } else {
+            grants.join(", ")
+        }
+    )?;
     writeln!(out, "imports:")?;
     for import in &plugin.imports {
         let functions: Vec<&str> = if import.functions.is_empty() {
@@ -47,7 +60,11 @@ pub fn run(args: InspectArgs) -> Result<()> {
                 Need::Grant(g) => format!("granted: {}", g.name()),
                 Need::Denied(what) => format!("denied: {what}"),
             };
-            let what = if function.is_empty() { import.name.clone() } else { format!("{}#{function}", import.name) };
+            let what = if function.is_empty() {
+                import.name.clone()
+            } else {
+                format!("{}#{function}", import.name)
+            };
             writeln!(out, "  {what:<50} {need}")?;
         }
     }
@@ -56,7 +73,11 @@ pub fn run(args: InspectArgs) -> Result<()> {
         writeln!(out, "  (none)")?;
     }
     for key in &info.config {
-        let default = key.default.as_deref().map(|d| format!(" [default: {d}]")).unwrap_or_default();
+        let default = key
+            .default
+            .as_deref()
+            .map(|d| format!(" [default: {d}]"))
+            .unwrap_or_default();
         writeln!(out, "  {:<22} {}{default}", key.name, key.description)?;
     }
     writeln!(out, "schema:")?;

@@ -20,6 +20,9 @@ pub fn run(command: Command) -> Result<()> {
 pub fn load_plugins(args: &PluginArgs, sources: &[String]) -> Result<(Runtime, Vec<Arc<Plugin>>)> {
     let specs = args.specs(sources)?;
     let runtime = Runtime::new(args.limits(), args.cache_dir())?;
-    let plugins = specs.iter().map(|s| runtime.load(s).map(Arc::new)).collect::<Result<Vec<_>>>()?;
+    let plugins = specs
+        .iter()
+        .map(|s| runtime.load(s).map(Arc::new))
+        .collect::<Result<Vec<_>>>()?;
     Ok((runtime, plugins))
 }

@@ -23,14 +23,22 @@ pub fn write_stdout(bytes: &[u8]) -> Result<()> {
 fn json_line(value: Option<&[u8]>) -> Vec<u8> {
     match value {
         None => b"null".to_vec(),
-        Some(v) if serde_json::from_slice::<serde::de::IgnoredAny>(v).is_ok() && !v.contains(&b'\n') => v.to_vec(),
+        Some(v)
+            if serde_json::from_slice::<serde::de::IgnoredAny>(v).is_ok()
+                && !v.contains(&b'\n') =>
+        {
+            v.to_vec()
+        }
         Some(v) => serde_json::to_vec(&String::from_utf8_lossy(v)).expect("a string serialises"),
     }
 }
 
 /// Where the records come from: input lines, or a generator plugin.
 enum Source {
-    Lines { reader: Box<dyn BufRead>, next_line: u64 },
+    Lines {
+        reader: Box<dyn BufRead>,
+        next_line: u64,
+    },
     Generator(Box<Stage>),
 }
 
@@ -44,7 +52,11 @@ impl Source {
                 let mut lines: Vec<Vec<u8>> = Vec::new();
                 while lines.len() < max as usize {
                     let mut line = Vec::new();
-                    if reader.read_until(b'\n', &mut line).context("reading the input")? == 0 {
+                    if reader
+                        .read_until(b'\n', &mut line)
+                        .context("reading the input")?
+                        == 0
+                    {
                         break;
                     }
                     if line.last() == Some(&b'\n') {
@@ -58,7 +70,8 @@ impl Source {
                 if lines.is_empty() {
                     return Ok(None);
                 }
-                let mut builder = BatchBuilder::with_capacity(lines.len(), lines.iter().map(Vec::len).sum());
+                let mut builder =
+                    BatchBuilder::with_capacity(lines.len(), lines.iter().map(Vec::len).sum());
                 for (i, line) in lines.iter().enumerate() {
                     builder.push(&InputRecord {
                         value: Some(line),
@@ -77,16 +90,27 @@ impl Source {
 pub fn run(args: TestArgs) -> Result<()> {
     let (_runtime, plugins) = load_plugins(&args.runtime, &args.plugins)?;
     let (generator, transforms) = match plugins.split_first() {
-        Some((first, rest)) if first.world == World::Generator => (Some(first.clone()), rest.to_vec()),
+        Some((first, rest)) if first.world == World::Generator => {
+            (Some(first.clone()), rest.to_vec())
+        }
         _ => (None, plugins.clone()),
     };
     if let Some(p) = transforms.iter().find(|p| p.world == World::Generator) {
-        bail!("plugin {:?} is a generator: only the first --plugin may be a generator", p.name);
+        bail!(
+            "plugin {:?} is a generator: only the first --plugin may be a generator",
+            p.name
+        );
     }
     let mut chain = Chain::new(&transforms)?;
     let generator = generator.map(Stage::new).transpose()?;
     let schema = chain.schema().map(<[_]>::to_vec).or_else(|| {
-        if transforms.is_empty() { generator.as_ref().and_then(|g| g.schema().map(<[_]>::to_vec)) } else { None }
+        if transforms.is_empty() {
+            generator
+                .as_ref()
+                .and_then(|g| g.schema().map(<[_]>::to_vec))
+        } else {
+            None
+        }
     });
     let fields = columns(schema.as_deref());
     if args.format == TestFormat::Schema {
@@ -102,7 +126,10 @@ pub fn run(args: TestArgs) -> Result<()> {
                     .with_context(|| format!("cannot open input file {:?}; give a file with one record value per line, or - for stdin", args.input))?;
                 Box::new(std::io::BufReader::new(file))
             };
-            Source::Lines { reader, next_line: 1 }
+            Source::Lines {
+                reader,
+                next_line: 1,
+            }
         }
     };
     let from_lines = matches!(source, Source::Lines { .. });
@@ -113,7 +140,11 @@ pub fn run(args: TestArgs) -> Result<()> {
         let out = chain.process(batch)?;
         let mut stderr = std::io::stderr().lock();
         for e in &out.errors {
-            let (key, n) = if from_lines { ("line", first_line) } else { ("record", generated) };
+            let (key, n) = if from_lines {
+                ("line", first_line)
+            } else {
+                ("record", generated)
+            };
             let position = format!(
                 "{{{}:{},\"plugin\":{},\"error\":{}}}",
                 serde_json::to_string(key)?,

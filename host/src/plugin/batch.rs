@@ -37,14 +37,21 @@ struct Batch0 {
 fn append(data: &mut Vec<u8>, bytes: &[u8]) -> Span {
     let offset = data.len() as u32;
     data.extend_from_slice(bytes);
-    Span { offset, len: bytes.len() as u32 }
+    Span {
+        offset,
+        len: bytes.len() as u32,
+    }
 }
 
 impl BatchBuilder {
     /// An empty builder with room for `records` records of `bytes` bytes in all.
     pub fn with_capacity(records: usize, bytes: usize) -> Self {
         BatchBuilder {
-            batch: Batch0 { data: Vec::with_capacity(bytes), headers: Vec::new(), records: Vec::with_capacity(records) },
+            batch: Batch0 {
+                data: Vec::with_capacity(bytes),
+                headers: Vec::new(),
+                records: Vec::with_capacity(records),
+            },
         }
     }
 
@@ -63,7 +70,10 @@ impl BatchBuilder {
         b.records.push(RecordMeta {
             key,
             value,
-            headers: Span { offset: first, len: record.headers.len() as u32 },
+            headers: Span {
+                offset: first,
+                len: record.headers.len() as u32,
+            },
             timestamp: record.timestamp,
             partition: record.partition,
             offset: record.offset,
@@ -85,7 +95,11 @@ impl BatchBuilder {
 
     /// The packed batch.
     pub fn finish(self) -> Batch {
-        Batch { data: self.batch.data, headers: self.batch.headers, records: self.batch.records }
+        Batch {
+            data: self.batch.data,
+            headers: self.batch.headers,
+            records: self.batch.records,
+        }
     }
 }
 
@@ -110,7 +124,10 @@ pub fn headers(batch: &Batch, i: usize) -> impl Iterator<Item = (&[u8], Option<&
 fn check_span(what: &str, record: usize, span: Span, len: usize) -> Result<()> {
     let end = span.offset as u64 + span.len as u64;
     if end > len as u64 {
-        bail!("output record {record}: {what} span {}..{end} is outside the {len}-byte data buffer", span.offset);
+        bail!(
+            "output record {record}: {what} span {}..{end} is outside the {len}-byte data buffer",
+            span.offset
+        );
     }
     Ok(())
 }
@@ -129,7 +146,10 @@ pub fn validate(output: &Output, inputs: usize) -> Result<()> {
     }
     for (i, r) in batch.records.iter().enumerate() {
         if r.input as usize >= inputs {
-            bail!("output record {i} claims to come from input {} but the batch had {inputs} records", r.input);
+            bail!(
+                "output record {i} claims to come from input {} but the batch had {inputs} records",
+                r.input
+            );
         }
         if let Some(k) = r.key {
             check_span("key", i, k, len)?;
@@ -139,7 +159,11 @@ pub fn validate(output: &Output, inputs: usize) -> Result<()> {
         }
         let end = r.headers.offset as u64 + r.headers.len as u64;
         if end > batch.headers.len() as u64 {
-            bail!("output record {i}: headers {}..{end} are outside the {}-header list", r.headers.offset, batch.headers.len());
+            bail!(
+                "output record {i}: headers {}..{end} are outside the {}-header list",
+                r.headers.offset,
+                batch.headers.len()
+            );
         }
         if let Some(t) = r.topic {
             check_span("topic", i, t, len)?;
@@ -150,7 +174,10 @@ pub fn validate(output: &Output, inputs: usize) -> Result<()> {
     }
     for e in &output.errors {
         if e.input as usize >= inputs {
-            bail!("a record error names input {} but the batch had {inputs} records", e.input);
+            bail!(
+                "a record error names input {} but the batch had {inputs} records",
+                e.input
+            );
         }
     }
     Ok(())
@@ -168,16 +195,23 @@ pub fn inherit_metadata(input: &Batch, output: &mut Batch) {
         fixed.offset = source.offset;
         if meta.keep_metadata {
             if meta.key.is_none() {
-                fixed.key = source.key.map(|k| append(&mut output.data, bytes(input, k)));
+                fixed.key = source
+                    .key
+                    .map(|k| append(&mut output.data, bytes(input, k)));
             }
             if meta.headers.len == 0 && source.headers.len > 0 {
                 let first = output.headers.len() as u32;
-                for h in &input.headers[source.headers.offset as usize..(source.headers.offset + source.headers.len) as usize] {
+                for h in &input.headers[source.headers.offset as usize
+                    ..(source.headers.offset + source.headers.len) as usize]
+                {
                     let key = append(&mut output.data, bytes(input, h.key));
                     let value = h.value.map(|v| append(&mut output.data, bytes(input, v)));
                     output.headers.push(Header { key, value });
                 }
-                fixed.headers = Span { offset: first, len: source.headers.len };
+                fixed.headers = Span {
+                    offset: first,
+                    len: source.headers.len,
+                };
             }
             if meta.timestamp.is_none() {
                 fixed.timestamp = source.timestamp;
@@ -193,24 +227,41 @@ pub fn slice(batch: &Batch, range: std::ops::Range<usize>) -> Batch {
     for (i, r) in records.iter_mut().enumerate() {
         r.input = i as u32;
     }
-    Batch { data: batch.data.clone(), headers: batch.headers.clone(), records }
+    Batch {
+        data: batch.data.clone(),
+        headers: batch.headers.clone(),
+        records,
+    }
 }
 
 /// Appends `part` (the output of a slice starting at input `first`) to `acc`.
 pub fn merge(acc: &mut Output, part: Output, first: u32) {
     let data_base = acc.batch.data.len() as u32;
     let header_base = acc.batch.headers.len() as u32;
-    let shift = |s: Span| Span { offset: s.offset + data_base, len: s.len };
+    let shift = |s: Span| Span {
+        offset: s.offset + data_base,
+        len: s.len,
+    };
     acc.batch.data.extend_from_slice(&part.batch.data);
-    acc.batch.headers.extend(part.batch.headers.iter().map(|h| Header { key: shift(h.key), value: h.value.map(shift) }));
-    acc.batch.records.extend(part.batch.records.iter().map(|r| RecordMeta {
-        key: r.key.map(shift),
-        value: r.value.map(shift),
-        headers: Span { offset: r.headers.offset + header_base, len: r.headers.len },
-        topic: r.topic.map(shift),
-        input: r.input + first,
-        ..*r
-    }));
+    acc.batch
+        .headers
+        .extend(part.batch.headers.iter().map(|h| Header {
+            key: shift(h.key),
+            value: h.value.map(shift),
+        }));
+    acc.batch
+        .records
+        .extend(part.batch.records.iter().map(|r| RecordMeta {
+            key: r.key.map(shift),
+            value: r.value.map(shift),
+            headers: Span {
+                offset: r.headers.offset + header_base,
+                len: r.headers.len,
+            },
+            topic: r.topic.map(shift),
+            input: r.input + first,
+            ..*r
+        }));
     acc.errors.extend(part.errors.into_iter().map(|mut e| {
         e.input += first;
         e
@@ -219,5 +270,12 @@ pub fn merge(acc: &mut Output, part: Output, first: u32) {
 
 /// An empty output.
 pub fn empty_output() -> Output {
-    Output { batch: Batch { data: Vec::new(), headers: Vec::new(), records: Vec::new() }, errors: Vec::new() }
+    Output {
+        batch: Batch {
+            data: Vec::new(),
+            headers: Vec::new(),
+            records: Vec::new(),
+        },
+        errors: Vec::new(),
+    }
 }

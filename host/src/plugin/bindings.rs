@@ -21,6 +21,6 @@ pub mod generator {
 }
 
 pub use sluice::plugin::types::{
-    Batch, ConfigKey, Error as PluginError, Field, FieldType, Header, Info, Level, Output, RecordError,
-    RecordMeta, Span,
+    Batch, ConfigKey, Error as PluginError, Field, FieldType, Header, Info, Level, Output,
+    RecordError, RecordMeta, Span,
 };

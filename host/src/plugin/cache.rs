@@ -10,8 +10,8 @@ use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use wasmtime::component::Component;
 use wasmtime::Engine;
+use wasmtime::component::Component;
 
 /// Whether a load was served from the cache.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +27,9 @@ pub enum CacheStatus {
 /// The cache directory: `--cache-dir`, else `$SLUICE_CACHE_DIR`, else the
 /// user's cache directory (`~/.cache/sluice` on Linux).
 pub fn default_dir() -> Option<PathBuf> {
-    std::env::var_os("SLUICE_CACHE_DIR").map(PathBuf::from).or_else(|| dirs::cache_dir().map(|d| d.join("sluice")))
+    std::env::var_os("SLUICE_CACHE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| dirs::cache_dir().map(|d| d.join("sluice")))
 }
 
 /// The hex SHA-256 of a plugin's bytes (shown by `host inspect`).
@@ -42,7 +44,12 @@ fn path_for(dir: &Path, engine: &Engine, hash: &str) -> PathBuf {
 }
 
 /// Compiles `bytes`, or loads the artifact cached for them.
-pub fn load(engine: &Engine, dir: Option<&Path>, bytes: &[u8], hash: &str) -> Result<(Component, CacheStatus)> {
+pub fn load(
+    engine: &Engine,
+    dir: Option<&Path>,
+    bytes: &[u8],
+    hash: &str,
+) -> Result<(Component, CacheStatus)> {
     let Some(dir) = dir else {
         return Ok((Component::new(engine, bytes)?, CacheStatus::Uncached));
     };
@@ -50,7 +57,9 @@ pub fn load(engine: &Engine, dir: Option<&Path>, bytes: &[u8], hash: &str) -> Re
     if path.exists() {
         match deserialize(engine, &path) {
             Ok(component) => return Ok((component, CacheStatus::Hit(path))),
-            Err(err) => tracing::warn!(path = %path.display(), "ignoring unusable cached plugin: {err:#}"),
+            Err(err) => {
+                tracing::warn!(path = %path.display(), "ignoring unusable cached plugin: {err:#}")
+            }
         }
     }
     let component = Component::new(engine, bytes)?;

@@ -101,15 +101,28 @@ pub fn check(name: &str, imports: &[Import], grants: &BTreeSet<Grant>) -> Result
             let reason = match classify(&import.name, function) {
                 Need::Default | Need::Sealed => continue,
                 Need::Grant(g) if grants.contains(&g) => continue,
-                Need::Grant(g) => format!("needs the {} grant (give it with --grant {name}={})", g.name(), g.name()),
+                Need::Grant(g) => format!(
+                    "needs the {} grant (give it with --grant {name}={})",
+                    g.name(),
+                    g.name()
+                ),
                 Need::Denied(it) => format!("would give it {it}"),
             };
             refused.push(function);
             why.get_or_insert(reason);
         }
         if let Some(why) = why {
-            let functions = refused.iter().filter(|f| !f.is_empty()).copied().collect::<Vec<_>>().join(", ");
-            let functions = if functions.is_empty() { String::new() } else { format!(" ({functions})") };
+            let functions = refused
+                .iter()
+                .filter(|f| !f.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let functions = if functions.is_empty() {
+                String::new()
+            } else {
+                format!(" ({functions})")
+            };
             problems.push(format!("{}{functions}, which {why}", import.name));
         }
     }

@@ -36,7 +36,10 @@ pub struct Chain {
 impl Chain {
     /// Instantiates and initialises every plugin.
     pub fn new(plugins: &[Arc<Plugin>]) -> Result<Chain> {
-        let stages = plugins.iter().map(|p| Stage::new(p.clone())).collect::<Result<Vec<_>>>()?;
+        let stages = plugins
+            .iter()
+            .map(|p| Stage::new(p.clone()))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Chain { stages })
     }
 
@@ -64,12 +67,20 @@ impl Chain {
                 message: e.message,
             }));
             let mut next = output.batch;
-            origin = next.records.iter().map(|r| origin[r.input as usize]).collect();
+            origin = next
+                .records
+                .iter()
+                .map(|r| origin[r.input as usize])
+                .collect();
             for (i, r) in next.records.iter_mut().enumerate() {
                 r.input = i as u32;
             }
             current = next;
         }
-        Ok(ChainOutput { batch: current, origin, errors })
+        Ok(ChainOutput {
+            batch: current,
+            origin,
+            errors,
+        })
     }
 }

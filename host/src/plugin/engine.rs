@@ -50,7 +50,9 @@ impl PluginSpec {
     /// The plugin's name: the file stem of its path or bundled name
     /// (`./build/parse_stock.wasm` → `parse_stock`), used in `--config NAME.key`.
     pub fn name(&self) -> String {
-        let file = Path::new(&self.source).file_name().map(|f| f.to_string_lossy().into_owned());
+        let file = Path::new(&self.source)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned());
         let file = file.unwrap_or_else(|| self.source.clone());
         file.strip_suffix(".wasm").unwrap_or(&file).to_string()
     }
@@ -106,7 +108,10 @@ impl Ticker {
                 }
             })
             .expect("spawning the epoch thread");
-        Ticker { stop, thread: Some(thread) }
+        Ticker {
+            stop,
+            thread: Some(thread),
+        }
     }
 }
 
@@ -144,12 +149,19 @@ impl Runtime {
             .total_tables(1024)
             .total_stacks(256);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = Engine::new(&config).map_err(|e| anyhow!("starting the WebAssembly engine: {e:#}"))?;
+        let engine =
+            Engine::new(&config).map_err(|e| anyhow!("starting the WebAssembly engine: {e:#}"))?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         super::bindings::Transform::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
         let ticker = Ticker::start(engine.clone());
-        Ok(Runtime { engine, linker, cache_dir, limits, _ticker: ticker })
+        Ok(Runtime {
+            engine,
+            linker,
+            cache_dir,
+            limits,
+            _ticker: ticker,
+        })
     }
 
     /// The limits every plugin of this runtime gets.
@@ -164,8 +176,9 @@ impl Runtime {
         let (bytes, origin) = read_source(&spec.source)?;
         check_header(&spec.source, &bytes)?;
         let sha256 = cache::content_hash(&bytes);
-        let (component, cache) = cache::load(&self.engine, self.cache_dir.as_deref(), &bytes, &sha256)
-            .map_err(|e| anyhow!("plugin {:?} is not a valid component: {e:#}", spec.source))?;
+        let (component, cache) =
+            cache::load(&self.engine, self.cache_dir.as_deref(), &bytes, &sha256)
+                .map_err(|e| anyhow!("plugin {:?} is not a valid component: {e:#}", spec.source))?;
         let ty = component.component_type();
         let imports: Vec<Import> = ty
             .imports(&self.engine)
@@ -181,7 +194,10 @@ impl Runtime {
                 },
             })
             .collect();
-        let exports: Vec<String> = ty.exports(&self.engine).map(|(n, _)| n.to_string()).collect();
+        let exports: Vec<String> = ty
+            .exports(&self.engine)
+            .map(|(n, _)| n.to_string())
+            .collect();
         let exported = |iface: &str| exports.iter().any(|e| e.split('@').next() == Some(iface));
         let world = if exported("sluice:plugin/transformer") {
             World::Transform
@@ -191,7 +207,11 @@ impl Runtime {
             bail!(
                 "plugin {:?} is a component but not a Sluice plugin: it exports {} instead of sluice:plugin/transformer or sluice:plugin/producer; build it on sluice-sdk with export_transform! or export_generator!",
                 spec.source,
-                if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") }
+                if exports.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    exports.join(", ")
+                }
             );
         };
         let mut grants = spec.grants.clone();
@@ -205,10 +225,16 @@ impl Runtime {
             .map_err(|e| anyhow!("plugin {:?} cannot be linked: {e:#}", spec.source))?;
         let pre = match world {
             World::Transform => Pre::Transform(TransformPre::new(pre).map_err(|e| {
-                anyhow!("plugin {:?} does not match the transform world of this host: {e:#}", spec.source)
+                anyhow!(
+                    "plugin {:?} does not match the transform world of this host: {e:#}",
+                    spec.source
+                )
             })?),
             World::Generator => Pre::Generator(GeneratorPre::new(pre).map_err(|e| {
-                anyhow!("plugin {:?} does not match the generator world of this host: {e:#}", spec.source)
+                anyhow!(
+                    "plugin {:?} does not match the generator world of this host: {e:#}",
+                    spec.source
+                )
             })?),
         };
         Ok(Plugin {
@@ -231,7 +257,8 @@ impl Runtime {
 fn read_source(source: &str) -> Result<(Vec<u8>, String)> {
     let path = Path::new(source);
     if path.is_file() {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read plugin {source:?}"))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read plugin {source:?}"))?;
         return Ok((bytes, path.display().to_string()));
     }
     if let Some(bytes) = bundled::find(source) {
@@ -248,7 +275,9 @@ fn read_source(source: &str) -> Result<(Vec<u8>, String)> {
 
 fn check_header(source: &str, bytes: &[u8]) -> Result<()> {
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
-        bail!("plugin {source:?} is not a WebAssembly file (it does not start with \\0asm); build the plugin with `cargo build --release --target wasm32-wasip2`");
+        bail!(
+            "plugin {source:?} is not a WebAssembly file (it does not start with \\0asm); build the plugin with `cargo build --release --target wasm32-wasip2`"
+        );
     }
     if bytes[6..8] == [0, 0] {
         bail!(

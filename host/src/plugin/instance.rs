@@ -7,7 +7,9 @@
 //! record that traps becomes a record error and the rest go on.
 
 use super::batch::{self, empty_output};
-use super::bindings::{Batch, Field, Info, Output, PluginError, RecordError, Transform, generator::Generator};
+use super::bindings::{
+    Batch, Field, Info, Output, PluginError, RecordError, Transform, generator::Generator,
+};
 use super::engine::{Plugin, Pre, World};
 use super::state::{OutputTail, State};
 use anyhow::{Result, anyhow, bail};
@@ -21,7 +23,11 @@ enum Exports {
 
 /// The calls both worlds share (their generated types differ per world).
 impl Exports {
-    fn init(&self, store: &mut Store<State>, config: &[(String, String)]) -> wasmtime::Result<Result<(), PluginError>> {
+    fn init(
+        &self,
+        store: &mut Store<State>,
+        config: &[(String, String)],
+    ) -> wasmtime::Result<Result<(), PluginError>> {
         match self {
             Exports::Transform(t) => t.sluice_plugin_plugin().call_init(store, config),
             Exports::Generator(g) => g.sluice_plugin_plugin().call_init(store, config),
@@ -72,7 +78,12 @@ fn mib(bytes: usize) -> String {
 impl Stage {
     /// Instantiates the plugin and calls its `init` with its config.
     pub fn new(plugin: Arc<Plugin>) -> Result<Stage> {
-        let mut stage = Stage { plugin, live: None, schema: None, instantiations: 0 };
+        let mut stage = Stage {
+            plugin,
+            live: None,
+            schema: None,
+            instantiations: 0,
+        };
         let live = stage.instantiate()?;
         stage.live = Some(live);
         Ok(stage)
@@ -130,7 +141,10 @@ impl Stage {
             .memory_size(self.plugin.limits.memory_bytes)
             .trap_on_grow_failure(true)
             .build();
-        let mut store = Store::new(&self.plugin.engine, State::new(self.plugin.name.clone(), limits));
+        let mut store = Store::new(
+            &self.plugin.engine,
+            State::new(self.plugin.name.clone(), limits),
+        );
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();
         store
@@ -153,18 +167,28 @@ impl Stage {
         match exports.init(&mut store, &self.plugin.config) {
             Ok(Ok(())) => {}
             Ok(Err(PluginError::BadConfig(message))) => {
-                bail!("plugin {name:?} rejected its config: {message} (set it with --config {name}.KEY=VALUE)")
+                bail!(
+                    "plugin {name:?} rejected its config: {message} (set it with --config {name}.KEY=VALUE)"
+                )
             }
-            Ok(Err(PluginError::Fatal(message))) => bail!("plugin {name:?} failed to start: {message}"),
+            Ok(Err(PluginError::Fatal(message))) => {
+                bail!("plugin {name:?} failed to start: {message}")
+            }
             Err(err) => {
                 let tail = store.data().output.clone();
-                bail!("plugin {name:?} trapped in init: {}", self.describe(&err, &tail))
+                bail!(
+                    "plugin {name:?} trapped in init: {}",
+                    self.describe(&err, &tail)
+                )
             }
         }
         self.arm(&mut store);
         let schema = exports.schema(&mut store).map_err(|err| {
             let tail = store.data().output.clone();
-            anyhow!("plugin {name:?} trapped in schema: {}", self.describe(&err, &tail))
+            anyhow!(
+                "plugin {name:?} trapped in schema: {}",
+                self.describe(&err, &tail)
+            )
         })?;
         self.schema = schema;
         Ok(Live { store, exports })
@@ -174,8 +198,13 @@ impl Stage {
     pub fn about(&mut self) -> Result<Info> {
         self.plugin_arm_store();
         let name = self.plugin.name.clone();
-        let live = self.live.as_mut().ok_or_else(|| anyhow!("plugin {name:?} has no live instance"))?;
-        live.exports.about(&mut live.store).map_err(|e| anyhow!("plugin {name:?} trapped in about: {e:#}"))
+        let live = self
+            .live
+            .as_mut()
+            .ok_or_else(|| anyhow!("plugin {name:?} has no live instance"))?;
+        live.exports
+            .about(&mut live.store)
+            .map_err(|e| anyhow!("plugin {name:?} trapped in about: {e:#}"))
     }
 
     fn plugin_arm_store(&mut self) {
@@ -194,23 +223,32 @@ impl Stage {
         self.plugin_arm_store();
         let live = self.live.as_mut().expect("made above");
         let Exports::Transform(t) = &live.exports else {
-            return Err(Failure::Fatal(anyhow!("plugin {:?} is a generator, not a transform", self.plugin.name)));
+            return Err(Failure::Fatal(anyhow!(
+                "plugin {:?} is a generator, not a transform",
+                self.plugin.name
+            )));
         };
-        let result = t.sluice_plugin_transformer().call_process(&mut live.store, input);
+        let result = t
+            .sluice_plugin_transformer()
+            .call_process(&mut live.store, input);
         match result {
             Ok(Ok(output)) => match batch::validate(&output, input.records.len()) {
                 Ok(()) => Ok(output),
                 Err(err) => {
                     self.live = None;
-                    Err(Failure::Broken(format!("returned an invalid batch: {err:#}")))
+                    Err(Failure::Broken(format!(
+                        "returned an invalid batch: {err:#}"
+                    )))
                 }
             },
-            Ok(Err(PluginError::Fatal(message))) => {
-                Err(Failure::Fatal(anyhow!("plugin {:?} stopped: {message}", self.plugin.name)))
-            }
-            Ok(Err(PluginError::BadConfig(message))) => {
-                Err(Failure::Fatal(anyhow!("plugin {:?} rejected its config: {message}", self.plugin.name)))
-            }
+            Ok(Err(PluginError::Fatal(message))) => Err(Failure::Fatal(anyhow!(
+                "plugin {:?} stopped: {message}",
+                self.plugin.name
+            ))),
+            Ok(Err(PluginError::BadConfig(message))) => Err(Failure::Fatal(anyhow!(
+                "plugin {:?} rejected its config: {message}",
+                self.plugin.name
+            ))),
             Err(err) => {
                 let tail = live.store.data().output.clone();
                 let reason = self.describe(&err, &tail);
@@ -228,7 +266,11 @@ impl Stage {
             Ok(output) => output,
             Err(Failure::Fatal(err)) => return Err(err),
             Err(Failure::Broken(reason)) => {
-                tracing::warn!(plugin = &*self.plugin.name, records = input.records.len(), "plugin failed on a batch, retrying: {reason}");
+                tracing::warn!(
+                    plugin = &*self.plugin.name,
+                    records = input.records.len(),
+                    "plugin failed on a batch, retrying: {reason}"
+                );
                 let mut acc = empty_output();
                 self.bisect(input, 0..input.records.len(), &mut acc)?;
                 acc
@@ -238,11 +280,20 @@ impl Stage {
         Ok(output)
     }
 
-    fn bisect(&mut self, input: &Batch, range: std::ops::Range<usize>, acc: &mut Output) -> Result<()> {
+    fn bisect(
+        &mut self,
+        input: &Batch,
+        range: std::ops::Range<usize>,
+        acc: &mut Output,
+    ) -> Result<()> {
         if range.is_empty() {
             return Ok(());
         }
-        let part = if range.len() == input.records.len() { None } else { Some(batch::slice(input, range.clone())) };
+        let part = if range.len() == input.records.len() {
+            None
+        } else {
+            Some(batch::slice(input, range.clone()))
+        };
         match self.attempt(part.as_ref().unwrap_or(input)) {
             Ok(output) => {
                 batch::merge(acc, output, range.start as u32);
@@ -267,22 +318,39 @@ impl Stage {
     /// Asks a generator for at most `max` records; `None` when exhausted.
     pub fn next_batch(&mut self, max: u32) -> Result<Option<Batch>> {
         if self.plugin.world != World::Generator {
-            bail!("plugin {:?} is a transform, not a generator", self.plugin.name);
+            bail!(
+                "plugin {:?} is a transform, not a generator",
+                self.plugin.name
+            );
         }
         self.plugin_arm_store();
         let name = self.plugin.name.clone();
-        let live = self.live.as_mut().ok_or_else(|| anyhow!("plugin {name:?} has no live instance"))?;
-        let Exports::Generator(g) = &live.exports else { unreachable!("world checked above") };
-        match g.sluice_plugin_producer().call_next_batch(&mut live.store, max) {
+        let live = self
+            .live
+            .as_mut()
+            .ok_or_else(|| anyhow!("plugin {name:?} has no live instance"))?;
+        let Exports::Generator(g) = &live.exports else {
+            unreachable!("world checked above")
+        };
+        match g
+            .sluice_plugin_producer()
+            .call_next_batch(&mut live.store, max)
+        {
             Ok(Ok(Some(batch))) => {
-                let output = Output { batch, errors: Vec::new() };
+                let output = Output {
+                    batch,
+                    errors: Vec::new(),
+                };
                 // A generator's outputs name themselves as their input.
                 let count = output.batch.records.len();
-                batch::validate(&output, count.max(1)).map_err(|e| anyhow!("plugin {name:?} returned an invalid batch: {e:#}"))?;
+                batch::validate(&output, count.max(1))
+                    .map_err(|e| anyhow!("plugin {name:?} returned an invalid batch: {e:#}"))?;
                 Ok(Some(output.batch))
             }
             Ok(Ok(None)) => Ok(None),
-            Ok(Err(PluginError::Fatal(m) | PluginError::BadConfig(m))) => bail!("plugin {name:?} stopped: {m}"),
+            Ok(Err(PluginError::Fatal(m) | PluginError::BadConfig(m))) => {
+                bail!("plugin {name:?} stopped: {m}")
+            }
             Err(err) => {
                 let tail = live.store.data().output.clone();
                 let reason = self.describe(&err, &tail);

@@ -37,6 +37,9 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { memory_bytes: 64 * 1024 * 1024, deadline: Duration::from_secs(1) }
+        Limits {
+            memory_bytes: 64 * 1024 * 1024,
+            deadline: Duration::from_secs(1),
+        }
     }
 }

@@ -84,7 +84,10 @@ impl tokio::io::AsyncWrite for TailWriter {
         self.0.push(buf);
         std::task::Poll::Ready(Ok(buf.len()))
     }
-    fn poll_flush(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::task::Poll::Ready(Ok(()))
     }
     fn poll_shutdown(
@@ -112,14 +115,26 @@ impl State {
     /// network, no environment, no arguments.
     pub fn new(plugin: Arc<str>, limits: StoreLimits) -> Self {
         let output = OutputTail::default();
-        let wasi = WasiCtx::builder().stdout(output.clone()).stderr(output.clone()).build();
-        State { plugin, wasi, table: ResourceTable::new(), limits, output }
+        let wasi = WasiCtx::builder()
+            .stdout(output.clone())
+            .stderr(output.clone())
+            .build();
+        State {
+            plugin,
+            wasi,
+            table: ResourceTable::new(),
+            limits,
+            output,
+        }
     }
 }
 
 impl WasiView for State {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 

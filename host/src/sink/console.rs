@@ -17,7 +17,11 @@ use unicode_width::UnicodeWidthStr;
 pub fn columns(schema: Option<&[Field]>) -> Vec<Field> {
     match schema {
         Some(fields) if !fields.is_empty() => fields.to_vec(),
-        _ => vec![Field { name: "value".into(), ty: FieldType::String, nullable: true }],
+        _ => vec![Field {
+            name: "value".into(),
+            ty: FieldType::String,
+            nullable: true,
+        }],
     }
 }
 
@@ -38,7 +42,12 @@ pub fn type_name(ty: FieldType) -> &'static str {
 pub fn schema_tree(fields: &[Field]) -> String {
     let mut out = String::from("root\n");
     for f in fields {
-        out.push_str(&format!(" |-- {}: {} (nullable = {})\n", f.name, type_name(f.ty), f.nullable));
+        out.push_str(&format!(
+            " |-- {}: {} (nullable = {})\n",
+            f.name,
+            type_name(f.ty),
+            f.nullable
+        ));
     }
     out.push('\n');
     out
@@ -61,7 +70,11 @@ fn java_float(value: f32) -> String {
     }
     let sci = format!("{value:e}");
     let (m, e) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let m = if m.contains('.') { m.to_string() } else { format!("{m}.0") };
+    let m = if m.contains('.') {
+        m.to_string()
+    } else {
+        format!("{m}.0")
+    };
     format!("{m}E{e}")
 }
 
@@ -80,14 +93,17 @@ fn cell(field: &Field, value: &serde_json::Value) -> Option<String> {
 /// The cells of one output value under `fields`: a JSON object's fields,
 /// or (for a single `value` column with no declared schema) the text itself.
 pub fn row(fields: &[Field], value: Option<&[u8]>, declared: bool) -> Vec<Option<String>> {
-    let Some(value) = value else { return vec![None; fields.len()] };
+    let Some(value) = value else {
+        return vec![None; fields.len()];
+    };
     if !declared {
         return vec![Some(String::from_utf8_lossy(value).into_owned())];
     }
     match serde_json::from_slice::<serde_json::Value>(value) {
-        Ok(serde_json::Value::Object(map)) => {
-            fields.iter().map(|f| map.get(&f.name).and_then(|v| cell(f, v))).collect()
-        }
+        Ok(serde_json::Value::Object(map)) => fields
+            .iter()
+            .map(|f| map.get(&f.name).and_then(|v| cell(f, v)))
+            .collect(),
         _ => vec![None; fields.len()],
     }
 }
@@ -124,7 +140,12 @@ fn truncated(s: String, truncate: usize) -> String {
 /// `Dataset.show(numRows, truncate)` of `rows` (at most `num_rows` are
 /// shown; `has_more` adds the footer even when exactly `num_rows` are given).
 /// `truncate` 0 means no truncation. Ends with a blank line, as `show` prints.
-pub fn table(fields: &[Field], rows: &[Vec<Option<String>>], num_rows: usize, truncate: usize) -> String {
+pub fn table(
+    fields: &[Field],
+    rows: &[Vec<Option<String>>],
+    num_rows: usize,
+    truncate: usize,
+) -> String {
     let has_more = rows.len() > num_rows;
     let header: Vec<String> = fields.iter().map(|f| escape_meta(&f.name)).collect();
     let body: Vec<Vec<String>> = rows
@@ -143,7 +164,11 @@ pub fn table(fields: &[Field], rows: &[Vec<Option<String>>], num_rows: usize, tr
         }
     }
     let mut out = String::new();
-    let border: String = widths.iter().map(|w| format!("+{}", "-".repeat(*w))).collect::<String>() + "+\n";
+    let border: String = widths
+        .iter()
+        .map(|w| format!("+{}", "-".repeat(*w)))
+        .collect::<String>()
+        + "+\n";
     let line = |out: &mut String, r: &[String]| {
         for (c, w) in r.iter().zip(&widths) {
             let pad = " ".repeat(w - c.width());
@@ -166,7 +191,10 @@ pub fn table(fields: &[Field], rows: &[Vec<Option<String>>], num_rows: usize, tr
     }
     out.push_str(&border);
     if has_more {
-        out.push_str(&format!("only showing top {num_rows} {}\n", if num_rows == 1 { "row" } else { "rows" }));
+        out.push_str(&format!(
+            "only showing top {num_rows} {}\n",
+            if num_rows == 1 { "row" } else { "rows" }
+        ));
     }
     out.push('\n');
     out
@@ -177,8 +205,16 @@ mod tests {
     use super::*;
 
     fn fields() -> Vec<Field> {
-        let f = |n: &str, ty| Field { name: n.into(), ty, nullable: true };
-        vec![f("event_time", FieldType::String), f("ticker", FieldType::String), f("price", FieldType::Double)]
+        let f = |n: &str, ty| Field {
+            name: n.into(),
+            ty,
+            nullable: true,
+        };
+        vec![
+            f("event_time", FieldType::String),
+            f("ticker", FieldType::String),
+            f("price", FieldType::Double),
+        ]
     }
 
     #[test]
@@ -201,8 +237,16 @@ mod tests {
     #[test]
     fn nulls_doubles_footer_and_left_alignment() {
         let rows = vec![
-            row(&fields(), Some(br#"{"event_time":null,"ticker":"A","price":100}"#), true),
-            row(&fields(), Some(br#"{"event_time":"x","ticker":null,"price":1e7}"#), true),
+            row(
+                &fields(),
+                Some(br#"{"event_time":null,"ticker":"A","price":100}"#),
+                true,
+            ),
+            row(
+                &fields(),
+                Some(br#"{"event_time":"x","ticker":null,"price":1e7}"#),
+                true,
+            ),
         ];
         assert_eq!(
             table(&fields(), &rows, 1, 0),

@@ -8,7 +8,9 @@ impl Transform for MinPrice {
         Ok(MinPrice(config.parse_or("min", 50.0)?))
     }
     fn process(&mut self, record: &Record, out: &mut Out) -> Result<(), Fail> {
-        if record.json_f64("price")?.is_some_and(|p| p >= self.0) { out.keep(record) }
+        if record.json_f64("price")?.is_some_and(|p| p >= self.0) {
+            out.keep(record)
+        }
         Ok(())
     }
 }

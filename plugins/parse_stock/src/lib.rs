@@ -50,8 +50,8 @@ pub struct ParseStock {
 impl ParseStock {
     /// Builds the plugin from a schema, a mode and an optional corrupt-record column.
     pub fn new(schema: &str, mode: Mode, corrupt_column: Option<&str>) -> Result<Self, Error> {
-        let mut output =
-            parse_ddl(schema).map_err(|e| Error::BadConfig(format!("config schema={schema:?}: {e}")))?;
+        let mut output = parse_ddl(schema)
+            .map_err(|e| Error::BadConfig(format!("config schema={schema:?}: {e}")))?;
         let corrupt = match corrupt_column {
             None => None,
             Some(name) => match output.iter().position(|f| f.name == name) {
@@ -62,13 +62,27 @@ impl ParseStock {
                 }
                 Some(i) => Some(i),
                 None => {
-                    output.push(Field { name: name.to_string(), ty: FieldType::String, nullable: true });
+                    output.push(Field {
+                        name: name.to_string(),
+                        ty: FieldType::String,
+                        nullable: true,
+                    });
                     Some(output.len() - 1)
                 }
             },
         };
-        let fields = output.iter().enumerate().filter(|(i, _)| Some(*i) != corrupt).map(|(_, f)| f.clone()).collect();
-        Ok(ParseStock { fields, output, corrupt, mode })
+        let fields = output
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != corrupt)
+            .map(|(_, f)| f.clone())
+            .collect();
+        Ok(ParseStock {
+            fields,
+            output,
+            corrupt,
+            mode,
+        })
     }
 
     /// Parses one value into `cells` (one per output column); returns the
@@ -76,14 +90,16 @@ impl ParseStock {
     fn parse<'a>(&self, value: Option<&'a [u8]>, cells: &mut Vec<Cell<'a>>) -> Option<String> {
         cells.clear();
         cells.resize(self.output.len(), Cell::Null);
-        let Some(value) = value else { return None };
+        let value = value?;
         if value.iter().all(u8::is_ascii_whitespace) {
             return None;
         }
         let slots = match read_document(value, &self.fields) {
             Err(e) => return Some(format!("malformed JSON: {e}")),
             Ok(Document::Null) => return None,
-            Ok(Document::Other(kind)) => return Some(format!("expected a JSON object, found {kind}")),
+            Ok(Document::Other(kind)) => {
+                return Some(format!("expected a JSON object, found {kind}"));
+            }
             Ok(Document::Object(slots)) => slots,
         };
         let mut bad = None;
@@ -128,9 +144,21 @@ impl Transform for ParseStock {
         Info {
             description: "Spark from_json(value, schema): parses JSON values into rows".into(),
             config: vec![
-                key("mode", "malformed records: PERMISSIVE (nulls), FAILFAST (stop), DROP, DLQ (record error)", Some("PERMISSIVE")),
-                key("corrupt_record_column", "column that holds the raw text of malformed records (Spark's _corrupt_record)", None),
-                key("schema", "Spark DDL schema of the JSON values", Some(DEFAULT_SCHEMA)),
+                key(
+                    "mode",
+                    "malformed records: PERMISSIVE (nulls), FAILFAST (stop), DROP, DLQ (record error)",
+                    Some("PERMISSIVE"),
+                ),
+                key(
+                    "corrupt_record_column",
+                    "column that holds the raw text of malformed records (Spark's _corrupt_record)",
+                    None,
+                ),
+                key(
+                    "schema",
+                    "Spark DDL schema of the JSON values",
+                    Some(DEFAULT_SCHEMA),
+                ),
             ],
         }
     }

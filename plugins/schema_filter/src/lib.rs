@@ -26,15 +26,24 @@ pub struct SchemaFilter {
 impl SchemaFilter {
     /// Builds the filter; errors name the config key and the position.
     pub fn new(schema: &str, not_null: Option<&str>, where_: Option<&str>) -> Result<Self, Error> {
-        let mut fields =
-            parse_ddl(schema).map_err(|e| Error::BadConfig(format!("config schema={schema:?}: {e}")))?;
-        for name in not_null.unwrap_or("").split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let mut fields = parse_ddl(schema)
+            .map_err(|e| Error::BadConfig(format!("config schema={schema:?}: {e}")))?;
+        for name in not_null
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+        {
             match fields.iter_mut().find(|f| f.name == name) {
                 Some(field) => field.nullable = false,
                 None => {
                     return Err(Error::BadConfig(format!(
                         "config not_null: unknown column {name:?} (columns: {})",
-                        fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+                        fields
+                            .iter()
+                            .map(|f| f.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )));
                 }
             }
@@ -57,17 +66,27 @@ impl SchemaFilter {
             Err(e) => return Err(format!("value is not valid JSON: {e}")),
             Ok(Document::Object(slots)) => slots,
             Ok(Document::Null) => return Err("value is JSON null; expected a JSON object".into()),
-            Ok(Document::Other(kind)) => return Err(format!("expected a JSON object, found {kind}")),
+            Ok(Document::Other(kind)) => {
+                return Err(format!("expected a JSON object, found {kind}"));
+            }
         };
         let mut cells = Vec::with_capacity(self.fields.len());
         for (field, slot) in self.fields.iter().zip(slots) {
             let cell = match slot {
                 None => Cell::Null,
-                Some(raw) => convert(raw, field.ty, false).map_err(|why| format!("field {:?}: {why}", field.name))?,
+                Some(raw) => convert(raw, field.ty, false)
+                    .map_err(|why| format!("field {:?}: {why}", field.name))?,
             };
             if cell == Cell::Null && !field.nullable {
-                let how = if slot.is_some() { "is null" } else { "is missing" };
-                return Err(format!("field {:?} {how} but declared NOT NULL", field.name));
+                let how = if slot.is_some() {
+                    "is null"
+                } else {
+                    "is missing"
+                };
+                return Err(format!(
+                    "field {:?} {how} but declared NOT NULL",
+                    field.name
+                ));
             }
             cells.push(cell);
         }
@@ -76,7 +95,9 @@ impl SchemaFilter {
 
     /// Whether a conforming row passes the predicate (unknown does not).
     pub fn passes(&self, cells: &[Cell<'_>]) -> bool {
-        self.predicate.as_ref().is_none_or(|p| p.eval(cells) == Some(true))
+        self.predicate
+            .as_ref()
+            .is_none_or(|p| p.eval(cells) == Some(true))
     }
 }
 
@@ -88,11 +109,25 @@ impl Transform for SchemaFilter {
             default: default.map(Into::into),
         };
         Info {
-            description: "checks JSON records against a schema and keeps those matching a SQL predicate".into(),
+            description:
+                "checks JSON records against a schema and keeps those matching a SQL predicate"
+                    .into(),
             config: vec![
-                key("schema", "Spark DDL schema the records must conform to", Some(DEFAULT_SCHEMA)),
-                key("not_null", "comma-separated columns that must not be null", None),
-                key("where", "SQL predicate, e.g. price > 50 AND ticker IN ('AAPL','MSFT')", None),
+                key(
+                    "schema",
+                    "Spark DDL schema the records must conform to",
+                    Some(DEFAULT_SCHEMA),
+                ),
+                key(
+                    "not_null",
+                    "comma-separated columns that must not be null",
+                    None,
+                ),
+                key(
+                    "where",
+                    "SQL predicate, e.g. price > 50 AND ticker IN ('AAPL','MSFT')",
+                    None,
+                ),
             ],
         }
     }

@@ -146,10 +146,17 @@ fn tokenize(text: &str) -> Result<Vec<(usize, Token)>, PredicateError> {
                     }
                 }
             }
-            if c == '`' { Token::Quoted(s) } else { Token::Str(s) }
+            if c == '`' {
+                Token::Quoted(s)
+            } else {
+                Token::Str(s)
+            }
         } else if c.is_ascii_digit()
             || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
-            || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit() || *d == '.'))
+            || (c == '-'
+                && chars
+                    .get(i + 1)
+                    .is_some_and(|d| d.is_ascii_digit() || *d == '.'))
         {
             i += 1;
             while i < chars.len() {
@@ -189,7 +196,11 @@ fn tokenize(text: &str) -> Result<Vec<(usize, Token)>, PredicateError> {
                     _ => return err(start, format!("unexpected character {c:?}")),
                 },
             };
-            i += if two.as_str() == op || two == "==" { 2 } else { 1 };
+            i += if two.as_str() == op || two == "==" {
+                2
+            } else {
+                1
+            };
             Token::Op(op)
         };
         tokens.push((start, token));
@@ -214,7 +225,10 @@ impl Parser<'_> {
     }
 
     fn err<T>(&self, message: impl Into<String>) -> Result<T, PredicateError> {
-        Err(PredicateError { position: self.at(), message: message.into() })
+        Err(PredicateError {
+            position: self.at(),
+            message: message.into(),
+        })
     }
 
     fn found(&self) -> String {
@@ -247,7 +261,11 @@ impl Parser<'_> {
     }
 
     fn expect_op(&mut self, op: &str) -> Result<(), PredicateError> {
-        if self.op(op) { Ok(()) } else { self.err(format!("expected {op:?}, found {}", self.found())) }
+        if self.op(op) {
+            Ok(())
+        } else {
+            self.err(format!("expected {op:?}, found {}", self.found()))
+        }
     }
 
     fn or(&mut self) -> Result<Expr, PredicateError> {
@@ -267,7 +285,11 @@ impl Parser<'_> {
     }
 
     fn not(&mut self) -> Result<Expr, PredicateError> {
-        if self.keyword("not") { Ok(Expr::Not(Box::new(self.not()?))) } else { self.primary() }
+        if self.keyword("not") {
+            Ok(Expr::Not(Box::new(self.not()?)))
+        } else {
+            self.primary()
+        }
     }
 
     fn literal(&mut self) -> Option<Literal> {
@@ -291,7 +313,12 @@ impl Parser<'_> {
         let name = match self.peek() {
             Some(Token::Word(w)) if !is_reserved(w) => w.clone(),
             Some(Token::Quoted(w)) => w.clone(),
-            _ => return self.err(format!("expected a column or a value, found {}", self.found())),
+            _ => {
+                return self.err(format!(
+                    "expected a column or a value, found {}",
+                    self.found()
+                ));
+            }
         };
         match self.fields.iter().position(|f| f.name == name) {
             Some(i) => {
@@ -300,7 +327,10 @@ impl Parser<'_> {
             }
             None => {
                 let known: Vec<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
-                self.err(format!("unknown column {name:?} (columns: {})", known.join(", ")))
+                self.err(format!(
+                    "unknown column {name:?} (columns: {})",
+                    known.join(", ")
+                ))
             }
         }
     }
@@ -308,7 +338,9 @@ impl Parser<'_> {
     fn class(&self, operand: &Operand) -> Class {
         match operand {
             Operand::Column(i) => match self.fields[*i].ty {
-                FieldType::Double | FieldType::Float | FieldType::Long | FieldType::Integer => Class::Number,
+                FieldType::Double | FieldType::Float | FieldType::Long | FieldType::Integer => {
+                    Class::Number
+                }
                 FieldType::Boolean => Class::Boolean,
                 FieldType::String | FieldType::Binary | FieldType::Json => Class::Text,
             },
@@ -318,7 +350,11 @@ impl Parser<'_> {
 
     fn describe(&self, operand: &Operand) -> String {
         match operand {
-            Operand::Column(i) => format!("{} ({})", self.fields[*i].name, class_name(self.class(operand))),
+            Operand::Column(i) => format!(
+                "{} ({})",
+                self.fields[*i].name,
+                class_name(self.class(operand))
+            ),
             Operand::Literal(Literal::Str(s)) => format!("'{s}' (string)"),
             Operand::Literal(Literal::Num(n)) => format!("{n} (number)"),
             Operand::Literal(Literal::Bool(b)) => format!("{b} (boolean)"),
@@ -333,7 +369,11 @@ impl Parser<'_> {
         }
         Err(PredicateError {
             position: at,
-            message: format!("cannot compare {} with {}", self.describe(a), self.describe(b)),
+            message: format!(
+                "cannot compare {} with {}",
+                self.describe(a),
+                self.describe(b)
+            ),
         })
     }
 
@@ -367,7 +407,10 @@ impl Parser<'_> {
             loop {
                 let lit_at = self.at();
                 let Some(lit) = self.literal() else {
-                    return self.err(format!("expected a value in the IN list, found {}", self.found()));
+                    return self.err(format!(
+                        "expected a value in the IN list, found {}",
+                        self.found()
+                    ));
                 };
                 self.check(lit_at, &left, &Operand::Literal(lit.clone()))?;
                 list.push(lit);
@@ -401,7 +444,9 @@ impl Parser<'_> {
 }
 
 fn is_reserved(word: &str) -> bool {
-    ["and", "or", "not", "in", "is", "null", "true", "false"].iter().any(|k| word.eq_ignore_ascii_case(k))
+    ["and", "or", "not", "in", "is", "null", "true", "false"]
+        .iter()
+        .any(|k| word.eq_ignore_ascii_case(k))
 }
 
 fn literal_class(lit: &Literal) -> Class {
@@ -427,13 +472,21 @@ fn class_name(class: Class) -> &'static str {
 pub fn parse(text: &str, fields: &[Field]) -> Result<Expr, PredicateError> {
     let tokens = tokenize(text)?;
     let end = text.chars().count();
-    let mut parser = Parser { tokens, pos: 0, end, fields };
+    let mut parser = Parser {
+        tokens,
+        pos: 0,
+        end,
+        fields,
+    };
     if parser.peek().is_none() {
         return parser.err("empty predicate");
     }
     let expr = parser.or()?;
     if parser.peek().is_some() {
-        return parser.err(format!("expected AND, OR or the end, found {}", parser.found()));
+        return parser.err(format!(
+            "expected AND, OR or the end, found {}",
+            parser.found()
+        ));
     }
     Ok(expr)
 }

@@ -19,7 +19,15 @@ pub struct Record<'a> {
 impl<'a> Record<'a> {
     /// Every record of `batch`, in order.
     pub fn all(batch: &'a Batch) -> impl Iterator<Item = Record<'a>> + 'a {
-        batch.records.iter().enumerate().map(move |(i, meta)| Record { batch, meta, index: i as u32 })
+        batch
+            .records
+            .iter()
+            .enumerate()
+            .map(move |(i, meta)| Record {
+                batch,
+                meta,
+                index: i as u32,
+            })
     }
 
     /// The record's position in its batch (what record errors refer to).
@@ -35,7 +43,9 @@ impl<'a> Record<'a> {
     /// The value as UTF-8 text; a record error if it is not UTF-8.
     pub fn value_str(&self) -> Result<Option<&'a str>, Fail> {
         self.value()
-            .map(|v| std::str::from_utf8(v).map_err(|e| Fail::Record(format!("value is not UTF-8: {e}"))))
+            .map(|v| {
+                std::str::from_utf8(v).map_err(|e| Fail::Record(format!("value is not UTF-8: {e}")))
+            })
             .transpose()
     }
 
@@ -59,7 +69,9 @@ impl<'a> Record<'a> {
 
     /// The first header called `name`, if any.
     pub fn header(&self, name: &str) -> Option<Option<&'a [u8]>> {
-        self.headers().find(|(k, _)| *k == name.as_bytes()).map(|(_, v)| v)
+        self.headers()
+            .find(|(k, _)| *k == name.as_bytes())
+            .map(|(_, v)| v)
     }
 
     /// Milliseconds since the Unix epoch, if the record has a timestamp.
@@ -81,12 +93,16 @@ impl<'a> Record<'a> {
     /// value is null or the field is missing or null, a record error when the
     /// value is not a JSON object or the field is not a number.
     pub fn json_f64(&self, field: &str) -> Result<Option<f64>, Fail> {
-        let Some(value) = self.value() else { return Ok(None) };
+        let Some(value) = self.value() else {
+            return Ok(None);
+        };
         let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(value)?;
         match object.get(field) {
             None | Some(serde_json::Value::Null) => Ok(None),
             Some(serde_json::Value::Number(n)) => Ok(n.as_f64()),
-            Some(other) => Err(Fail::Record(format!("field {field:?} is not a number: {other}"))),
+            Some(other) => Err(Fail::Record(format!(
+                "field {field:?} is not a number: {other}"
+            ))),
         }
     }
 }
@@ -118,7 +134,10 @@ impl BatchBuilder {
     fn append(&mut self, bytes: &[u8]) -> Span {
         let offset = self.data.len() as u32;
         self.data.extend_from_slice(bytes);
-        Span { offset, len: bytes.len() as u32 }
+        Span {
+            offset,
+            len: bytes.len() as u32,
+        }
     }
 
     /// Adds a record whose value `write` appends to the buffer it is given
@@ -126,7 +145,10 @@ impl BatchBuilder {
     pub fn push_with(&mut self, input: u32, write: impl FnOnce(&mut Vec<u8>)) -> Emitted<'_> {
         let offset = self.data.len();
         write(&mut self.data);
-        let value = Span { offset: offset as u32, len: (self.data.len() - offset) as u32 };
+        let value = Span {
+            offset: offset as u32,
+            len: (self.data.len() - offset) as u32,
+        };
         self.push_meta(input, Some(value))
     }
 
@@ -141,7 +163,10 @@ impl BatchBuilder {
         self.records.push(RecordMeta {
             key: None,
             value,
-            headers: Span { offset: first_header, len: 0 },
+            headers: Span {
+                offset: first_header,
+                len: 0,
+            },
             timestamp: None,
             partition: 0,
             offset: 0,
@@ -154,7 +179,11 @@ impl BatchBuilder {
 
     /// The packed batch.
     pub fn finish(self) -> Batch {
-        Batch { data: self.data, headers: self.headers, records: self.records }
+        Batch {
+            data: self.data,
+            headers: self.headers,
+            records: self.records,
+        }
     }
 }
 
@@ -165,7 +194,10 @@ pub struct Emitted<'b> {
 
 impl Emitted<'_> {
     fn meta(&mut self) -> &mut RecordMeta {
-        self.builder.records.last_mut().expect("a record was just pushed")
+        self.builder
+            .records
+            .last_mut()
+            .expect("a record was just pushed")
     }
 
     /// Sets the key (`None`: null key).
@@ -219,7 +251,10 @@ impl Output {
 
     /// The emitter for outputs derived from input record `input`.
     pub fn out_for(&mut self, input: u32) -> Out<'_> {
-        Out { builder: &mut self.batch, input }
+        Out {
+            builder: &mut self.batch,
+            input,
+        }
     }
 
     /// Records that input record `input` could not be processed.
@@ -229,7 +264,10 @@ impl Output {
 
     /// The contract's output value.
     pub fn finish(self) -> crate::wit::types::Output {
-        crate::wit::types::Output { batch: self.batch.finish(), errors: self.errors }
+        crate::wit::types::Output {
+            batch: self.batch.finish(),
+            errors: self.errors,
+        }
     }
 }
 

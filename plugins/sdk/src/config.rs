@@ -14,7 +14,9 @@ pub struct Config {
 impl Config {
     /// Wraps the pairs passed to `init`.
     pub fn new(pairs: Vec<(String, String)>) -> Self {
-        Config { entries: pairs.into_iter().map(|(k, v)| (k, v, false)).collect() }
+        Config {
+            entries: pairs.into_iter().map(|(k, v)| (k, v, false)).collect(),
+        }
     }
 
     /// The value of `key` (the last one, if given twice).
@@ -51,16 +53,28 @@ impl Config {
 
     /// A `bad-config` error naming every key that was given but never read.
     pub fn reject_unknown(&self, known: &[String]) -> Result<(), Error> {
-        let unknown: Vec<&str> =
-            self.entries.iter().filter(|e| !e.2).map(|e| e.0.as_str()).collect();
+        let unknown: Vec<&str> = self
+            .entries
+            .iter()
+            .filter(|e| !e.2)
+            .map(|e| e.0.as_str())
+            .collect();
         if unknown.is_empty() {
             return Ok(());
         }
-        let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+        let known = if known.is_empty() {
+            "none".to_string()
+        } else {
+            known.join(", ")
+        };
         Err(Error::BadConfig(format!(
             "unknown config key{} {}; known keys: {known}",
             if unknown.len() > 1 { "s" } else { "" },
-            unknown.iter().map(|k| format!("{k:?}")).collect::<Vec<_>>().join(", ")
+            unknown
+                .iter()
+                .map(|k| format!("{k:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )))
     }
 }

@@ -13,9 +13,9 @@ macro_rules! export_transform {
             use super::*;
             $crate::__sluice_generate!("transform");
 
-            use $crate::Transform as _;
-            use exports::sluice::plugin::{plugin, transformer};
             use ::std::cell::RefCell;
+            use exports::sluice::plugin::{plugin, transformer};
+            use $crate::Transform as _;
 
             ::std::thread_local! {
                 static STATE: RefCell<Option<$plugin>> = const { RefCell::new(None) };
@@ -31,7 +31,10 @@ macro_rules! export_transform {
                     let mut config = $crate::Config::new(config);
                     let plugin = <$plugin as $crate::Transform>::init(&mut config)?;
                     let known: Vec<String> = <$plugin as $crate::Transform>::about()
-                        .config.into_iter().map(|k| k.name).collect();
+                        .config
+                        .into_iter()
+                        .map(|k| k.name)
+                        .collect();
                     config.reject_unknown(&known)?;
                     STATE.with(|s| *s.borrow_mut() = Some(plugin));
                     Ok(())
@@ -42,7 +45,9 @@ macro_rules! export_transform {
             }
 
             impl transformer::Guest for Export {
-                fn process(input: $crate::Batch) -> Result<$crate::wit::types::Output, $crate::Error> {
+                fn process(
+                    input: $crate::Batch,
+                ) -> Result<$crate::wit::types::Output, $crate::Error> {
                     STATE.with(|s| {
                         let mut state = s.borrow_mut();
                         let plugin = state.as_mut().ok_or_else(|| {
@@ -72,9 +77,9 @@ macro_rules! export_generator {
             use super::*;
             $crate::__sluice_generate!("generator");
 
-            use $crate::Generator as _;
-            use exports::sluice::plugin::{plugin, producer};
             use ::std::cell::RefCell;
+            use exports::sluice::plugin::{plugin, producer};
+            use $crate::Generator as _;
 
             ::std::thread_local! {
                 static STATE: RefCell<Option<$plugin>> = const { RefCell::new(None) };
@@ -90,7 +95,10 @@ macro_rules! export_generator {
                     let mut config = $crate::Config::new(config);
                     let plugin = <$plugin as $crate::Generator>::init(&mut config)?;
                     let known: Vec<String> = <$plugin as $crate::Generator>::about()
-                        .config.into_iter().map(|k| k.name).collect();
+                        .config
+                        .into_iter()
+                        .map(|k| k.name)
+                        .collect();
                     config.reject_unknown(&known)?;
                     STATE.with(|s| *s.borrow_mut() = Some(plugin));
                     Ok(())
@@ -109,7 +117,11 @@ macro_rules! export_generator {
                         })?;
                         let mut out = $crate::BatchBuilder::new();
                         let more = plugin.next_batch(max, &mut out)?;
-                        Ok(if more || !out.is_empty() { Some(out.finish()) } else { None })
+                        Ok(if more || !out.is_empty() {
+                            Some(out.finish())
+                        } else {
+                            None
+                        })
                     })
                 }
             }

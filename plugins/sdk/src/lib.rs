@@ -5,7 +5,7 @@
 //! the contract's batch layout. A generator implements [`Generator`]. Then one
 //! macro line exports it:
 //!
-//! ```ignore
+//! ```
 //! use sluice_sdk::{Config, Error, Fail, Out, Record, Transform};
 //!
 //! struct MinPrice(f64);
@@ -92,7 +92,10 @@ impl From<serde_json::Error> for Fail {
 pub trait Transform: Sized + 'static {
     /// Describes the plugin and its config keys for `host inspect`.
     fn about() -> Info {
-        Info { description: String::new(), config: Vec::new() }
+        Info {
+            description: String::new(),
+            config: Vec::new(),
+        }
     }
 
     /// Builds the plugin from its configuration. Keys left unread are
@@ -126,7 +129,10 @@ pub trait Transform: Sized + 'static {
 pub trait Generator: Sized + 'static {
     /// Describes the plugin and its config keys for `host inspect`.
     fn about() -> Info {
-        Info { description: String::new(), config: Vec::new() }
+        Info {
+            description: String::new(),
+            config: Vec::new(),
+        }
     }
 
     /// Builds the generator from its configuration.

@@ -57,11 +57,19 @@ struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     fn new(text: &'a str) -> Self {
-        Lexer { chars: text.char_indices().collect(), pos: 0, text }
+        Lexer {
+            chars: text.char_indices().collect(),
+            pos: 0,
+            text,
+        }
     }
 
     fn skip_ws(&mut self) {
-        while self.chars.get(self.pos).is_some_and(|(_, c)| c.is_whitespace()) {
+        while self
+            .chars
+            .get(self.pos)
+            .is_some_and(|(_, c)| c.is_whitespace())
+        {
             self.pos += 1;
         }
     }
@@ -78,7 +86,10 @@ impl<'a> Lexer<'a> {
     }
 
     fn err<T>(&mut self, message: impl Into<String>) -> Result<T, DdlError> {
-        Err(DdlError { position: self.at(), message: message.into() })
+        Err(DdlError {
+            position: self.at(),
+            message: message.into(),
+        })
     }
 
     fn eat(&mut self, c: char) -> bool {
@@ -110,7 +121,11 @@ impl<'a> Lexer<'a> {
             return None;
         }
         let start = self.pos;
-        while self.chars.get(self.pos).is_some_and(|(_, c)| c.is_alphanumeric() || *c == '_') {
+        while self
+            .chars
+            .get(self.pos)
+            .is_some_and(|(_, c)| c.is_alphanumeric() || *c == '_')
+        {
             self.pos += 1;
         }
         (self.pos > start).then(|| self.slice(start, self.pos).to_string())
@@ -148,7 +163,10 @@ pub fn parse_ddl(ddl: &str) -> Result<Vec<Field>, DdlError> {
             return lx.err("expected a column name");
         };
         if fields.iter().any(|f| f.name == name) {
-            return Err(DdlError { position: at, message: format!("duplicate column {name:?}") });
+            return Err(DdlError {
+                position: at,
+                message: format!("duplicate column {name:?}"),
+            });
         }
         lx.eat(':');
         let type_at = lx.at();
@@ -215,7 +233,10 @@ mod tests {
     #[test]
     fn parses_the_tutorial_schema() {
         let fields = parse_ddl("event_time string, ticker string, price double").unwrap();
-        let names: Vec<_> = fields.iter().map(|f| (f.name.as_str(), f.ty, f.nullable)).collect();
+        let names: Vec<_> = fields
+            .iter()
+            .map(|f| (f.name.as_str(), f.ty, f.nullable))
+            .collect();
         assert_eq!(
             names,
             [

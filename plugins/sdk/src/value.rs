@@ -114,7 +114,10 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
 /// Reads the top-level JSON value of `json`, picking out the raw values of
 /// `fields` (matched case-sensitively) without copying them. Like Jackson in
 /// Spark, it reads the first value and ignores what follows it.
-pub fn read_document<'a>(json: &'a [u8], fields: &[Field]) -> Result<Document<'a>, serde_json::Error> {
+pub fn read_document<'a>(
+    json: &'a [u8],
+    fields: &[Field],
+) -> Result<Document<'a>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(json);
     DocumentSeed { fields }.deserialize(&mut de)
 }
@@ -169,7 +172,9 @@ fn string_of(raw: &RawValue) -> Result<Cow<'_, str>, String> {
     if let Ok(s) = serde_json::from_str::<&str>(text) {
         return Ok(Cow::Borrowed(s));
     }
-    serde_json::from_str::<String>(text).map(Cow::Owned).map_err(|e| e.to_string())
+    serde_json::from_str::<String>(text)
+        .map(Cow::Owned)
+        .map_err(|e| e.to_string())
 }
 
 fn non_numeric(s: &str) -> Option<f64> {
@@ -186,9 +191,20 @@ fn non_numeric(s: &str) -> Option<f64> {
 /// `any_as_string` is `from_json`'s rule that a string column takes any
 /// JSON value as its text; without it (schema checks) a string column
 /// needs a JSON string. The error says what was expected and what was found.
-pub fn convert<'a>(raw: &'a RawValue, ty: FieldType, any_as_string: bool) -> Result<Cell<'a>, String> {
+pub fn convert<'a>(
+    raw: &'a RawValue,
+    ty: FieldType,
+    any_as_string: bool,
+) -> Result<Cell<'a>, String> {
     let text = raw.get();
-    let mismatch = || format!("expected {}, found {} {}", crate::schema::type_name(ty), json_kind(text), describe(text));
+    let mismatch = || {
+        format!(
+            "expected {}, found {} {}",
+            crate::schema::type_name(ty),
+            json_kind(text),
+            describe(text)
+        )
+    };
     if text == "null" {
         return Ok(Cell::Null);
     }
@@ -201,9 +217,11 @@ pub fn convert<'a>(raw: &'a RawValue, ty: FieldType, any_as_string: bool) -> Res
                 Ok(Cell::Str(match first {
                     b'{' | b'[' => Cow::Owned(compact(text)),
                     // Jackson re-writes a float through a double: 1.50 -> 1.5, 1e3 -> 1000.0.
-                    b'-' | b'0'..=b'9' if text.contains(['.', 'e', 'E']) => {
-                        Cow::Owned(text.parse::<f64>().map(java_double).unwrap_or_else(|_| text.to_string()))
-                    }
+                    b'-' | b'0'..=b'9' if text.contains(['.', 'e', 'E']) => Cow::Owned(
+                        text.parse::<f64>()
+                            .map(java_double)
+                            .unwrap_or_else(|_| text.to_string()),
+                    ),
                     _ => Cow::Borrowed(text),
                 }))
             } else {
@@ -212,18 +230,29 @@ pub fn convert<'a>(raw: &'a RawValue, ty: FieldType, any_as_string: bool) -> Res
         }
         FieldType::Double | FieldType::Float => {
             let value = if first == b'"' {
-                string_of(raw).ok().and_then(|s| non_numeric(&s)).ok_or_else(mismatch)?
+                string_of(raw)
+                    .ok()
+                    .and_then(|s| non_numeric(&s))
+                    .ok_or_else(mismatch)?
             } else if first == b'-' || first.is_ascii_digit() {
                 text.parse::<f64>().map_err(|_| mismatch())?
             } else {
                 return Err(mismatch());
             };
-            Ok(Cell::F64(if ty == FieldType::Float { value as f32 as f64 } else { value }))
+            Ok(Cell::F64(if ty == FieldType::Float {
+                value as f32 as f64
+            } else {
+                value
+            }))
         }
         FieldType::Long | FieldType::Integer => {
             let n: i64 = text.parse().map_err(|_| match json_kind(text) {
                 "number" if !text.contains(['.', 'e', 'E']) => {
-                    format!("{} is out of range for {}", describe(text), crate::schema::type_name(ty))
+                    format!(
+                        "{} is out of range for {}",
+                        describe(text),
+                        crate::schema::type_name(ty)
+                    )
                 }
                 _ => mismatch(),
             })?;
@@ -247,10 +276,18 @@ pub fn java_double(value: f64) -> String {
         return "NaN".into();
     }
     if value.is_infinite() {
-        return if value > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if value > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     if value == 0.0 {
-        return if value.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if value.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     let abs = value.abs();
     if (1e-3..1e7).contains(&abs) {
@@ -260,7 +297,11 @@ pub fn java_double(value: f64) -> String {
     // Shortest round-trip digits in scientific form, then Java's layout.
     let sci = format!("{value:e}");
     let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let mantissa = if mantissa.contains('.') { mantissa.to_string() } else { format!("{mantissa}.0") };
+    let mantissa = if mantissa.contains('.') {
+        mantissa.to_string()
+    } else {
+        format!("{mantissa}.0")
+    };
     format!("{mantissa}E{exponent}")
 }
 
@@ -270,7 +311,9 @@ pub fn write_json_cell(out: &mut Vec<u8>, cell: &Cell<'_>) {
     match cell {
         Cell::Null => out.extend_from_slice(b"null"),
         Cell::Str(s) => serde_json::to_writer(&mut *out, s.as_ref()).expect("writing to a Vec"),
-        Cell::F64(v) if v.is_finite() => serde_json::to_writer(&mut *out, v).expect("writing to a Vec"),
+        Cell::F64(v) if v.is_finite() => {
+            serde_json::to_writer(&mut *out, v).expect("writing to a Vec")
+        }
         Cell::F64(v) => {
             out.push(b'"');
             out.extend_from_slice(java_double(*v).as_bytes());

@@ -23,7 +23,11 @@ pub struct StockGenerator {
 }
 
 fn parse_offset(raw: &str) -> Result<UtcOffset, Error> {
-    let bad = || Error::BadConfig(format!("config utc_offset={raw:?}: expected +HH:MM or -HH:MM, e.g. +01:00"));
+    let bad = || {
+        Error::BadConfig(format!(
+            "config utc_offset={raw:?}: expected +HH:MM or -HH:MM, e.g. +01:00"
+        ))
+    };
     let (sign, rest) = match raw.as_bytes().first() {
         Some(b'+') => (1, &raw[1..]),
         Some(b'-') => (-1, &raw[1..]),
@@ -38,9 +42,17 @@ impl StockGenerator {
     /// A generator of `count` ticks; `seed` makes tickers and prices repeatable.
     pub fn new(seed: Option<u64>, count: u64, tickers: Vec<String>, offset: UtcOffset) -> Self {
         let seed = seed.unwrap_or_else(|| {
-            SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0)
         });
-        StockGenerator { rng: fastrand::Rng::with_seed(seed), remaining: count, tickers, offset }
+        StockGenerator {
+            rng: fastrand::Rng::with_seed(seed),
+            remaining: count,
+            tickers,
+            offset,
+        }
     }
 
     /// Appends one tick, in Python `json.dumps` layout, to `buf`.
@@ -79,12 +91,29 @@ impl Generator for StockGenerator {
             default: default.map(Into::into),
         };
         Info {
-            description: "stock ticks like the tutorial's producer: event_time, ticker, price".into(),
+            description: "stock ticks like the tutorial's producer: event_time, ticker, price"
+                .into(),
             config: vec![
-                key("count", "number of records, then the generator ends", Some("20000")),
-                key("seed", "random seed: the same seed gives the same tickers and prices", None),
-                key("tickers", "comma-separated tickers to choose from", Some(DEFAULT_TICKERS)),
-                key("utc_offset", "local time zone of event_time, +HH:MM (the host passes its own)", Some("+00:00")),
+                key(
+                    "count",
+                    "number of records, then the generator ends",
+                    Some("20000"),
+                ),
+                key(
+                    "seed",
+                    "random seed: the same seed gives the same tickers and prices",
+                    None,
+                ),
+                key(
+                    "tickers",
+                    "comma-separated tickers to choose from",
+                    Some(DEFAULT_TICKERS),
+                ),
+                key(
+                    "utc_offset",
+                    "local time zone of event_time, +HH:MM (the host passes its own)",
+                    Some("+00:00"),
+                ),
             ],
         }
     }
@@ -102,14 +131,20 @@ impl Generator for StockGenerator {
             .filter(|t| !t.is_empty())
             .collect();
         if tickers.is_empty() {
-            return Err(Error::BadConfig("config tickers: give at least one ticker, e.g. AAPL,MSFT".into()));
+            return Err(Error::BadConfig(
+                "config tickers: give at least one ticker, e.g. AAPL,MSFT".into(),
+            ));
         }
         let offset = parse_offset(config.get_or("utc_offset", "+00:00"))?;
         Ok(StockGenerator::new(seed, count, tickers, offset))
     }
 
     fn schema(&self) -> Option<Vec<Field>> {
-        let field = |name: &str, ty| Field { name: name.into(), ty, nullable: true };
+        let field = |name: &str, ty| Field {
+            name: name.into(),
+            ty,
+            nullable: true,
+        };
         Some(vec![
             field("event_time", FieldType::String),
             field("ticker", FieldType::String),
