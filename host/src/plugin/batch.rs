@@ -22,16 +22,8 @@ pub struct InputRecord<'a> {
 }
 
 /// Builds a packed batch from records, one copy of each byte.
-#[derive(Default)]
 pub struct BatchBuilder {
-    batch: Batch0,
-}
-
-#[derive(Default)]
-struct Batch0 {
-    data: Vec<u8>,
-    headers: Vec<Header>,
-    records: Vec<RecordMeta>,
+    batch: Batch,
 }
 
 fn append(data: &mut Vec<u8>, bytes: &[u8]) -> Span {
@@ -47,7 +39,7 @@ impl BatchBuilder {
     /// An empty builder with room for `records` records of `bytes` bytes in all.
     pub fn with_capacity(records: usize, bytes: usize) -> Self {
         BatchBuilder {
-            batch: Batch0 {
+            batch: Batch {
                 data: Vec::with_capacity(bytes),
                 headers: Vec::new(),
                 records: Vec::with_capacity(records),

@@ -18,7 +18,7 @@
 
 use sluice_sdk::schema::parse_ddl;
 use sluice_sdk::value::{Cell, Document, convert, read_document, write_json_row};
-use sluice_sdk::{Config, ConfigKey, Error, Fail, Field, FieldType, Info, Out, Record, Transform};
+use sluice_sdk::{Config, key, Error, Fail, Field, FieldType, Info, Out, Record, Transform};
 
 /// The tutorial's schema.
 pub const DEFAULT_SCHEMA: &str = "event_time string, ticker string, price double";
@@ -136,11 +136,6 @@ fn parse_mode(raw: &str) -> Result<Mode, Error> {
 
 impl Transform for ParseStock {
     fn about() -> Info {
-        let key = |name: &str, description: &str, default: Option<&str>| ConfigKey {
-            name: name.into(),
-            description: description.into(),
-            default: default.map(Into::into),
-        };
         Info {
             description: "Spark from_json(value, schema): parses JSON values into rows".into(),
             config: vec![

@@ -12,7 +12,7 @@ pub mod predicate;
 use predicate::Expr;
 use sluice_sdk::schema::parse_ddl;
 use sluice_sdk::value::{Cell, Document, convert, read_document};
-use sluice_sdk::{Config, ConfigKey, Error, Fail, Field, Info, Out, Record, Transform};
+use sluice_sdk::{Config, key, Error, Fail, Field, Info, Out, Record, Transform};
 
 /// The tutorial's schema, used when `schema` is not given.
 pub const DEFAULT_SCHEMA: &str = "event_time string, ticker string, price double";
@@ -103,11 +103,6 @@ impl SchemaFilter {
 
 impl Transform for SchemaFilter {
     fn about() -> Info {
-        let key = |name: &str, description: &str, default: Option<&str>| ConfigKey {
-            name: name.into(),
-            description: description.into(),
-            default: default.map(Into::into),
-        };
         Info {
             description:
                 "checks JSON records against a schema and keeps those matching a SQL predicate"

@@ -1,6 +1,6 @@
 //! Typed access to a plugin's configuration pairs.
 
-use crate::Error;
+use crate::{ConfigKey, Error};
 use std::str::FromStr;
 
 /// The `key=value` pairs given to a plugin (`--config NAME.key=value`).
@@ -77,4 +77,9 @@ impl Config {
                 .join(", ")
         )))
     }
+}
+
+/// Documents one config key for [`Transform::about`](crate::Transform::about).
+pub fn key(name: &str, description: &str, default: Option<&str>) -> ConfigKey {
+    ConfigKey { name: name.into(), description: description.into(), default: default.map(Into::into) }
 }

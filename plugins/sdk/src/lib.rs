@@ -35,7 +35,7 @@ pub mod schema;
 pub mod value;
 
 pub use batch::{BatchBuilder, Out, Output, Record};
-pub use config::Config;
+pub use config::{Config, key};
 
 /// Bindings of the contract's shared types and the host import, generated
 /// once here so every plugin uses the same Rust types.

@@ -169,6 +169,10 @@ fn compact(raw: &str) -> String {
 
 fn string_of(raw: &RawValue) -> Result<Cow<'_, str>, String> {
     let text = raw.get();
+    // A raw string token without escapes is its own contents between the quotes.
+    if text.len() >= 2 && !text.contains('\\') {
+        return Ok(Cow::Borrowed(&text[1..text.len() - 1]));
+    }
     if let Ok(s) = serde_json::from_str::<&str>(text) {
         return Ok(Cow::Borrowed(s));
     }

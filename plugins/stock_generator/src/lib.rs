@@ -7,7 +7,7 @@
 //! are the same on every run. The host paces the output; this plugin only
 //! needs the wall clock (a grant generators get).
 
-use sluice_sdk::{BatchBuilder, Config, ConfigKey, Error, Field, FieldType, Generator, Info};
+use sluice_sdk::{BatchBuilder, Config, key, Error, Field, FieldType, Generator, Info};
 use std::time::{SystemTime, UNIX_EPOCH};
 use time::{OffsetDateTime, UtcOffset};
 
@@ -85,11 +85,6 @@ impl StockGenerator {
 
 impl Generator for StockGenerator {
     fn about() -> Info {
-        let key = |name: &str, description: &str, default: Option<&str>| ConfigKey {
-            name: name.into(),
-            description: description.into(),
-            default: default.map(Into::into),
-        };
         Info {
             description: "stock ticks like the tutorial's producer: event_time, ticker, price"
                 .into(),
