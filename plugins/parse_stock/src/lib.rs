@@ -18,7 +18,7 @@
 
 use sluice_sdk::schema::parse_ddl;
 use sluice_sdk::value::{Cell, Document, convert, read_document, write_json_row};
-use sluice_sdk::{Config, key, Error, Fail, Field, FieldType, Info, Out, Record, Transform};
+use sluice_sdk::{Config, Error, Fail, Field, FieldType, Info, Out, Record, Transform, key};
 
 /// The tutorial's schema.
 pub const DEFAULT_SCHEMA: &str = "event_time string, ticker string, price double";

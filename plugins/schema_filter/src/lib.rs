@@ -12,7 +12,7 @@ pub mod predicate;
 use predicate::Expr;
 use sluice_sdk::schema::parse_ddl;
 use sluice_sdk::value::{Cell, Document, convert, read_document};
-use sluice_sdk::{Config, key, Error, Fail, Field, Info, Out, Record, Transform};
+use sluice_sdk::{Config, Error, Fail, Field, Info, Out, Record, Transform, key};
 
 /// The tutorial's schema, used when `schema` is not given.
 pub const DEFAULT_SCHEMA: &str = "event_time string, ticker string, price double";

@@ -81,5 +81,9 @@ impl Config {
 
 /// Documents one config key for [`Transform::about`](crate::Transform::about).
 pub fn key(name: &str, description: &str, default: Option<&str>) -> ConfigKey {
-    ConfigKey { name: name.into(), description: description.into(), default: default.map(Into::into) }
+    ConfigKey {
+        name: name.into(),
+        description: description.into(),
+        default: default.map(Into::into),
+    }
 }

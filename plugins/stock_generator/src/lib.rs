@@ -7,7 +7,7 @@
 //! are the same on every run. The host paces the output; this plugin only
 //! needs the wall clock (a grant generators get).
 
-use sluice_sdk::{BatchBuilder, Config, key, Error, Field, FieldType, Generator, Info};
+use sluice_sdk::{BatchBuilder, Config, Error, Field, FieldType, Generator, Info, key};
 use std::time::{SystemTime, UNIX_EPOCH};
 use time::{OffsetDateTime, UtcOffset};
 
