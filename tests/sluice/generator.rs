@@ -134,3 +134,34 @@ fn generator_output_feeds_the_chain() {
     assert_eq!(lines[1], "|          event_time|ticker|price|");
     assert_eq!(lines.len(), 5 + 4 + 1, "{}", run.stdout);
 }
+
+#[test]
+fn event_time_is_the_hosts_local_time() {
+    // A POSIX TZ rule: five and a half hours east of UTC, no DST.
+    let run = sluice_tests::host_with_env(
+        &[
+            "test",
+            "-p",
+            "stock_generator",
+            "--config",
+            "stock_generator.count=1",
+        ],
+        b"",
+        &[("TZ", "IST-5:30")],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let row: serde_json::Value = serde_json::from_str(run.lines()[0]).unwrap();
+    let time = row["event_time"].as_str().unwrap();
+    let (hh, mm): (i64, i64) = (time[11..13].parse().unwrap(), time[14..16].parse().unwrap());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let expected = (now / 60 + 330) % (24 * 60);
+    let got = hh * 60 + mm;
+    let diff = (got - expected).rem_euclid(24 * 60);
+    assert!(
+        diff <= 1 || diff == 24 * 60 - 1,
+        "event_time {time} is not UTC+05:30 (expected minute {expected} of the day)"
+    );
+}

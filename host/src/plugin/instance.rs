@@ -16,6 +16,9 @@ use anyhow::{Result, anyhow, bail};
 use std::sync::Arc;
 use wasmtime::{Store, StoreLimitsBuilder, Trap};
 
+/// The config key through which a generator receives the host's UTC offset.
+pub const LOCAL_OFFSET_KEY: &str = "utc_offset";
+
 enum Exports {
     Transform(Transform),
     Generator(Generator),
@@ -163,8 +166,29 @@ impl Stage {
             Pre::Generator(pre) => Exports::Generator(pre.instantiate(&mut store)?),
         };
         self.instantiations += 1;
+        let mut config = self.plugin.config.clone();
+        if self.plugin.world == World::Generator
+            && !config.iter().any(|(k, _)| k == LOCAL_OFFSET_KEY)
+        {
+            // Generators that document `utc_offset` get the host's zone, so
+            // their timestamps are local time, like Python's datetime.now().
+            self.arm(&mut store);
+            let info = exports.about(&mut store).map_err(|err| {
+                let tail = store.data().output.clone();
+                anyhow!(
+                    "plugin {name:?} trapped in about: {}",
+                    self.describe(&err, &tail)
+                )
+            })?;
+            if info.config.iter().any(|k| k.name == LOCAL_OFFSET_KEY) {
+                config.push((
+                    LOCAL_OFFSET_KEY.to_string(),
+                    chrono::Local::now().format("%:z").to_string(),
+                ));
+            }
+        }
         self.arm(&mut store);
-        match exports.init(&mut store, &self.plugin.config) {
+        match exports.init(&mut store, &config) {
             Ok(Ok(())) => {}
             Ok(Err(PluginError::BadConfig(message))) => {
                 bail!(

@@ -106,7 +106,7 @@ impl Generator for StockGenerator {
                 ),
                 key(
                     "utc_offset",
-                    "local time zone of event_time, +HH:MM (the host passes its own)",
+                    "time zone of event_time as +HH:MM; the host passes its local zone (UTC when run elsewhere)",
                     Some("+00:00"),
                 ),
             ],
