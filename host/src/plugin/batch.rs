@@ -271,3 +271,152 @@ pub fn empty_output() -> Output {
         errors: Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> Batch {
+        let mut b = BatchBuilder::with_capacity(2, 64);
+        b.push(&InputRecord {
+            key: Some(b"k0"),
+            value: Some(b"v0"),
+            headers: vec![(b"h", Some(b"x")), (b"n", None)],
+            timestamp: Some(1_700_000_000_000),
+            partition: 3,
+            offset: 41,
+        });
+        b.push(&InputRecord {
+            value: None,
+            partition: 3,
+            offset: 42,
+            ..Default::default()
+        });
+        b.finish()
+    }
+
+    fn output(records: Vec<RecordMeta>, data: &[u8]) -> Output {
+        Output {
+            batch: Batch {
+                data: data.to_vec(),
+                headers: Vec::new(),
+                records,
+            },
+            errors: Vec::new(),
+        }
+    }
+
+    fn meta(input: u32, value: Option<Span>, keep: bool) -> RecordMeta {
+        RecordMeta {
+            key: None,
+            value,
+            headers: Span { offset: 0, len: 0 },
+            timestamp: None,
+            partition: 0,
+            offset: 0,
+            input,
+            topic: None,
+            keep_metadata: keep,
+        }
+    }
+
+    #[test]
+    fn builder_packs_keys_values_and_headers() {
+        let b = input();
+        assert_eq!(value(&b, 0), Some(&b"v0"[..]));
+        assert_eq!(value(&b, 1), None);
+        let headers: Vec<_> = headers(&b, 0).collect();
+        assert_eq!(headers, [(&b"h"[..], Some(&b"x"[..])), (&b"n"[..], None)]);
+        assert_eq!(b.records[1].input, 1);
+    }
+
+    #[test]
+    fn outputs_inherit_the_inputs_metadata_unless_told_not_to() {
+        let input = input();
+        let mut out = output(
+            vec![
+                meta(0, Some(Span { offset: 0, len: 3 }), true),
+                meta(0, Some(Span { offset: 0, len: 3 }), false),
+            ],
+            b"out",
+        );
+        validate(&out, 2).unwrap();
+        inherit_metadata(&input, &mut out.batch);
+        let b = &out.batch;
+        assert_eq!(b.records[0].key.map(|k| bytes(b, k)), Some(&b"k0"[..]));
+        assert_eq!(headers(b, 0).count(), 2);
+        assert_eq!(b.records[0].timestamp, Some(1_700_000_000_000));
+        assert_eq!((b.records[0].partition, b.records[0].offset), (3, 41));
+        assert!(b.records[1].key.is_none());
+        assert_eq!(headers(b, 1).count(), 0);
+        assert_eq!((b.records[1].partition, b.records[1].offset), (3, 41));
+    }
+
+    #[test]
+    fn invalid_outputs_are_refused() {
+        let bad_span = output(
+            vec![meta(0, Some(Span { offset: 2, len: 5 }), true)],
+            b"abc",
+        );
+        assert!(
+            validate(&bad_span, 1)
+                .unwrap_err()
+                .to_string()
+                .contains("outside the 3-byte data buffer")
+        );
+        let bad_input = output(vec![meta(7, None, true)], b"");
+        assert!(
+            validate(&bad_input, 2)
+                .unwrap_err()
+                .to_string()
+                .contains("claims to come from input 7")
+        );
+        let mut bad_headers = output(vec![meta(0, None, true)], b"");
+        bad_headers.batch.records[0].headers = Span { offset: 0, len: 1 };
+        assert!(validate(&bad_headers, 1).is_err());
+        let mut bad_error = output(vec![], b"");
+        bad_error.errors.push(crate::plugin::bindings::RecordError {
+            input: 9,
+            message: "x".into(),
+        });
+        assert!(validate(&bad_error, 1).is_err());
+        let overflow = output(
+            vec![meta(
+                0,
+                Some(Span {
+                    offset: u32::MAX,
+                    len: u32::MAX,
+                }),
+                true,
+            )],
+            b"",
+        );
+        assert!(validate(&overflow, 1).is_err());
+    }
+
+    #[test]
+    fn slices_and_merges_keep_inputs_and_spans_straight() {
+        let input = input();
+        let second = slice(&input, 1..2);
+        assert_eq!(second.records.len(), 1);
+        assert_eq!(second.records[0].input, 0);
+        assert_eq!(second.records[0].offset, 42);
+        let mut acc = empty_output();
+        merge(
+            &mut acc,
+            output(vec![meta(0, Some(Span { offset: 0, len: 2 }), true)], b"aa"),
+            0,
+        );
+        let mut part = output(vec![meta(0, Some(Span { offset: 0, len: 2 }), true)], b"bb");
+        part.errors.push(crate::plugin::bindings::RecordError {
+            input: 0,
+            message: "no".into(),
+        });
+        merge(&mut acc, part, 1);
+        assert_eq!(value(&acc.batch, 0), Some(&b"aa"[..]));
+        assert_eq!(value(&acc.batch, 1), Some(&b"bb"[..]));
+        assert_eq!(acc.batch.records[1].input, 1);
+        assert_eq!(acc.errors[0].input, 1);
+        validate(&acc, 2).unwrap();
+    }
+}
