@@ -6,6 +6,11 @@
 #[macro_export]
 macro_rules! export_transform {
     ($plugin:ty) => {
+        // Natively (tests, benches) nothing is exported; keep the type "used".
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: () = {
+            let _ = <$plugin as $crate::Transform>::init;
+        };
         #[cfg(target_arch = "wasm32")]
         #[doc(hidden)]
         mod __sluice_export {
@@ -70,6 +75,10 @@ macro_rules! export_transform {
 #[macro_export]
 macro_rules! export_generator {
     ($plugin:ty) => {
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: () = {
+            let _ = <$plugin as $crate::Generator>::init;
+        };
         #[cfg(target_arch = "wasm32")]
         #[doc(hidden)]
         mod __sluice_export {
