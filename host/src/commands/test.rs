@@ -120,6 +120,11 @@ pub fn run(args: TestArgs) -> Result<()> {
         Some(stage) => Source::Generator(Box::new(stage)),
         None => {
             let reader: Box<dyn BufRead> = if args.input == "-" {
+                if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                    eprintln!(
+                        "reading record values from stdin, one per line (end with Ctrl-D; --input FILE reads a file)"
+                    );
+                }
                 Box::new(std::io::BufReader::new(std::io::stdin()))
             } else {
                 let file = std::fs::File::open(&args.input)
