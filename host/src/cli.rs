@@ -25,6 +25,106 @@ pub enum Command {
     Test(TestArgs),
     /// Show a plugin's world, schema, config keys, capabilities, size and hash.
     Inspect(InspectArgs),
+    /// Consume a Kafka topic through plugins to the console (Spark's console sink format).
+    Run(RunArgs),
+    /// Produce records from a generator plugin to a Kafka topic.
+    Generate(GenerateArgs),
+}
+
+/// Output formats of `host run`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunFormat {
+    /// Spark's console sink: a `Batch: N` header and a table per micro-batch.
+    Table,
+    /// One line per output record.
+    Json,
+}
+
+/// `host run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// A transform plugin (path or bundled name); repeat to chain.
+    #[arg(long = "plugin", short = 'p', value_name = "PLUGIN", required = true)]
+    pub plugins: Vec<String>,
+    /// Kafka bootstrap servers.
+    #[arg(long, default_value = "localhost:19092")]
+    pub brokers: String,
+    /// Topics to consume (comma-separated).
+    #[arg(long, default_value = "stock_json_topic_spark", value_delimiter = ',')]
+    pub topic: Vec<String>,
+    /// Consumer group [default: sluice-<first plugin>].
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Where a new group starts: earliest or latest (a restart resumes from committed offsets).
+    #[arg(long, default_value = "latest", value_parser = ["earliest", "latest"])]
+    pub starting_offsets: String,
+    /// Most records per micro-batch.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_records_per_batch: u32,
+    /// Longest wait to fill a micro-batch, in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    pub batch_linger_ms: u64,
+    /// Process what the topics hold now, commit, and exit (Spark's availableNow trigger).
+    #[arg(long)]
+    pub available_now: bool,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "table")]
+    pub format: RunFormat,
+    /// Rows shown per micro-batch.
+    #[arg(long, default_value_t = 20)]
+    pub num_rows: usize,
+    /// Truncate table cells longer than 20 characters.
+    #[arg(long, value_name = "BOOL", default_value = "true", action = clap::ArgAction::Set)]
+    pub truncate: bool,
+    /// A librdkafka property, as KEY=VALUE (SASL, SSL, …); repeatable.
+    #[arg(short = 'X', value_name = "KEY=VALUE")]
+    pub properties: Vec<String>,
+    /// Shared plugin flags.
+    #[command(flatten)]
+    pub runtime: PluginArgs,
+}
+
+/// `host generate`.
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// The generator plugin (path or bundled name).
+    #[arg(long = "plugin", short = 'p', value_name = "PLUGIN")]
+    pub plugin: String,
+    /// Kafka bootstrap servers.
+    #[arg(long, default_value = "localhost:19092")]
+    pub brokers: String,
+    /// Topic to produce to.
+    #[arg(long, default_value = "stock_json_topic_spark")]
+    pub topic: String,
+    /// Records per second; 0 is as fast as possible.
+    #[arg(long, default_value_t = 1.0)]
+    pub rate: f64,
+    /// Records to produce.
+    #[arg(long, default_value_t = 20000)]
+    pub count: u64,
+    /// Print `Data is sent: {…}` for every record, as the tutorial's producer does.
+    #[arg(long)]
+    pub verbose: bool,
+    /// A librdkafka property, as KEY=VALUE; repeatable.
+    #[arg(short = 'X', value_name = "KEY=VALUE")]
+    pub properties: Vec<String>,
+    /// Shared plugin flags.
+    #[command(flatten)]
+    pub runtime: PluginArgs,
+}
+
+/// Parses `-X key=value` entries.
+pub fn properties(entries: &[String]) -> Result<Vec<(String, String)>> {
+    entries
+        .iter()
+        .map(|e| {
+            e.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                .ok_or_else(|| {
+                    anyhow!("-X {e:?}: expected KEY=VALUE, e.g. -X security.protocol=SASL_SSL")
+                })
+        })
+        .collect()
 }
 
 /// Output formats of `host test`.

@@ -4,6 +4,7 @@
 
 mod cli;
 mod generator;
+mod kafka;
 mod parse_stock;
 mod sandbox;
 mod schema_filter;

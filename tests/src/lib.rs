@@ -104,3 +104,133 @@ pub fn host_with_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Run {
 pub fn host(args: &[&str], stdin: &str) -> Run {
     host_with_env(args, stdin.as_bytes(), &[])
 }
+
+/// Runs `host ARGS` and kills it if it has not finished after `limit`.
+pub fn host_bounded(args: &[&str], limit: std::time::Duration) -> Run {
+    let mut child = Command::new(host_bin())
+        .args(args)
+        .env("SLUICE_CACHE_DIR", cache_dir())
+        .env_remove("SLUICE_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting host");
+    let pid = child.id();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if done_rx.recv_timeout(limit).is_err() {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+    });
+    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let read = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = Vec::new();
+            let _ = r.read_to_end(&mut s);
+            String::from_utf8_lossy(&s).into_owned()
+        })
+    };
+    let (out, err) = (read(Box::new(stdout)), read(Box::new(stderr)));
+    let status = child.wait().expect("waiting for host");
+    let _ = done_tx.send(());
+    watchdog.join().expect("watchdog");
+    Run {
+        code: status.code().unwrap_or(-9),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// A real Kafka-protocol broker (tansu, in-memory storage) on a free
+/// loopback port, stopped when dropped.
+pub struct Broker {
+    child: std::process::Child,
+    /// `127.0.0.1:PORT`, for `--brokers`.
+    pub addr: String,
+}
+
+impl Broker {
+    /// Starts tansu and waits until it accepts connections.
+    pub fn start() -> Broker {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new("tansu")
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["--storage-engine", "memory://tansu/"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting tansu: install it with `cargo install tansu --locked --features dynostore,libsql` (scripts/test does)");
+        let addr = format!("127.0.0.1:{port}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::net::TcpStream::connect(&addr).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "tansu did not listen on {addr} within 30 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Broker { child, addr }
+    }
+
+    /// Creates a topic with `partitions` partitions.
+    pub fn create_topic(&self, name: &str, partitions: u32) {
+        let status = Command::new("tansu")
+            .args([
+                "topic",
+                "create",
+                name,
+                "--partitions",
+                &partitions.to_string(),
+            ])
+            .args(["--broker", &format!("tcp://{}", self.addr)])
+            .stdout(Stdio::null())
+            .status()
+            .expect("running tansu topic create");
+        assert!(status.success(), "tansu topic create {name} failed");
+    }
+
+    /// (committed offset of `group`, end offset) for each partition of `topic`.
+    pub fn offsets(&self, group: &str, topic: &str, partitions: i32) -> Vec<(Option<i64>, i64)> {
+        use rdkafka::consumer::{BaseConsumer, Consumer};
+        let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", &self.addr)
+            .set("group.id", group)
+            .create()
+            .expect("a consumer");
+        let timeout = std::time::Duration::from_secs(10);
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        for p in 0..partitions {
+            tpl.add_partition(topic, p);
+        }
+        let committed = consumer
+            .committed_offsets(tpl, timeout)
+            .expect("committed offsets");
+        (0..partitions)
+            .map(|p| {
+                let offset = committed
+                    .find_partition(topic, p)
+                    .and_then(|e| e.offset().to_raw())
+                    .filter(|o| *o >= 0);
+                let (_, high) = consumer
+                    .fetch_watermarks(topic, p, timeout)
+                    .expect("watermarks");
+                (offset, high)
+            })
+            .collect()
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,6 +1,8 @@
 //! One module per `host` subcommand.
 
+pub mod generate;
 pub mod inspect;
+pub mod run;
 pub mod test;
 
 use crate::cli::{Command, PluginArgs};
@@ -13,6 +15,8 @@ pub fn run(command: Command) -> Result<()> {
     match command {
         Command::Test(args) => test::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Run(args) => run::run(args),
+        Command::Generate(args) => generate::run(args),
     }
 }
 

@@ -20,7 +20,7 @@ pub fn write_stdout(bytes: &[u8]) -> Result<()> {
     }
 }
 
-fn json_line(value: Option<&[u8]>) -> Vec<u8> {
+pub(crate) fn json_line(value: Option<&[u8]>) -> Vec<u8> {
     match value {
         None => b"null".to_vec(),
         Some(v)

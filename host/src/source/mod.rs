@@ -1,0 +1,5 @@
+//! Where records come from.
+//!
+//! - `kafka`: a consumer in a consumer group, read in batches.
+
+pub mod kafka;
