@@ -159,3 +159,47 @@ fn unreachable_broker_and_missing_topic_say_what_to_do() {
         run.stderr
     );
 }
+
+#[test]
+fn available_now_from_latest_has_nothing_to_do_and_exits() {
+    let broker = Broker::start();
+    broker.create_topic("late", 2);
+    let generate = host_bounded(
+        &[
+            "generate",
+            "-p",
+            "stock_generator",
+            "--brokers",
+            &broker.addr,
+            "--topic",
+            "late",
+            "--rate",
+            "0",
+            "--count",
+            "5",
+        ],
+        LIMIT,
+    );
+    assert_eq!(generate.code, 0, "{}", generate.stderr);
+    let run = host_bounded(
+        &[
+            "run",
+            "-p",
+            "parse_stock",
+            "--brokers",
+            &broker.addr,
+            "--topic",
+            "late",
+            "--available-now",
+            "--batch-linger-ms",
+            "200",
+        ],
+        LIMIT,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        !run.stdout.contains("Batch:"),
+        "latest means only records produced from now on:\n{}",
+        run.stdout
+    );
+}

@@ -63,6 +63,12 @@ pub fn run(args: RunArgs) -> Result<()> {
                     next.entry((topic, partition)).or_insert(offset);
                 }
             }
+            if args.starting_offsets == "latest" {
+                // A new group starting at the end has nothing available now.
+                for (tp, end) in &ends {
+                    next.entry(tp.clone()).or_insert(*end);
+                }
+            }
             targets = Some(ends);
         }
         if !input.positions.is_empty() {

@@ -199,7 +199,13 @@ impl KafkaSource {
         Ok(tpl
             .elements()
             .iter()
-            .map(|e| (e.topic().to_string(), e.partition(), e.offset().to_raw()))
+            .map(|e| {
+                (
+                    e.topic().to_string(),
+                    e.partition(),
+                    e.offset().to_raw().filter(|o| *o >= 0),
+                )
+            })
             .collect())
     }
 }
