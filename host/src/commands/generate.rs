@@ -5,6 +5,7 @@ use super::load_plugins;
 use crate::cli::{GenerateArgs, properties};
 use crate::plugin::batch::value;
 use crate::plugin::{Stage, World};
+use crate::source::kafka::{Quiet, unreachable};
 use anyhow::{Context, Result, anyhow, bail};
 use rdkafka::ClientContext;
 use rdkafka::config::ClientConfig;
@@ -18,12 +19,21 @@ struct Deliveries {
     failure: Mutex<Option<String>>,
 }
 
+impl Deliveries {
+    fn failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
 impl ClientContext for Deliveries {
     fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
-        tracing::debug!(target: "librdkafka", ?level, fac, "{message}");
+        Quiet.log(level, fac, message);
     }
     fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
-        tracing::debug!(target: "librdkafka", %error, "{reason}");
+        Quiet.error(error, reason);
     }
 }
 
@@ -60,12 +70,10 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     let producer: BaseProducer<Deliveries> = config
         .create_with_context(Deliveries::default())
         .context("creating the Kafka producer")?;
-    producer.client().fetch_metadata(Some(&args.topic), Duration::from_secs(10)).map_err(|e| {
-        anyhow!(
-            "cannot reach broker {:?} ({e}); start one, or point --brokers at it (inside docker-compose use \"redpanda:9092\", from the host \"localhost:19092\")",
-            args.brokers
-        )
-    })?;
+    producer
+        .client()
+        .fetch_metadata(Some(&args.topic), Duration::from_secs(10))
+        .map_err(|e| unreachable(&args.brokers, e))?;
     let start = Instant::now();
     let mut sent = 0u64;
     while sent < args.count {
@@ -107,13 +115,7 @@ pub fn run(args: GenerateArgs) -> Result<()> {
             }
             sent += 1;
             producer.poll(Duration::ZERO);
-            if let Some(failure) = producer
-                .context()
-                .failure
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone()
-            {
+            if let Some(failure) = producer.context().failure() {
                 bail!("producing to {:?} failed: {failure}", args.topic);
             }
         }
@@ -121,13 +123,7 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     producer
         .flush(Duration::from_secs(30))
         .with_context(|| format!("flushing records to {:?}", args.topic))?;
-    if let Some(failure) = producer
-        .context()
-        .failure
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone()
-    {
+    if let Some(failure) = producer.context().failure() {
         bail!("producing to {:?} failed: {failure}", args.topic);
     }
     Ok(())

@@ -57,6 +57,13 @@ impl ClientContext for Quiet {
 
 impl ConsumerContext for Quiet {}
 
+/// The error for brokers that do not answer, with the usual fix.
+pub fn unreachable(brokers: &str, err: KafkaError) -> anyhow::Error {
+    anyhow!(
+        "cannot reach broker {brokers:?} ({err}); start one, or point --brokers at it (inside docker-compose use \"redpanda:9092\", from the host \"localhost:19092\")"
+    )
+}
+
 /// A consumer-group source.
 pub struct KafkaSource {
     consumer: BaseConsumer<Quiet>,
@@ -81,12 +88,9 @@ impl KafkaSource {
         let consumer: BaseConsumer<Quiet> = client
             .create_with_context(Quiet)
             .context("creating the Kafka consumer")?;
-        let metadata = consumer.fetch_metadata(None, Duration::from_secs(10)).map_err(|e| {
-            anyhow!(
-                "cannot reach broker {:?} ({e}); start one, or point --brokers at it (inside docker-compose use \"redpanda:9092\", from the host \"localhost:19092\")",
-                config.brokers
-            )
-        })?;
+        let metadata = consumer
+            .fetch_metadata(None, Duration::from_secs(10))
+            .map_err(|e| unreachable(&config.brokers, e))?;
         for topic in &config.topics {
             let found = metadata
                 .topics()
