@@ -6,6 +6,7 @@
 //! `InstancePre`, retries the batch once, then bisects it so that only the
 //! record that traps becomes a record error and the rest go on.
 
+use super::Limits;
 use super::batch::{self, empty_output};
 use super::bindings::{
     Batch, Field, Info, Output, PluginError, RecordError, Transform, generator::Generator,
@@ -70,12 +71,53 @@ pub struct Stage {
     plugin: Arc<Plugin>,
     live: Option<Live>,
     schema: Option<Vec<Field>>,
-    /// Instances created so far (1 + the number of traps recovered from).
-    pub instantiations: u64,
 }
 
 fn mib(bytes: usize) -> String {
     format!("{} MiB", bytes / (1024 * 1024))
+}
+
+/// Why a call failed, in words: the trap (deadline, memory limit, panic, …)
+/// and what the guest last wrote to stdout/stderr, which is then forgotten.
+fn trap_reason(err: &wasmtime::Error, limits: Limits, tail: &OutputTail) -> String {
+    let mut reason = match err.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => format!(
+            "deadline of {} ms exceeded (raise it with --deadline-ms)",
+            limits.deadline.as_millis()
+        ),
+        Some(Trap::StackOverflow) => "stack overflow (deep recursion)".to_string(),
+        Some(Trap::UnreachableCodeReached) => "panicked (wasm `unreachable`)".to_string(),
+        Some(Trap::MemoryOutOfBounds) => {
+            "out-of-bounds memory access (a bad pointer, or a stack overflow in the guest's shadow stack)".to_string()
+        }
+        Some(trap) => trap.to_string(),
+        None => {
+            let text = format!("{err:#}");
+            if text.contains("forcing trap when growing memory") {
+                format!("memory limit of {} exceeded (raise it with --memory-limit)", mib(limits.memory_bytes))
+            } else {
+                text
+            }
+        }
+    };
+    // The standard library's hint about RUST_BACKTRACE means nothing here.
+    let output: String = tail
+        .text()
+        .lines()
+        .filter(|l| !l.starts_with("note: run with `RUST_BACKTRACE=1`"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    if !output.is_empty() {
+        reason.push_str(": ");
+        reason.push_str(&output);
+    }
+    tail.clear();
+    reason
+}
+
+/// Gives the next call on `store` the per-batch deadline.
+fn arm(store: &mut Store<State>, limits: Limits) {
+    store.set_epoch_deadline(limits.deadline.as_millis().max(1) as u64);
 }
 
 impl Stage {
@@ -85,7 +127,6 @@ impl Stage {
             plugin,
             live: None,
             schema: None,
-            instantiations: 0,
         };
         let live = stage.instantiate()?;
         stage.live = Some(live);
@@ -102,43 +143,6 @@ impl Stage {
         self.schema.as_deref()
     }
 
-    fn describe(&self, err: &wasmtime::Error, tail: &OutputTail) -> String {
-        let limits = self.plugin.limits;
-        let mut reason = match err.downcast_ref::<Trap>() {
-            Some(Trap::Interrupt) => format!(
-                "deadline of {} ms exceeded (raise it with --deadline-ms)",
-                limits.deadline.as_millis()
-            ),
-            Some(Trap::StackOverflow) => "stack overflow (deep recursion)".to_string(),
-            Some(Trap::UnreachableCodeReached) => "panicked (wasm `unreachable`)".to_string(),
-            Some(Trap::MemoryOutOfBounds) => {
-                "out-of-bounds memory access (a bad pointer, or a stack overflow in the guest's shadow stack)".to_string()
-            }
-            Some(trap) => trap.to_string(),
-            None => {
-                let text = format!("{err:#}");
-                if text.contains("forcing trap when growing memory") {
-                    format!("memory limit of {} exceeded (raise it with --memory-limit)", mib(limits.memory_bytes))
-                } else {
-                    text
-                }
-            }
-        };
-        // The standard library's hint about RUST_BACKTRACE means nothing here.
-        let output: String = tail
-            .text()
-            .lines()
-            .filter(|l| !l.starts_with("note: run with `RUST_BACKTRACE=1`"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        if !output.is_empty() {
-            reason.push_str(": ");
-            reason.push_str(&output);
-        }
-        tail.clear();
-        reason
-    }
-
     fn new_store(&self) -> Store<State> {
         let limits = StoreLimitsBuilder::new()
             .memory_size(self.plugin.limits.memory_bytes)
@@ -153,31 +157,25 @@ impl Stage {
         store
     }
 
-    fn arm(&self, store: &mut Store<State>) {
-        store.set_epoch_deadline(self.plugin.limits.deadline.as_millis().max(1) as u64);
-    }
-
     fn instantiate(&mut self) -> Result<Live> {
         let name = self.plugin.name.clone();
         let mut store = self.new_store();
-        self.arm(&mut store);
+        arm(&mut store, self.plugin.limits);
         let exports = match &self.plugin.pre {
             Pre::Transform(pre) => Exports::Transform(pre.instantiate(&mut store)?),
             Pre::Generator(pre) => Exports::Generator(pre.instantiate(&mut store)?),
         };
-        self.instantiations += 1;
         let mut config = self.plugin.config.clone();
         if self.plugin.world == World::Generator
             && !config.iter().any(|(k, _)| k == LOCAL_OFFSET_KEY)
         {
             // Generators that document `utc_offset` get the host's zone, so
             // their timestamps are local time, like Python's datetime.now().
-            self.arm(&mut store);
+            arm(&mut store, self.plugin.limits);
             let info = exports.about(&mut store).map_err(|err| {
-                let tail = store.data().output.clone();
                 anyhow!(
                     "plugin {name:?} trapped in about: {}",
-                    self.describe(&err, &tail)
+                    trap_reason(&err, self.plugin.limits, &store.data().output)
                 )
             })?;
             if info.config.iter().any(|k| k.name == LOCAL_OFFSET_KEY) {
@@ -187,7 +185,7 @@ impl Stage {
                 ));
             }
         }
-        self.arm(&mut store);
+        arm(&mut store, self.plugin.limits);
         match exports.init(&mut store, &config) {
             Ok(Ok(())) => {}
             Ok(Err(PluginError::BadConfig(message))) => {
@@ -199,19 +197,17 @@ impl Stage {
                 bail!("plugin {name:?} failed to start: {message}")
             }
             Err(err) => {
-                let tail = store.data().output.clone();
                 bail!(
                     "plugin {name:?} trapped in init: {}",
-                    self.describe(&err, &tail)
+                    trap_reason(&err, self.plugin.limits, &store.data().output)
                 )
             }
         }
-        self.arm(&mut store);
+        arm(&mut store, self.plugin.limits);
         let schema = exports.schema(&mut store).map_err(|err| {
-            let tail = store.data().output.clone();
             anyhow!(
                 "plugin {name:?} trapped in schema: {}",
-                self.describe(&err, &tail)
+                trap_reason(&err, self.plugin.limits, &store.data().output)
             )
         })?;
         self.schema = schema;
@@ -220,22 +216,16 @@ impl Stage {
 
     /// The plugin's self-description (`host inspect`).
     pub fn about(&mut self) -> Result<Info> {
-        self.plugin_arm_store();
         let name = self.plugin.name.clone();
         let live = self
             .live
             .as_mut()
             .ok_or_else(|| anyhow!("plugin {name:?} has no live instance"))?;
-        live.exports
-            .about(&mut live.store)
-            .map_err(|e| anyhow!("plugin {name:?} trapped in about: {e:#}"))
-    }
-
-    fn plugin_arm_store(&mut self) {
-        let ticks = self.plugin.limits.deadline.as_millis().max(1) as u64;
-        if let Some(live) = self.live.as_mut() {
-            live.store.set_epoch_deadline(ticks);
-        }
+        arm(&mut live.store, self.plugin.limits);
+        live.exports.about(&mut live.store).map_err(|err| {
+            let reason = trap_reason(&err, self.plugin.limits, &live.store.data().output);
+            anyhow!("plugin {name:?} trapped in about: {reason}")
+        })
     }
 
     /// One call of `process` on a live instance (made if needed).
@@ -244,8 +234,8 @@ impl Stage {
             let live = self.instantiate().map_err(Failure::Fatal)?;
             self.live = Some(live);
         }
-        self.plugin_arm_store();
         let live = self.live.as_mut().expect("made above");
+        arm(&mut live.store, self.plugin.limits);
         let Exports::Transform(t) = &live.exports else {
             return Err(Failure::Fatal(anyhow!(
                 "plugin {:?} is a generator, not a transform",
@@ -274,8 +264,7 @@ impl Stage {
                 self.plugin.name
             ))),
             Err(err) => {
-                let tail = live.store.data().output.clone();
-                let reason = self.describe(&err, &tail);
+                let reason = trap_reason(&err, self.plugin.limits, &live.store.data().output);
                 self.live = None;
                 Err(Failure::Broken(reason))
             }
@@ -347,12 +336,12 @@ impl Stage {
                 self.plugin.name
             );
         }
-        self.plugin_arm_store();
         let name = self.plugin.name.clone();
         let live = self
             .live
             .as_mut()
             .ok_or_else(|| anyhow!("plugin {name:?} has no live instance"))?;
+        arm(&mut live.store, self.plugin.limits);
         let Exports::Generator(g) = &live.exports else {
             unreachable!("world checked above")
         };
@@ -376,8 +365,7 @@ impl Stage {
                 bail!("plugin {name:?} stopped: {m}")
             }
             Err(err) => {
-                let tail = live.store.data().output.clone();
-                let reason = self.describe(&err, &tail);
+                let reason = trap_reason(&err, self.plugin.limits, &live.store.data().output);
                 self.live = None;
                 bail!("plugin {name:?} trapped: {reason}")
             }
