@@ -9,7 +9,7 @@
 //! `only showing top N rows`.
 
 use crate::plugin::bindings::{Field, FieldType};
-use sluice_sdk::value::java_double;
+use sluice_sdk::value::{java_double, java_float};
 use unicode_width::UnicodeWidthStr;
 
 /// The columns to show: the declared schema, or one `value` column when the
@@ -57,25 +57,6 @@ pub fn schema_tree(fields: &[Field]) -> String {
 pub fn batch_header(batch_id: u64) -> String {
     let rule = "-".repeat(43);
     format!("{rule}\nBatch: {batch_id}\n{rule}\n")
-}
-
-fn java_float(value: f32) -> String {
-    if !value.is_finite() || value == 0.0 {
-        return java_double(value as f64);
-    }
-    let abs = value.abs();
-    if (1e-3..1e7).contains(&abs) {
-        let s = value.to_string();
-        return if s.contains('.') { s } else { s + ".0" };
-    }
-    let sci = format!("{value:e}");
-    let (m, e) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let m = if m.contains('.') {
-        m.to_string()
-    } else {
-        format!("{m}.0")
-    };
-    format!("{m}E{e}")
 }
 
 fn cell(field: &Field, value: &serde_json::Value) -> Option<String> {

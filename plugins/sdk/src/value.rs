@@ -276,6 +276,22 @@ pub fn convert<'a>(
 /// Formats a double the way Java's `Double.toString` (and so Spark's
 /// console sink) does: `100.0`, `42.17`, `1.0E7`, `1.0E-4`, `NaN`, `Infinity`.
 pub fn java_double(value: f64) -> String {
+    java_layout(value, || value.to_string(), || format!("{value:e}"))
+}
+
+/// Formats a float the way Java's `Float.toString` does (shortest digits
+/// of the `f32`, so `42.17f` prints `42.17`, not the widened double).
+pub fn java_float(value: f32) -> String {
+    java_layout(
+        f64::from(value),
+        || value.to_string(),
+        || format!("{value:e}"),
+    )
+}
+
+/// Java's layout around Rust's shortest round-trip digits: `plain` and
+/// `scientific` render the number in the caller's precision.
+fn java_layout(value: f64, plain: impl Fn() -> String, scientific: impl Fn() -> String) -> String {
     if value.is_nan() {
         return "NaN".into();
     }
@@ -293,13 +309,11 @@ pub fn java_double(value: f64) -> String {
             "0.0".into()
         };
     }
-    let abs = value.abs();
-    if (1e-3..1e7).contains(&abs) {
-        let s = value.to_string();
+    if (1e-3..1e7).contains(&value.abs()) {
+        let s = plain();
         return if s.contains('.') { s } else { s + ".0" };
     }
-    // Shortest round-trip digits in scientific form, then Java's layout.
-    let sci = format!("{value:e}");
+    let sci = scientific();
     let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
     let mantissa = if mantissa.contains('.') {
         mantissa.to_string()
@@ -360,6 +374,8 @@ mod tests {
         ] {
             assert_eq!(java_double(v), s, "{v}");
         }
+        assert_eq!(java_float(42.17), "42.17");
+        assert_eq!(java_float(1e10), "1.0E10");
     }
 
     #[test]
