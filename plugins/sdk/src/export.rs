@@ -6,67 +6,23 @@
 #[macro_export]
 macro_rules! export_transform {
     ($plugin:ty) => {
-        // Natively (tests, benches) nothing is exported; keep the type "used".
-        #[cfg(not(target_arch = "wasm32"))]
-        const _: () = {
-            let _ = <$plugin as $crate::Transform>::init;
-        };
-        #[cfg(target_arch = "wasm32")]
-        #[doc(hidden)]
-        mod __sluice_export {
-            #![allow(missing_docs, unsafe_code, clippy::all)]
-            use super::*;
-            $crate::__sluice_generate!("transform");
-
-            use ::std::cell::RefCell;
-            use exports::sluice::plugin::{plugin, transformer};
-            use $crate::Transform as _;
-
-            ::std::thread_local! {
-                static STATE: RefCell<Option<$plugin>> = const { RefCell::new(None) };
-            }
-
-            struct Export;
-
-            impl plugin::Guest for Export {
-                fn about() -> $crate::Info {
-                    <$plugin as $crate::Transform>::about()
-                }
-                fn init(config: Vec<(String, String)>) -> Result<(), $crate::Error> {
-                    let mut config = $crate::Config::new(config);
-                    let plugin = <$plugin as $crate::Transform>::init(&mut config)?;
-                    let known: Vec<String> = <$plugin as $crate::Transform>::about()
-                        .config
-                        .into_iter()
-                        .map(|k| k.name)
-                        .collect();
-                    config.reject_unknown(&known)?;
-                    STATE.with(|s| *s.borrow_mut() = Some(plugin));
-                    Ok(())
-                }
-                fn schema() -> Option<Vec<$crate::Field>> {
-                    STATE.with(|s| s.borrow().as_ref().and_then(|p| p.schema()))
-                }
-            }
-
+        $crate::__sluice_export!(
+            $plugin,
+            Transform,
+            "transform",
+            transformer,
             impl transformer::Guest for Export {
                 fn process(
                     input: $crate::Batch,
                 ) -> Result<$crate::wit::types::Output, $crate::Error> {
-                    STATE.with(|s| {
-                        let mut state = s.borrow_mut();
-                        let plugin = state.as_mut().ok_or_else(|| {
-                            $crate::Error::Fatal("process called before init".to_string())
-                        })?;
+                    with_plugin("process", |plugin| {
                         let mut output = $crate::Output::new();
                         plugin.process_batch(&input, &mut output)?;
                         Ok(output.finish())
                     })
                 }
             }
-
-            export!(Export);
-        }
+        );
     };
 }
 
@@ -75,20 +31,46 @@ macro_rules! export_transform {
 #[macro_export]
 macro_rules! export_generator {
     ($plugin:ty) => {
+        $crate::__sluice_export!(
+            $plugin,
+            Generator,
+            "generator",
+            producer,
+            impl producer::Guest for Export {
+                fn next_batch(max: u32) -> Result<Option<$crate::Batch>, $crate::Error> {
+                    with_plugin("next-batch", |plugin| {
+                        let mut out = $crate::BatchBuilder::new();
+                        let more = plugin.next_batch(max, &mut out)?;
+                        Ok(if more || !out.is_empty() { Some(out.finish()) } else { None })
+                    })
+                }
+            }
+        );
+    };
+}
+
+/// What both worlds share: the bindings, the plugin's state, and the
+/// `plugin` interface (`about`, `init` rejecting unread keys, `schema`).
+/// The world's own interface comes in as `$world_impl`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __sluice_export {
+    ($plugin:ty, $trait:ident, $world:literal, $interface:ident, $world_impl:item) => {
+        // Natively (tests, benches) nothing is exported; keep the type "used".
         #[cfg(not(target_arch = "wasm32"))]
         const _: () = {
-            let _ = <$plugin as $crate::Generator>::init;
+            let _ = <$plugin as $crate::$trait>::init;
         };
         #[cfg(target_arch = "wasm32")]
         #[doc(hidden)]
         mod __sluice_export {
             #![allow(missing_docs, unsafe_code, clippy::all)]
             use super::*;
-            $crate::__sluice_generate!("generator");
+            $crate::__sluice_generate!($world);
 
             use ::std::cell::RefCell;
-            use exports::sluice::plugin::{plugin, producer};
-            use $crate::Generator as _;
+            use exports::sluice::plugin::{$interface, plugin};
+            use $crate::$trait as _;
 
             ::std::thread_local! {
                 static STATE: RefCell<Option<$plugin>> = const { RefCell::new(None) };
@@ -96,14 +78,27 @@ macro_rules! export_generator {
 
             struct Export;
 
+            fn with_plugin<R>(
+                call: &str,
+                f: impl FnOnce(&mut $plugin) -> Result<R, $crate::Error>,
+            ) -> Result<R, $crate::Error> {
+                STATE.with(|s| {
+                    let mut state = s.borrow_mut();
+                    let plugin = state.as_mut().ok_or_else(|| {
+                        $crate::Error::Fatal(format!("{call} called before init"))
+                    })?;
+                    f(plugin)
+                })
+            }
+
             impl plugin::Guest for Export {
                 fn about() -> $crate::Info {
-                    <$plugin as $crate::Generator>::about()
+                    <$plugin as $crate::$trait>::about()
                 }
                 fn init(config: Vec<(String, String)>) -> Result<(), $crate::Error> {
                     let mut config = $crate::Config::new(config);
-                    let plugin = <$plugin as $crate::Generator>::init(&mut config)?;
-                    let known: Vec<String> = <$plugin as $crate::Generator>::about()
+                    let plugin = <$plugin as $crate::$trait>::init(&mut config)?;
+                    let known: Vec<String> = <$plugin as $crate::$trait>::about()
                         .config
                         .into_iter()
                         .map(|k| k.name)
@@ -117,23 +112,7 @@ macro_rules! export_generator {
                 }
             }
 
-            impl producer::Guest for Export {
-                fn next_batch(max: u32) -> Result<Option<$crate::Batch>, $crate::Error> {
-                    STATE.with(|s| {
-                        let mut state = s.borrow_mut();
-                        let plugin = state.as_mut().ok_or_else(|| {
-                            $crate::Error::Fatal("next-batch called before init".to_string())
-                        })?;
-                        let mut out = $crate::BatchBuilder::new();
-                        let more = plugin.next_batch(max, &mut out)?;
-                        Ok(if more || !out.is_empty() {
-                            Some(out.finish())
-                        } else {
-                            None
-                        })
-                    })
-                }
-            }
+            $world_impl
 
             export!(Export);
         }
