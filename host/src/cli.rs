@@ -46,9 +46,6 @@ pub struct RunArgs {
     /// A transform plugin (path or bundled name); repeat to chain.
     #[arg(long = "plugin", short = 'p', value_name = "PLUGIN", required = true)]
     pub plugins: Vec<String>,
-    /// Kafka bootstrap servers.
-    #[arg(long, default_value = "localhost:19092")]
-    pub brokers: String,
     /// Topics to consume (comma-separated).
     #[arg(long, default_value = "stock_json_topic_spark", value_delimiter = ',')]
     pub topic: Vec<String>,
@@ -70,15 +67,12 @@ pub struct RunArgs {
     /// Output format.
     #[arg(long, short = 'f', value_enum, default_value = "table")]
     pub format: RunFormat,
-    /// Rows shown per micro-batch.
-    #[arg(long, default_value_t = 20)]
-    pub num_rows: usize,
-    /// Truncate table cells longer than 20 characters.
-    #[arg(long, value_name = "BOOL", default_value = "true", action = clap::ArgAction::Set)]
-    pub truncate: bool,
-    /// A librdkafka property, as KEY=VALUE (SASL, SSL, …); repeatable.
-    #[arg(short = 'X', value_name = "KEY=VALUE")]
-    pub properties: Vec<String>,
+    /// How tables are shown.
+    #[command(flatten)]
+    pub table: TableArgs,
+    /// Broker connection.
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
     /// Shared plugin flags.
     #[command(flatten)]
     pub runtime: PluginArgs,
@@ -90,9 +84,6 @@ pub struct GenerateArgs {
     /// The generator plugin (path or bundled name).
     #[arg(long = "plugin", short = 'p', value_name = "PLUGIN")]
     pub plugin: String,
-    /// Kafka bootstrap servers.
-    #[arg(long, default_value = "localhost:19092")]
-    pub brokers: String,
     /// Topic to produce to.
     #[arg(long, default_value = "stock_json_topic_spark")]
     pub topic: String,
@@ -105,26 +96,57 @@ pub struct GenerateArgs {
     /// Print `Data is sent: {…}` for every record, as the tutorial's producer does.
     #[arg(long)]
     pub verbose: bool,
-    /// A librdkafka property, as KEY=VALUE; repeatable.
-    #[arg(short = 'X', value_name = "KEY=VALUE")]
-    pub properties: Vec<String>,
+    /// Broker connection.
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
     /// Shared plugin flags.
     #[command(flatten)]
     pub runtime: PluginArgs,
 }
 
-/// Parses `-X key=value` entries.
-pub fn properties(entries: &[String]) -> Result<Vec<(String, String)>> {
-    entries
-        .iter()
-        .map(|e| {
-            e.split_once('=')
-                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
-                .ok_or_else(|| {
-                    anyhow!("-X {e:?}: expected KEY=VALUE, e.g. -X security.protocol=SASL_SSL")
-                })
-        })
-        .collect()
+/// How Spark-style tables are shown (`host test -f table`, `host run`).
+#[derive(Args, Debug, Clone)]
+pub struct TableArgs {
+    /// Rows shown per table.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub num_rows: usize,
+    /// Truncate table cells longer than 20 characters, as Spark does.
+    #[arg(long, value_name = "BOOL", default_value = "true", action = clap::ArgAction::Set)]
+    pub truncate: bool,
+}
+
+impl TableArgs {
+    /// The cell width past which Spark truncates; 0 for none.
+    pub fn truncate_width(&self) -> usize {
+        if self.truncate { 20 } else { 0 }
+    }
+}
+
+/// How to reach Kafka (`host run`, `host generate`).
+#[derive(Args, Debug, Clone)]
+pub struct KafkaArgs {
+    /// Kafka bootstrap servers.
+    #[arg(long, default_value = "localhost:19092")]
+    pub brokers: String,
+    /// A librdkafka property, as KEY=VALUE (SASL, SSL, …); repeatable.
+    #[arg(short = 'X', value_name = "KEY=VALUE")]
+    pub properties: Vec<String>,
+}
+
+impl KafkaArgs {
+    /// The `-X key=value` entries, parsed.
+    pub fn properties(&self) -> Result<Vec<(String, String)>> {
+        self.properties
+            .iter()
+            .map(|e| {
+                e.split_once('=')
+                    .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                    .ok_or_else(|| {
+                        anyhow!("-X {e:?}: expected KEY=VALUE, e.g. -X security.protocol=SASL_SSL")
+                    })
+            })
+            .collect()
+    }
 }
 
 /// Output formats of `host test`.
@@ -176,12 +198,9 @@ pub struct TestArgs {
     /// Records per plugin call.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub batch_size: u32,
-    /// Rows shown by --format table.
-    #[arg(long, value_name = "N", default_value_t = 20)]
-    pub num_rows: usize,
-    /// Truncate table cells longer than 20 characters, as Spark does.
-    #[arg(long, value_name = "BOOL", default_value = "true", action = clap::ArgAction::Set)]
-    pub truncate: bool,
+    /// How tables are shown.
+    #[command(flatten)]
+    pub table: TableArgs,
     /// Shared plugin flags.
     #[command(flatten)]
     pub runtime: PluginArgs,

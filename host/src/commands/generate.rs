@@ -2,7 +2,7 @@
 //! given rate, as the tutorial's producer does.
 
 use super::load_plugins;
-use crate::cli::{GenerateArgs, properties};
+use crate::cli::GenerateArgs;
 use crate::plugin::batch::value;
 use crate::plugin::{Stage, World};
 use crate::source::kafka::{Quiet, unreachable};
@@ -61,10 +61,10 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     let mut generator = Stage::new(plugins[0].clone())?;
     let mut config = ClientConfig::new();
     config
-        .set("bootstrap.servers", &args.brokers)
+        .set("bootstrap.servers", &args.kafka.brokers)
         .set("enable.idempotence", "true")
         .set("linger.ms", "5");
-    for (k, v) in properties(&args.properties)? {
+    for (k, v) in args.kafka.properties()? {
         config.set(k, v);
     }
     let producer: BaseProducer<Deliveries> = config
@@ -73,7 +73,7 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     producer
         .client()
         .fetch_metadata(Some(&args.topic), Duration::from_secs(10))
-        .map_err(|e| unreachable(&args.brokers, e))?;
+        .map_err(|e| unreachable(&args.kafka.brokers, e))?;
     let start = Instant::now();
     let mut sent = 0u64;
     while sent < args.count {

@@ -4,7 +4,7 @@
 
 use super::load_plugins;
 use super::test::write_stdout;
-use crate::cli::{RunArgs, RunFormat, properties};
+use crate::cli::{RunArgs, RunFormat};
 use crate::plugin::batch::value;
 use crate::plugin::{Chain, World};
 use crate::sink::console::{batch_header, columns, row, schema_tree, table};
@@ -37,18 +37,17 @@ pub fn run(args: RunArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| format!("sluice-{}", plugins[0].name));
     let mut source = KafkaSource::connect(SourceConfig {
-        brokers: args.brokers.clone(),
+        brokers: args.kafka.brokers.clone(),
         topics: args.topic.clone(),
         group,
         starting_offsets: args.starting_offsets.clone(),
         max_records: args.max_records_per_batch as usize,
         linger: Duration::from_millis(args.batch_linger_ms),
-        properties: properties(&args.properties)?,
+        properties: args.kafka.properties()?,
     })?;
     if args.format == RunFormat::Table {
         write_stdout(schema_tree(&fields).as_bytes())?;
     }
-    let truncate = if args.truncate { 20 } else { 0 };
     let mut targets: Option<BTreeMap<(String, i32), i64>> = None;
     let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
     let mut batch_id = 0u64;
@@ -85,12 +84,18 @@ pub fn run(args: RunArgs) -> Result<()> {
             let mut text = Vec::new();
             match args.format {
                 RunFormat::Table => {
-                    let rows: Vec<_> = (0..out.batch.records.len().min(args.num_rows + 1))
+                    let rows: Vec<_> = (0..out.batch.records.len().min(args.table.num_rows + 1))
                         .map(|i| row(&fields, value(&out.batch, i), schema.is_some()))
                         .collect();
                     text.extend_from_slice(batch_header(batch_id).as_bytes());
                     text.extend_from_slice(
-                        table(&fields, &rows, args.num_rows, truncate).as_bytes(),
+                        table(
+                            &fields,
+                            &rows,
+                            args.table.num_rows,
+                            args.table.truncate_width(),
+                        )
+                        .as_bytes(),
                     );
                 }
                 RunFormat::Json => {

@@ -170,7 +170,7 @@ pub fn run(args: TestArgs) -> Result<()> {
             }
             TestFormat::Table => {
                 for i in 0..out.batch.records.len() {
-                    if rows.len() <= args.num_rows {
+                    if rows.len() <= args.table.num_rows {
                         rows.push(row(&fields, value(&out.batch, i), schema.is_some()));
                     }
                 }
@@ -180,8 +180,15 @@ pub fn run(args: TestArgs) -> Result<()> {
         generated += count;
     }
     if args.format == TestFormat::Table {
-        let truncate = if args.truncate { 20 } else { 0 };
-        write_stdout(table(&fields, &rows, args.num_rows, truncate).as_bytes())?;
+        write_stdout(
+            table(
+                &fields,
+                &rows,
+                args.table.num_rows,
+                args.table.truncate_width(),
+            )
+            .as_bytes(),
+        )?;
     }
     Ok(())
 }
