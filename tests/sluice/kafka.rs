@@ -1,31 +1,48 @@
 //! The tutorial's whole flow against a real Kafka-protocol broker (tansu):
 //! `host generate` → topic → `host run --plugin parse_stock.wasm` → console.
 
-use sluice_tests::{Broker, host_bounded};
+use sluice_tests::{Broker, Run, host_bounded};
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(90);
+
+/// `host generate` of `count` stock ticks into `topic`, as fast as possible.
+fn generate(broker: &Broker, topic: &str, count: u32, extra: &[&str]) -> Run {
+    let count = count.to_string();
+    let mut args = vec![
+        "generate",
+        "-p",
+        "stock_generator.wasm",
+        "--brokers",
+        &broker.addr,
+    ];
+    args.extend(["--topic", topic, "--rate", "0", "--count", &count]);
+    args.extend(extra);
+    let run = host_bounded(&args, LIMIT);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run
+}
+
+/// `host run --plugin parse_stock.wasm` on `topic`, with `extra` flags.
+fn run_parse_stock(broker: &Broker, topic: &str, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "run",
+        "-p",
+        "parse_stock.wasm",
+        "--brokers",
+        &broker.addr,
+        "--topic",
+        topic,
+    ];
+    args.extend(extra);
+    host_bounded(&args, LIMIT)
+}
 
 #[test]
 fn tutorial_flow_generate_then_run_prints_spark_tables_and_commits() {
     let broker = Broker::start();
     broker.create_topic("ticks", 3);
-    let generate = host_bounded(
-        &[
-            "generate",
-            "-p",
-            "stock_generator.wasm",
-            "--brokers",
-            &broker.addr,
-            "--topic",
-            "ticks",
-        ]
-        .into_iter()
-        .chain(["--rate", "0", "--count", "30", "--verbose"])
-        .collect::<Vec<_>>(),
-        LIMIT,
-    );
-    assert_eq!(generate.code, 0, "{}", generate.stderr);
+    let generate = generate(&broker, "ticks", 30, &["--verbose"]);
     let sent: Vec<&str> = generate.lines();
     assert_eq!(sent.len(), 30);
     assert!(
@@ -36,13 +53,6 @@ fn tutorial_flow_generate_then_run_prints_spark_tables_and_commits() {
     );
 
     let args = [
-        "run",
-        "-p",
-        "parse_stock.wasm",
-        "--brokers",
-        &broker.addr,
-        "--topic",
-        "ticks",
         "--group",
         "tutorial",
         "--starting-offsets",
@@ -53,7 +63,7 @@ fn tutorial_flow_generate_then_run_prints_spark_tables_and_commits() {
         "--batch-linger-ms",
         "300",
     ];
-    let run = host_bounded(&args, LIMIT);
+    let run = run_parse_stock(&broker, "ticks", &args);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stdout.starts_with(
@@ -92,7 +102,7 @@ fn tutorial_flow_generate_then_run_prints_spark_tables_and_commits() {
         "{offsets:?}"
     );
     // So the same group, run again, has nothing left to print.
-    let again = host_bounded(&args, LIMIT);
+    let again = run_parse_stock(&broker, "ticks", &args);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(!again.stdout.contains("Batch:"), "{}", again.stdout);
 }
@@ -164,37 +174,11 @@ fn unreachable_broker_and_missing_topic_say_what_to_do() {
 fn available_now_from_latest_has_nothing_to_do_and_exits() {
     let broker = Broker::start();
     broker.create_topic("late", 2);
-    let generate = host_bounded(
-        &[
-            "generate",
-            "-p",
-            "stock_generator",
-            "--brokers",
-            &broker.addr,
-            "--topic",
-            "late",
-            "--rate",
-            "0",
-            "--count",
-            "5",
-        ],
-        LIMIT,
-    );
-    assert_eq!(generate.code, 0, "{}", generate.stderr);
-    let run = host_bounded(
-        &[
-            "run",
-            "-p",
-            "parse_stock",
-            "--brokers",
-            &broker.addr,
-            "--topic",
-            "late",
-            "--available-now",
-            "--batch-linger-ms",
-            "200",
-        ],
-        LIMIT,
+    generate(&broker, "late", 5, &[]);
+    let run = run_parse_stock(
+        &broker,
+        "late",
+        &["--available-now", "--batch-linger-ms", "200"],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
