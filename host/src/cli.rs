@@ -116,9 +116,14 @@ pub struct TableArgs {
 }
 
 impl TableArgs {
-    /// The cell width past which Spark truncates; 0 for none.
-    pub fn truncate_width(&self) -> usize {
-        if self.truncate { 20 } else { 0 }
+    /// `Dataset.show(numRows, truncate)` of `rows` under `fields`.
+    pub fn render(
+        &self,
+        fields: &[crate::plugin::bindings::Field],
+        rows: &[Vec<Option<String>>],
+    ) -> String {
+        let truncate = if self.truncate { 20 } else { 0 };
+        crate::sink::console::table(fields, rows, self.num_rows, truncate)
     }
 }
 

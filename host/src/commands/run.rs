@@ -7,7 +7,7 @@ use super::test::write_stdout;
 use crate::cli::{RunArgs, RunFormat};
 use crate::plugin::batch::value;
 use crate::plugin::{Chain, World};
-use crate::sink::console::{batch_header, columns, row, schema_tree, table};
+use crate::sink::console::{batch_header, columns, json_lines, row, schema_tree};
 use crate::source::kafka::{KafkaSource, SourceConfig};
 use anyhow::{Result, bail};
 use std::collections::BTreeMap;
@@ -88,22 +88,9 @@ pub fn run(args: RunArgs) -> Result<()> {
                         .map(|i| row(&fields, value(&out.batch, i), schema.is_some()))
                         .collect();
                     text.extend_from_slice(batch_header(batch_id).as_bytes());
-                    text.extend_from_slice(
-                        table(
-                            &fields,
-                            &rows,
-                            args.table.num_rows,
-                            args.table.truncate_width(),
-                        )
-                        .as_bytes(),
-                    );
+                    text.extend_from_slice(args.table.render(&fields, &rows).as_bytes());
                 }
-                RunFormat::Json => {
-                    for i in 0..out.batch.records.len() {
-                        text.extend(super::test::json_line(value(&out.batch, i)));
-                        text.push(b'\n');
-                    }
-                }
+                RunFormat::Json => text = json_lines(&out.batch),
             }
             write_stdout(&text)?;
             source.commit(&input.positions)?;

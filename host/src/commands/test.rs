@@ -7,7 +7,7 @@ use crate::cli::{TestArgs, TestFormat};
 use crate::plugin::batch::{BatchBuilder, InputRecord, value};
 use crate::plugin::bindings::Batch;
 use crate::plugin::{Chain, Stage, World};
-use crate::sink::console::{columns, row, schema_tree, table};
+use crate::sink::console::{columns, json_lines, row, schema_tree};
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, Write};
 
@@ -17,19 +17,6 @@ pub fn write_stdout(bytes: &[u8]) -> Result<()> {
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
         other => Ok(other?),
-    }
-}
-
-pub(crate) fn json_line(value: Option<&[u8]>) -> Vec<u8> {
-    match value {
-        None => b"null".to_vec(),
-        Some(v)
-            if serde_json::from_slice::<serde::de::IgnoredAny>(v).is_ok()
-                && !v.contains(&b'\n') =>
-        {
-            v.to_vec()
-        }
-        Some(v) => serde_json::to_vec(&String::from_utf8_lossy(v)).expect("a string serialises"),
     }
 }
 
@@ -161,12 +148,7 @@ pub fn run(args: TestArgs) -> Result<()> {
         }
         match args.format {
             TestFormat::Json => {
-                let mut buf = Vec::new();
-                for i in 0..out.batch.records.len() {
-                    buf.extend(json_line(value(&out.batch, i)));
-                    buf.push(b'\n');
-                }
-                write_stdout(&buf)?;
+                write_stdout(&json_lines(&out.batch))?;
             }
             TestFormat::Table => {
                 for i in 0..out.batch.records.len() {
@@ -180,15 +162,7 @@ pub fn run(args: TestArgs) -> Result<()> {
         generated += count;
     }
     if args.format == TestFormat::Table {
-        write_stdout(
-            table(
-                &fields,
-                &rows,
-                args.table.num_rows,
-                args.table.truncate_width(),
-            )
-            .as_bytes(),
-        )?;
+        write_stdout(args.table.render(&fields, &rows).as_bytes())?;
     }
     Ok(())
 }

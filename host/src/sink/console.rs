@@ -8,7 +8,8 @@
 //! between two borders and a border closes the table; past `num_rows`,
 //! `only showing top N rows`.
 
-use crate::plugin::bindings::{Field, FieldType};
+use crate::plugin::batch::value;
+use crate::plugin::bindings::{Batch, Field, FieldType};
 use sluice_sdk::value::{java_double, java_float};
 use unicode_width::UnicodeWidthStr;
 
@@ -87,6 +88,27 @@ pub fn row(fields: &[Field], value: Option<&[u8]>, declared: bool) -> Vec<Option
             .collect(),
         _ => vec![None; fields.len()],
     }
+}
+
+/// A batch as JSON lines: one line per record, the value itself when it
+/// is one line of JSON, else the value as a JSON string; `null` for null.
+pub fn json_lines(batch: &Batch) -> Vec<u8> {
+    let mut out = Vec::with_capacity(batch.data.len() + batch.records.len());
+    for i in 0..batch.records.len() {
+        match value(batch, i) {
+            None => out.extend_from_slice(b"null"),
+            Some(v)
+                if !v.contains(&b'\n')
+                    && serde_json::from_slice::<serde::de::IgnoredAny>(v).is_ok() =>
+            {
+                out.extend_from_slice(v)
+            }
+            Some(v) => serde_json::to_writer(&mut out, &String::from_utf8_lossy(v))
+                .expect("writing to a Vec"),
+        }
+        out.push(b'\n');
+    }
+    out
 }
 
 fn escape_meta(s: &str) -> String {
