@@ -9,6 +9,7 @@ const GUESTS: &[&str] = &[
     "reads_env",
     "reads_args",
     "not_a_plugin",
+    "router",
 ];
 
 fn main() {

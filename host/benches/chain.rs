@@ -54,7 +54,7 @@ fn wasm(chain: &mut Chain, input: &[Vec<u8>], batch: usize) -> (f64, usize) {
                 ..Default::default()
             });
         }
-        let out = chain.process(builder.finish()).expect("the chain runs");
+        let out = chain.process(&builder.finish()).expect("the chain runs");
         passed += out.batch.records.len();
     }
     (input.len() as f64 / start.elapsed().as_secs_f64(), passed)

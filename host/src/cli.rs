@@ -3,6 +3,7 @@
 
 use crate::plugin::capabilities::Grant;
 use crate::plugin::{Limits, PluginSpec};
+use crate::source::kafka::StartingOffsets;
 use anyhow::{Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::collections::BTreeSet;
@@ -29,6 +30,29 @@ pub enum Command {
     Run(RunArgs),
     /// Produce records from a generator plugin to a Kafka topic.
     Generate(GenerateArgs),
+    /// The tutorial end to end with no broker to install: stock_generator into an in-process
+    /// Kafka cluster, parse_stock and schema_filter out of it to the console.
+    Demo(DemoArgs),
+}
+
+/// What `host run` does with a record a plugin rejects.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnError {
+    /// Send the original record to `--dlq-topic` with `sluice.*` headers saying why.
+    Dlq,
+    /// Skip it, logging one JSON line on stderr.
+    Drop,
+    /// Stop, committing only the offsets before it.
+    Fail,
+}
+
+/// Where `host run` sends the chain's output.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SinkKind {
+    /// Print it (`--format`).
+    Console,
+    /// Produce it to `--output-topic`.
+    Kafka,
 }
 
 /// Output formats of `host run`.
@@ -46,15 +70,22 @@ pub struct RunArgs {
     /// A transform plugin (path or bundled name); repeat to chain.
     #[arg(long = "plugin", short = 'p', value_name = "PLUGIN", required = true)]
     pub plugins: Vec<String>,
+    /// Settings from a TOML file (the same names as these flags); flags given here override it.
+    #[arg(long, value_name = "FILE.toml")]
+    pub pipeline: Option<PathBuf>,
     /// Topics to consume (comma-separated).
     #[arg(long, default_value = "stock_json_topic_spark", value_delimiter = ',')]
     pub topic: Vec<String>,
+    /// Consume every topic whose name matches this regular expression (Spark's subscribePattern).
+    #[arg(long, value_name = "REGEX", conflicts_with = "topic")]
+    pub topic_pattern: Option<String>,
     /// Consumer group [default: sluice-<first plugin>].
     #[arg(long)]
     pub group: Option<String>,
-    /// Where a new group starts: earliest or latest (a restart resumes from committed offsets).
-    #[arg(long, default_value = "latest", value_parser = ["earliest", "latest"])]
-    pub starting_offsets: String,
+    /// Where a new group starts: earliest, latest, or Spark's JSON, e.g. {"t":{"0":-2,"1":42}}
+    /// (-2 = earliest, -1 = latest). A restart resumes from the group's committed offsets.
+    #[arg(long, value_name = "OFFSETS", default_value = "latest", value_parser = parse_starting_offsets)]
+    pub starting_offsets: StartingOffsets,
     /// Most records per micro-batch.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_records_per_batch: u32,
@@ -64,7 +95,26 @@ pub struct RunArgs {
     /// Process what the topics hold now, commit, and exit (Spark's availableNow trigger).
     #[arg(long)]
     pub available_now: bool,
-    /// Output format.
+    /// Threads running the plugin chain, each with its own plugin instances; a partition is
+    /// always handled by one of them, in order [default: 1 for the console sink, else one per core].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub workers: Option<u32>,
+    /// Where outputs go.
+    #[arg(long, value_enum, default_value = "console")]
+    pub sink: SinkKind,
+    /// The topic `--sink kafka` writes to (a plugin may route a record elsewhere).
+    #[arg(long, value_name = "TOPIC")]
+    pub output_topic: Option<String>,
+    /// Dead-letter topic for records a plugin rejects: the original record plus `sluice.*` headers.
+    #[arg(long, value_name = "TOPIC")]
+    pub dlq_topic: Option<String>,
+    /// What a rejected record does [default: dlq with --dlq-topic, else fail].
+    #[arg(long, value_enum)]
+    pub on_error: Option<OnError>,
+    /// Create missing topics (one partition each) instead of failing.
+    #[arg(long)]
+    pub create_topics: bool,
+    /// Console output format.
     #[arg(long, short = 'f', value_enum, default_value = "table")]
     pub format: RunFormat,
     /// How tables are shown.
@@ -87,8 +137,8 @@ pub struct GenerateArgs {
     /// Topic to produce to.
     #[arg(long, default_value = "stock_json_topic_spark")]
     pub topic: String,
-    /// Records per second; 0 is as fast as possible.
-    #[arg(long, default_value_t = 1.0)]
+    /// Records per second (the tutorial sends one a second); 0 is as fast as possible.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_rate)]
     pub rate: f64,
     /// Records to produce.
     #[arg(long, default_value_t = 20000)]
@@ -96,12 +146,43 @@ pub struct GenerateArgs {
     /// Print `Data is sent: {…}` for every record, as the tutorial's producer does.
     #[arg(long)]
     pub verbose: bool,
+    /// Create the topic (one partition) when it does not exist.
+    #[arg(long)]
+    pub create_topics: bool,
     /// Broker connection.
     #[command(flatten)]
     pub kafka: KafkaArgs,
     /// Shared plugin flags.
     #[command(flatten)]
     pub runtime: PluginArgs,
+}
+
+/// `host demo`.
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Stop after this many records [default: run until Ctrl-C].
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+    /// Records generated per second (the tutorial sends one a second); 0 is as fast as possible.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_rate)]
+    pub rate: f64,
+    /// How tables are shown.
+    #[command(flatten)]
+    pub table: TableArgs,
+    /// Shared plugin flags (e.g. --config "schema_filter.where=price > 50").
+    #[command(flatten)]
+    pub runtime: PluginArgs,
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|r| r.is_finite() && *r >= 0.0)
+        .ok_or_else(|| format!("{text:?} is not a rate; give records per second, e.g. 1 or 2.5, or 0 for as fast as possible"))
+}
+
+fn parse_starting_offsets(text: &str) -> Result<StartingOffsets, String> {
+    text.parse()
 }
 
 /// How Spark-style tables are shown (`host test -f table`, `host run`).

@@ -4,13 +4,21 @@
 //! # Layout
 //! - `plugin/`: the plugin runtime — engine, sandbox, limits, cache, bundled
 //!   plugins, trap recovery, chains of transforms.
-//! - `source/`: where records come from; `kafka` is a consumer group.
-//! - `sink/`: where records go; `console` prints Spark's console format.
-//! - `commands/`: one module per `host` subcommand (`test`, `inspect`, `run`, `generate`).
-//! - `cli`: parsing of values shared by the subcommands (config pairs, sizes).
+//! - `source/`: where records come from; `kafka` is a consumer group, `offsets`
+//!   decides what may be committed.
+//! - `sink/`: where records go; `console` prints Spark's console format, `kafka`
+//!   produces to topics.
+//! - `pipeline`: source → workers (plugin chains) → router → sinks, for `run` and `demo`.
+//! - `kafka`: what every Kafka client shares (config, errors, topic checks).
+//! - `commands/`: one module per `host` subcommand.
+//! - `cli`: the flags, and parsing of values shared by the subcommands;
+//!   `pipeline_file` turns a `--pipeline` TOML file into flags.
 
 pub mod cli;
 pub mod commands;
+pub mod kafka;
+pub mod pipeline;
+pub mod pipeline_file;
 pub mod plugin;
 pub mod sink;
 pub mod source;

@@ -1,7 +1,7 @@
 //! The tutorial's whole flow against a real Kafka-protocol broker (tansu):
 //! `host generate` → topic → `host run --plugin parse_stock.wasm` → console.
 
-use sluice_tests::{Broker, Run, host_bounded};
+use sluice_tests::{Broker, Record, Run, Spawned, guest, host_bounded, spawn_host};
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(90);
@@ -186,4 +186,631 @@ fn available_now_from_latest_has_nothing_to_do_and_exits() {
         "latest means only records produced from now on:\n{}",
         run.stdout
     );
+}
+
+/// A stock tick in the tutorial's layout whose event_time encodes `i`.
+fn tick(i: usize) -> String {
+    format!(
+        r#"{{"event_time": "2026-11-25T12:00:00.{i:06}", "ticker": "AAPL", "price": {}.5}}"#,
+        i % 100
+    )
+}
+
+/// `count` keyed ticks (`k<i>`), each with a `trace` header and a timestamp;
+/// every `bad_every`-th value is not JSON.
+fn keyed_ticks(count: usize, bad_every: usize) -> Vec<Record> {
+    (0..count)
+        .map(|i| {
+            let value = if bad_every > 0 && i % bad_every == 0 {
+                format!("not json {i}")
+            } else {
+                tick(i)
+            };
+            Record {
+                headers: vec![("trace".into(), Some(format!("t{i}").into_bytes()))],
+                timestamp: Some(1_700_000_000_000 + i as i64),
+                ..Record::new(&format!("k{i}"), value.as_bytes())
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn kafka_to_kafka_with_a_dlq_accounts_for_every_input_offset() {
+    let broker = Broker::start();
+    broker.create_topic("in", 3);
+    broker.create_topic("out", 2);
+    broker.create_topic("dlq", 1);
+    let mut input = keyed_ticks(300, 10);
+    input[7].value = Some(vec![0xff, 0xfe, b'{']);
+    broker.produce("in", &input);
+    let produced = broker.read("in", 300, LIMIT);
+    assert_eq!(produced.len(), 300);
+
+    let run = run_parse_stock(
+        &broker,
+        "in",
+        &[
+            "--config",
+            "parse_stock.mode=DLQ",
+            "--sink",
+            "kafka",
+            "--output-topic",
+            "out",
+            "--dlq-topic",
+            "dlq",
+            "--group",
+            "k2k",
+            "--starting-offsets",
+            "earliest",
+            "--available-now",
+            "--workers",
+            "2",
+            "--max-records-per-batch",
+            "25",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = broker.read("out", 269, LIMIT);
+    let dlq = broker.read("dlq", 31, LIMIT);
+    assert_eq!(
+        (out.len(), dlq.len()),
+        (269, 31),
+        "no record twice, none lost"
+    );
+
+    for r in &out {
+        let key = r.key_str();
+        let source = produced
+            .iter()
+            .find(|p| p.key == r.key)
+            .expect("a known key");
+        let row: serde_json::Value = serde_json::from_slice(r.value.as_deref().unwrap()).unwrap();
+        let original: serde_json::Value =
+            serde_json::from_slice(source.value.as_deref().unwrap()).unwrap();
+        assert_eq!(row, original, "{key}: parsed to the same fields");
+        assert_eq!(r.headers, source.headers, "{key}: headers kept");
+        assert_eq!(r.timestamp, source.timestamp, "{key}: timestamp kept");
+    }
+    for r in &dlq {
+        let partition: i32 = r
+            .header("sluice.source.partition")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let offset: i64 = r.header("sluice.source.offset").unwrap().parse().unwrap();
+        let source = produced
+            .iter()
+            .find(|p| p.partition == Some(partition) && p.offset == offset)
+            .expect("the DLQ names a real input offset");
+        assert_eq!(r.value, source.value, "the original bytes");
+        assert_eq!(r.key, source.key);
+        assert_eq!(r.timestamp, source.timestamp);
+        assert_eq!(
+            r.header("trace"),
+            source.header("trace"),
+            "original headers kept"
+        );
+        assert_eq!(r.header("sluice.source.topic").as_deref(), Some("in"));
+        assert_eq!(r.header("sluice.plugin").as_deref(), Some("parse_stock"));
+        let error = r.header("sluice.error").unwrap();
+        assert!(!error.is_empty(), "{error}");
+    }
+    // Every input offset is in the output (by key) or in the DLQ (by position).
+    for p in &produced {
+        let in_out = out.iter().any(|o| o.key == p.key);
+        let in_dlq = dlq.iter().any(|d| {
+            d.header("sluice.source.partition") == Some(p.partition.unwrap().to_string())
+                && d.header("sluice.source.offset") == Some(p.offset.to_string())
+        });
+        assert!(
+            in_out ^ in_dlq,
+            "{} at {:?}@{}",
+            p.key_str(),
+            p.partition,
+            p.offset
+        );
+    }
+    // --available-now committed exactly the end offsets it found.
+    let offsets = broker.offsets("k2k", "in", 3);
+    assert!(
+        offsets.iter().all(|(c, end)| *c == Some(*end)),
+        "{offsets:?}"
+    );
+    assert_eq!(offsets.iter().map(|(_, end)| end).sum::<i64>(), 300);
+}
+
+#[test]
+fn a_plugin_routes_records_to_the_topics_it_names() {
+    let broker = Broker::start();
+    for t in ["in", "out", "left", "right"] {
+        broker.create_topic(t, 1);
+    }
+    let values: [&[u8]; 3] = [b"left|a", b"right|b", b"plain"];
+    let records: Vec<Record> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Record::new(&format!("k{i}"), v))
+        .collect();
+    broker.produce("in", &records);
+    let run = host_bounded(
+        &[
+            "run",
+            "-p",
+            guest("router"),
+            "--brokers",
+            &broker.addr,
+            "--topic",
+            "in",
+            "--sink",
+            "kafka",
+            "--output-topic",
+            "out",
+            "--starting-offsets",
+            "earliest",
+            "--available-now",
+        ],
+        LIMIT,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let got = |topic| {
+        broker
+            .read(topic, 1, LIMIT)
+            .into_iter()
+            .map(|r| (r.key_str(), String::from_utf8(r.value.unwrap()).unwrap()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(got("left"), [("k0".to_string(), "a".to_string())]);
+    assert_eq!(got("right"), [("k1".to_string(), "b".to_string())]);
+    assert_eq!(got("out"), [("k2".to_string(), "plain".to_string())]);
+}
+
+#[test]
+fn on_error_fail_stops_before_the_bad_record_and_drop_goes_on() {
+    let broker = Broker::start();
+    broker.create_topic("in", 1);
+    broker.produce("in", &keyed_ticks(11, 0)[..5]);
+    broker.produce("in", &[Record::new("bad", b"{oops")]);
+    broker.produce("in", &keyed_ticks(11, 0)[6..]);
+    let dlq_mode = [
+        "--config",
+        "parse_stock.mode=DLQ",
+        "--starting-offsets",
+        "earliest",
+    ];
+    let common = [
+        &dlq_mode[..],
+        &[
+            "--available-now",
+            "--max-records-per-batch",
+            "5",
+            "-f",
+            "json",
+        ],
+    ]
+    .concat();
+    let failed = run_parse_stock(&broker, "in", &[&common[..], &["--group", "g"]].concat());
+    assert_eq!(failed.code, 2, "{}", failed.stderr);
+    assert!(
+        failed
+            .stderr
+            .contains("record in[0]@5 failed in plugin \"parse_stock\"")
+            && failed.stderr.contains("--dlq-topic"),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(
+        failed.lines().len(),
+        5,
+        "the batch before it was printed:\n{}",
+        failed.stdout
+    );
+    assert_eq!(
+        broker.offsets("g", "in", 1)[0].0,
+        Some(5),
+        "a restart reads the bad record again"
+    );
+
+    let dropped = run_parse_stock(
+        &broker,
+        "in",
+        &[&common[..], &["--group", "g", "--on-error", "drop"]].concat(),
+    );
+    assert_eq!(dropped.code, 0, "{}", dropped.stderr);
+    assert_eq!(dropped.lines().len(), 5, "{}", dropped.stdout);
+    let errors = dropped.errors();
+    assert_eq!(errors.len(), 1, "{}", dropped.stderr);
+    assert_eq!(errors[0]["offset"], 5);
+    assert_eq!(errors[0]["plugin"], "parse_stock");
+    assert_eq!(broker.offsets("g", "in", 1)[0].0, Some(11));
+}
+
+#[test]
+fn sigkill_mid_stream_then_restart_loses_nothing() {
+    let broker = Broker::start();
+    broker.create_topic("in", 3);
+    broker.create_topic("out", 3);
+    let total = 3000;
+    let records = keyed_ticks(total, 0);
+    // A live stream: records keep arriving while the host runs and is killed.
+    let producer = {
+        let addr = broker.addr.clone();
+        std::thread::spawn(move || {
+            let broker = Broker::attach(&addr);
+            for chunk in records.chunks(100) {
+                broker.produce("in", chunk);
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let args = [
+        "run",
+        "-p",
+        "parse_stock",
+        "--brokers",
+        &broker.addr,
+        "--topic",
+        "in",
+        "--group",
+        "crash",
+        "--starting-offsets",
+        "earliest",
+        "--sink",
+        "kafka",
+        "--output-topic",
+        "out",
+        "--max-records-per-batch",
+        "20",
+        "--batch-linger-ms",
+        "50",
+        "--workers",
+        "2",
+        // The killed member's session must end before the restarted one is given its partitions.
+        "-X",
+        "session.timeout.ms=6000",
+    ];
+    let host = spawn_host(&args, &[]);
+    host.wait_for("offsets committed", LIMIT, |_| {
+        broker
+            .offsets("crash", "in", 3)
+            .iter()
+            .map(|(c, _)| c.unwrap_or(0))
+            .sum::<i64>()
+            >= 500
+    });
+    host.signal("KILL");
+    let killed = host.wait(LIMIT);
+    assert_eq!(killed.code, -9, "{}", killed.stderr);
+    let at_kill: i64 = broker
+        .offsets("crash", "in", 3)
+        .iter()
+        .map(|(c, _)| c.unwrap_or(0))
+        .sum();
+    producer.join().unwrap();
+    assert!(
+        at_kill < total as i64,
+        "killed mid-stream, at {at_kill} of {total}"
+    );
+
+    let restarted = host_bounded(&[&args[..], &["--available-now"]].concat(), LIMIT);
+    assert_eq!(restarted.code, 0, "{}", restarted.stderr);
+    let out = broker.read("out", total, LIMIT);
+    let keys: std::collections::BTreeSet<String> = out.iter().map(Record::key_str).collect();
+    assert_eq!(keys.len(), total, "every input record reached the output");
+    let duplicates = out.len() - total;
+    // At most what was read but not yet committed at the kill: per worker the batch being
+    // processed and two queued, plus the batch being read (20 records each), plus what was
+    // acknowledged after the last commit.
+    eprintln!("killed at {at_kill} committed records; {duplicates} duplicates after the restart");
+    assert!(duplicates <= 200, "{duplicates} duplicates");
+}
+
+#[test]
+fn two_hosts_in_one_group_split_the_partitions_and_output_everything() {
+    let broker = Broker::start();
+    broker.create_topic("in", 4);
+    let args = [
+        "run",
+        "-p",
+        "parse_stock",
+        "--brokers",
+        &broker.addr,
+        "--topic",
+        "in",
+        "--group",
+        "pair",
+        "--starting-offsets",
+        "earliest",
+        "-f",
+        "json",
+        "--batch-linger-ms",
+        "100",
+    ];
+    let env = [("SLUICE_LOG", "info")];
+    let a = spawn_host(&args, &env);
+    a.wait_for("the first host is assigned partitions", LIMIT, |h| {
+        h.stderr().contains("assigned partitions: in[")
+    });
+    let b = spawn_host(&args, &env);
+    let last_assignment = |h: &Spawned| -> Vec<String> {
+        h.stderr()
+            .lines()
+            .filter_map(|l| l.split("assigned partitions: ").nth(1))
+            .next_back()
+            .map(|l| l.split(", ").map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    b.wait_for("the partitions are split", LIMIT, |b| {
+        let (x, y) = (last_assignment(&a), last_assignment(b));
+        !x.is_empty() && !y.is_empty() && x.len() + y.len() == 4 && x.iter().all(|p| !y.contains(p))
+    });
+    let records = keyed_ticks(400, 0);
+    broker.produce("in", &records);
+    let seen = |h: &Spawned| -> std::collections::BTreeSet<String> {
+        h.stdout().lines().map(str::to_string).collect()
+    };
+    b.wait_for("every record printed by one of them", LIMIT, |b| {
+        seen(&a).union(&seen(b)).count() >= 400
+    });
+    a.signal("TERM");
+    b.signal("TERM");
+    let (a, b) = (a.wait(LIMIT), b.wait(LIMIT));
+    assert_eq!(
+        (a.code, b.code),
+        (0, 0),
+        "SIGTERM drains and exits 0:\n{}\n{}",
+        a.stderr,
+        b.stderr
+    );
+    let (x, y) = (a.lines().len(), b.lines().len());
+    assert!(x > 0 && y > 0, "both hosts did work: {x} and {y} records");
+    let expected: std::collections::BTreeSet<String> = (0..400)
+        .map(|i| {
+            serde_json::from_str::<serde_json::Value>(&tick(i))
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let printed: std::collections::BTreeSet<String> = a
+        .lines()
+        .into_iter()
+        .chain(b.lines())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(printed, expected);
+    let committed: i64 = broker
+        .offsets("pair", "in", 4)
+        .iter()
+        .map(|(c, _)| c.unwrap_or(0))
+        .sum();
+    assert_eq!(
+        committed, 400,
+        "both committed what they printed before exiting"
+    );
+}
+
+#[test]
+fn starting_offsets_json_and_a_pipeline_file_with_flags_on_top() {
+    let broker = Broker::start();
+    broker.create_topic("t", 2);
+    let mut records = keyed_ticks(20, 0);
+    for (i, r) in records.iter_mut().enumerate() {
+        r.partition = Some((i % 2) as i32);
+    }
+    broker.produce("t", &records);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pipeline.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "plugin = [\"parse_stock\"]\nbrokers = \"{}\"\ntopic = \"t\"\nformat = \"json\"\navailable-now = true\nstarting_offsets = '{{\"t\":{{\"0\":3,\"1\":-1}}}}'\ngroup = \"from-file\"\n",
+            broker.addr
+        ),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let run = host_bounded(&["run", "--pipeline", file], LIMIT);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Partition 0 holds ticks 0, 2, 4, …; offset 3 on is ticks 6..18; partition 1 starts at its end.
+    let expected: Vec<String> = (6..20)
+        .step_by(2)
+        .map(|i| {
+            serde_json::from_str::<serde_json::Value>(&tick(i))
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let printed: Vec<String> = run
+        .lines()
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(printed, expected);
+
+    // A flag on the command line replaces the file's setting: a new group from "earliest".
+    let run = host_bounded(
+        &[
+            "run",
+            "--pipeline",
+            file,
+            "--group",
+            "flag",
+            "--starting-offsets",
+            "earliest",
+        ],
+        LIMIT,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.lines().len(), 20, "{}", run.stdout);
+
+    for (offsets, says) in [
+        (
+            r#"{"t":{"0":-2"#,
+            "EOF while parsing an object at line 1 column 12",
+        ),
+        (r#"{"t":{"0":-2}}"#, "gives no offset for t[1]"),
+        (
+            r#"{"u":{"0":-2}}"#,
+            "names topic \"u\", which is not consumed",
+        ),
+        (
+            r#"{"t":{"x":1}}"#,
+            "partition \"x\" is not a partition number",
+        ),
+    ] {
+        let run = host_bounded(
+            &[
+                "run",
+                "--pipeline",
+                file,
+                "--group",
+                "bad",
+                "--starting-offsets",
+                offsets,
+            ],
+            LIMIT,
+        );
+        assert_eq!(run.code, 2, "{offsets}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{offsets}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn a_topic_pattern_consumes_every_matching_topic() {
+    let broker = Broker::start();
+    for t in ["ticks-a", "ticks-b", "other"] {
+        broker.create_topic(t, 1);
+        broker.produce(t, &[Record::new(t, tick(1).as_bytes())]);
+    }
+    let run = host_bounded(
+        &[
+            "run",
+            "-p",
+            "parse_stock",
+            "--brokers",
+            &broker.addr,
+            "--topic-pattern",
+            "ticks-.*",
+            "--starting-offsets",
+            "earliest",
+            "--available-now",
+            "-f",
+            "json",
+        ],
+        LIMIT,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.lines().len(),
+        2,
+        "ticks-a and ticks-b, not other:\n{}",
+        run.stdout
+    );
+    let none = host_bounded(
+        &[
+            "run",
+            "-p",
+            "parse_stock",
+            "--brokers",
+            &broker.addr,
+            "--topic-pattern",
+            "nope.*",
+        ],
+        LIMIT,
+    );
+    assert_eq!(none.code, 2);
+    assert!(
+        none.stderr
+            .contains("--topic-pattern \"nope.*\" matches no topic"),
+        "{}",
+        none.stderr
+    );
+}
+
+#[test]
+fn the_tutorial_producer_in_python_is_consumed_and_parsed() {
+    let broker = Broker::start();
+    broker.create_topic("stock_json_topic_spark", 1);
+    // The tutorial's producer (kafka-python), with the broker address and a count.
+    let script = format!(
+        r#"
+import json, random, datetime
+from kafka import KafkaProducer
+producer = KafkaProducer(bootstrap_servers=['{}'], api_version=(2, 8))
+tickers = ['AAPL', 'AMZN', 'MSFT', 'INTC', 'TBV']
+for _ in range(3):
+    data = {{"event_time": datetime.datetime.now().isoformat(), "ticker": random.choice(tickers), "price": round(random.random() * 100, 2)}}
+    json_data = json.dumps(data)
+    producer.send("stock_json_topic_spark", bytes(f'{{json_data}}', 'UTF-8'))
+    print(f"Data is sent: {{json_data}}")
+producer.flush()
+"#,
+        broker.addr
+    );
+    let python = std::env::var("SLUICE_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = std::process::Command::new(&python)
+        .args(["-c", &script])
+        .output()
+        .expect("running python3 (scripts/test installs kafka-python)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sent: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l.strip_prefix("Data is sent: ").unwrap()).unwrap())
+        .collect();
+    assert_eq!(sent.len(), 3);
+    let run = host_bounded(
+        &[
+            "run",
+            "--plugin",
+            "parse_stock.wasm",
+            "--brokers",
+            &broker.addr,
+            "--starting-offsets",
+            "earliest",
+            "--available-now",
+            "--truncate",
+            "false",
+        ],
+        LIMIT,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for s in &sent {
+        let row = format!(
+            "|{}|{:<6}|{:<5}|",
+            s["event_time"].as_str().unwrap(),
+            s["ticker"].as_str().unwrap(),
+            s["price"].to_string()
+        );
+        assert!(run.stdout.contains(&row), "{row} in\n{}", run.stdout);
+    }
+}
+
+#[test]
+fn demo_runs_the_tutorial_with_no_broker() {
+    let run = host_bounded(&["demo", "--count", "5", "--rate", "20"], LIMIT);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.starts_with("root\n |-- event_time: string (nullable = true)\n |-- ticker: string (nullable = true)\n |-- price: double (nullable = true)\n\n-------------------------------------------\nBatch: 0\n"),
+        "{}",
+        run.stdout
+    );
+    let rows = run
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with('|') && !l.contains("event_time"))
+        .count();
+    assert_eq!(rows, 5, "{}", run.stdout);
 }

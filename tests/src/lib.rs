@@ -1,9 +1,15 @@
 //! Helpers for Sluice's integration tests: the real `host` binary, the
 //! plugins it bundles (as files), and the hostile test guests.
 
-use std::io::Write;
+use rdkafka::Message;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Header, Headers, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use std::io::{Read, Write};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The `host` binary of this build (`target/<profile>/host`).
 pub fn host_bin() -> PathBuf {
@@ -39,6 +45,7 @@ pub fn guest(name: &str) -> &'static str {
         "reads_env" => env!("GUEST_READS_ENV"),
         "reads_args" => env!("GUEST_READS_ARGS"),
         "not_a_plugin" => env!("GUEST_NOT_A_PLUGIN"),
+        "router" => env!("GUEST_ROUTER"),
         other => panic!("no test guest {other:?}"),
     }
 }
@@ -106,47 +113,163 @@ pub fn host(args: &[&str], stdin: &str) -> Run {
 }
 
 /// Runs `host ARGS` and kills it if it has not finished after `limit`.
-pub fn host_bounded(args: &[&str], limit: std::time::Duration) -> Run {
-    let mut child = Command::new(host_bin())
-        .args(args)
+pub fn host_bounded(args: &[&str], limit: Duration) -> Run {
+    spawn_host(args, &[]).wait(limit)
+}
+
+/// A `host` process running in the background; killed when dropped.
+pub struct Spawned {
+    child: Child,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Starts `host ARGS` with the shared compile cache and `env`, stdin closed,
+/// collecting its output as it comes.
+pub fn spawn_host(args: &[&str], env: &[(&str, &str)]) -> Spawned {
+    let mut cmd = Command::new(host_bin());
+    cmd.args(args)
         .env("SLUICE_CACHE_DIR", cache_dir())
         .env_remove("SLUICE_LOG")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting host");
-    let pid = child.id();
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let watchdog = std::thread::spawn(move || {
-        if done_rx.recv_timeout(limit).is_err() {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-        }
-    });
-    let stdout = child.stdout.take().expect("stdout");
-    let stderr = child.stderr.take().expect("stderr");
-    let read = |mut r: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut s = Vec::new();
-            let _ = r.read_to_end(&mut s);
-            String::from_utf8_lossy(&s).into_owned()
-        })
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("starting host");
+    let collect = |mut from: Box<dyn Read + Send>| {
+        let into = Arc::new(Mutex::new(Vec::new()));
+        let sink = into.clone();
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n @ 1..) = from.read(&mut buf) {
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        (into, reader)
     };
-    let (out, err) = (read(Box::new(stdout)), read(Box::new(stderr)));
-    let status = child.wait().expect("waiting for host");
-    let _ = done_tx.send(());
-    watchdog.join().expect("watchdog");
-    Run {
-        code: status.code().unwrap_or(-9),
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
+    let (stdout, out_reader) = collect(Box::new(child.stdout.take().expect("stdout")));
+    let (stderr, err_reader) = collect(Box::new(child.stderr.take().expect("stderr")));
+    Spawned {
+        child,
+        stdout,
+        stderr,
+        readers: vec![out_reader, err_reader],
+    }
+}
+
+impl Spawned {
+    /// What it printed to stdout so far.
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned()
+    }
+
+    /// What it printed to stderr so far.
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
+    }
+
+    /// Waits up to `limit` for `done`; panics naming `what` (with stderr) if it never holds.
+    pub fn wait_for(&self, what: &str, limit: Duration, done: impl Fn(&Spawned) -> bool) {
+        let deadline = Instant::now() + limit;
+        while !done(self) {
+            assert!(
+                Instant::now() < deadline,
+                "{what}: not within {limit:?}; stderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends a signal (`TERM`, `INT`, `KILL`).
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args(["-s", name, &self.child.id().to_string()])
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -s {name} failed");
+    }
+
+    /// Waits for it to exit, killing it after `limit`.
+    pub fn wait(mut self, limit: Duration) -> Run {
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("polling host") {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                break self.child.wait().expect("waiting for host");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        for r in std::mem::take(&mut self.readers) {
+            r.join().expect("output reader");
+        }
+        Run {
+            code: status.code().unwrap_or(-9),
+            stdout: self.stdout(),
+            stderr: self.stderr(),
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Kafka record as the tests produce and read it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Record {
+    /// Key bytes.
+    pub key: Option<Vec<u8>>,
+    /// Value bytes.
+    pub value: Option<Vec<u8>>,
+    /// Headers, in order.
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+    /// Partition: where to produce (`None`: the partitioner decides), where it was read.
+    pub partition: Option<i32>,
+    /// Offset it was read at.
+    pub offset: i64,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp: Option<i64>,
+}
+
+impl Record {
+    /// A record with this key and value.
+    pub fn new(key: &str, value: &[u8]) -> Record {
+        Record {
+            key: Some(key.as_bytes().to_vec()),
+            value: Some(value.to_vec()),
+            ..Default::default()
+        }
+    }
+
+    /// The value of header `name`, as text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.as_ref())
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+
+    /// The key, as text.
+    pub fn key_str(&self) -> String {
+        String::from_utf8_lossy(self.key.as_deref().unwrap_or_default()).into_owned()
     }
 }
 
 /// A real Kafka-protocol broker (tansu, in-memory storage) on a free
 /// loopback port, stopped when dropped.
 pub struct Broker {
-    child: std::process::Child,
+    child: Option<Child>,
     /// `127.0.0.1:PORT`, for `--brokers`.
     pub addr: String,
 }
@@ -177,7 +300,18 @@ impl Broker {
             );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        Broker { child, addr }
+        Broker {
+            child: Some(child),
+            addr,
+        }
+    }
+
+    /// A handle on a broker someone else started (not stopped when dropped).
+    pub fn attach(addr: &str) -> Broker {
+        Broker {
+            child: None,
+            addr: addr.to_string(),
+        }
     }
 
     /// Creates a topic with `partitions` partitions.
@@ -197,9 +331,104 @@ impl Broker {
         assert!(status.success(), "tansu topic create {name} failed");
     }
 
+    /// Produces `records` to `topic` and waits until all are acknowledged.
+    /// Each record is its own batch: tansu 0.6 answers ListOffsets(latest)
+    /// with the last batch's base offset + 1, which is the true end offset
+    /// only then (Kafka and Redpanda answer it right either way).
+    pub fn produce(&self, topic: &str, records: &[Record]) {
+        let producer: BaseProducer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", &self.addr)
+            .set("linger.ms", "0")
+            .set("batch.num.messages", "1")
+            .create()
+            .expect("a producer");
+        for r in records {
+            let mut headers = OwnedHeaders::new();
+            for (key, value) in &r.headers {
+                headers = headers.insert(Header {
+                    key,
+                    value: value.as_deref(),
+                });
+            }
+            let mut record = BaseRecord::<[u8], [u8]>::to(topic).headers(headers);
+            if let Some(key) = &r.key {
+                record = record.key(key);
+            }
+            if let Some(value) = &r.value {
+                record = record.payload(value);
+            }
+            if let Some(p) = r.partition {
+                record = record.partition(p);
+            }
+            if let Some(ts) = r.timestamp {
+                record = record.timestamp(ts);
+            }
+            producer
+                .send(record)
+                .map_err(|(e, _)| e)
+                .expect("producing");
+            producer.poll(Duration::ZERO);
+        }
+        producer
+            .flush(Duration::from_secs(30))
+            .expect("records acknowledged");
+    }
+
+    /// Every record of `topic` (all partitions, from the beginning): reads
+    /// until at least `expect` came and then one second passes with no more,
+    /// or until `limit`.
+    pub fn read(&self, topic: &str, expect: usize, limit: Duration) -> Vec<Record> {
+        let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+            .set("bootstrap.servers", &self.addr)
+            .set("group.id", "sluice-test-reader")
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("a consumer");
+        let metadata = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .expect("metadata");
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        for p in metadata.topics()[0].partitions() {
+            tpl.add_partition_offset(topic, p.id(), rdkafka::Offset::Beginning)
+                .expect("a partition");
+        }
+        consumer.assign(&tpl).expect("assigning");
+        let deadline = Instant::now() + limit;
+        let mut quiet_since = Instant::now();
+        let mut out = Vec::new();
+        while Instant::now() < deadline {
+            match consumer.poll(Duration::from_millis(100)) {
+                Some(m) => {
+                    let m = m.expect("reading");
+                    out.push(Record {
+                        key: m.key().map(<[u8]>::to_vec),
+                        value: m.payload().map(<[u8]>::to_vec),
+                        headers: m
+                            .headers()
+                            .map(|h| {
+                                h.iter()
+                                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                        partition: Some(m.partition()),
+                        offset: m.offset(),
+                        timestamp: m.timestamp().to_millis(),
+                    });
+                    quiet_since = Instant::now();
+                }
+                None if out.len() >= expect && quiet_since.elapsed() > Duration::from_secs(1) => {
+                    break;
+                }
+                None => {}
+            }
+        }
+        out.sort_by_key(|r| (r.partition, r.offset));
+        out
+    }
+
     /// (committed offset of `group`, end offset) for each partition of `topic`.
     pub fn offsets(&self, group: &str, topic: &str, partitions: i32) -> Vec<(Option<i64>, i64)> {
-        use rdkafka::consumer::{BaseConsumer, Consumer};
         let consumer: BaseConsumer = rdkafka::ClientConfig::new()
             .set("bootstrap.servers", &self.addr)
             .set("group.id", group)
@@ -230,7 +459,9 @@ impl Broker {
 
 impl Drop for Broker {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! One module per `host` subcommand.
 
+pub mod demo;
 pub mod generate;
 pub mod inspect;
 pub mod run;
@@ -9,6 +10,7 @@ use crate::cli::{Command, PluginArgs};
 use crate::plugin::{Plugin, Runtime};
 use anyhow::Result;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// Runs a parsed command line.
 pub fn run(command: Command) -> Result<()> {
@@ -17,7 +19,19 @@ pub fn run(command: Command) -> Result<()> {
         Command::Inspect(args) => inspect::run(args),
         Command::Run(args) => run::run(args),
         Command::Generate(args) => generate::run(args),
+        Command::Demo(args) => demo::run(args),
     }
+}
+
+/// A flag set by the first SIGINT or SIGTERM (stop reading, drain, commit);
+/// a second one ends the process at once.
+pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 130, stop.clone())?;
+        signal_hook::flag::register(signal, stop.clone())?;
+    }
+    Ok(stop)
 }
 
 /// Starts a runtime and loads the plugins named by `sources`.

@@ -1,23 +1,54 @@
-//! `host run`: a Kafka topic through a chain of plugins to the console,
-//! printed per micro-batch as Spark's console sink prints it. Offsets are
-//! committed after a batch's output is written (at-least-once).
+//! `host run`: Kafka topics through a chain of plugins to the console
+//! (Spark's console sink) or to a Kafka topic, with a dead-letter topic for
+//! rejected records; offsets are committed once outputs are acknowledged.
 
-use super::load_plugins;
-use super::test::write_stdout;
-use crate::cli::{RunArgs, RunFormat};
-use crate::plugin::batch::value;
+use super::{load_plugins, stop_on_signals};
+use crate::cli::{OnError, RunArgs, RunFormat, SinkKind};
+use crate::kafka::ensure_topics;
+use crate::pipeline::{Options, Output, Router};
 use crate::plugin::{Chain, World};
-use crate::sink::console::{batch_header, columns, json_lines, row, schema_tree};
-use crate::source::kafka::{KafkaSource, SourceConfig};
+use crate::sink::console::{columns, schema_tree};
+use crate::sink::kafka::KafkaSink;
+use crate::source::kafka::{KafkaSource, SourceConfig, StartingOffsets, Subscription};
+use crate::source::offsets::Tracker;
 use anyhow::{Result, bail};
-use std::collections::BTreeMap;
-use std::io::Write;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
+
+/// The error policy in force: `--on-error`, or dlq when there is a
+/// dead-letter topic and fail when there is none.
+fn on_error(args: &RunArgs) -> Result<OnError> {
+    match (args.on_error, &args.dlq_topic) {
+        (Some(OnError::Dlq), None) => {
+            bail!("--on-error dlq needs --dlq-topic TOPIC (where rejected records go)")
+        }
+        (Some(policy @ (OnError::Drop | OnError::Fail)), Some(dlq)) => bail!(
+            "--dlq-topic {dlq:?} is only used with --on-error dlq, not {}",
+            if policy == OnError::Drop {
+                "drop"
+            } else {
+                "fail"
+            }
+        ),
+        (Some(policy), _) => Ok(policy),
+        (None, Some(_)) => Ok(OnError::Dlq),
+        (None, None) => Ok(OnError::Fail),
+    }
+}
 
 /// Runs `host run` until SIGINT/SIGTERM, or until the topics are drained with `--available-now`.
 pub fn run(args: RunArgs) -> Result<()> {
+    let on_error = on_error(&args)?;
+    let output_topic = match (args.sink, &args.output_topic) {
+        (SinkKind::Kafka, None) => bail!("--sink kafka needs --output-topic TOPIC"),
+        (SinkKind::Console, Some(t)) => {
+            bail!(
+                "--output-topic {t:?} is for --sink kafka; add --sink kafka, or drop it to print to the console"
+            )
+        }
+        (_, t) => t.clone(),
+    };
     let (_runtime, plugins) = load_plugins(&args.runtime, &args.plugins)?;
     if let Some(p) = plugins.iter().find(|p| p.world == World::Generator) {
         bail!(
@@ -25,89 +56,94 @@ pub fn run(args: RunArgs) -> Result<()> {
             p.name
         );
     }
-    let mut chain = Chain::new(&plugins)?;
-    let schema = chain.schema().map(<[_]>::to_vec);
-    let fields = columns(schema.as_deref());
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, stop.clone())?;
+    let workers = args.workers.map_or_else(
+        || match args.sink {
+            SinkKind::Console => 1,
+            SinkKind::Kafka => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        },
+        |n| n as usize,
+    );
+    let chains = (0..workers)
+        .map(|_| Chain::new(&plugins))
+        .collect::<Result<Vec<_>>>()?;
+    let schema = chains[0].schema().map(<[_]>::to_vec);
+    let stop = stop_on_signals()?;
+    let properties = args.kafka.properties()?;
+    let brokers = &args.kafka.brokers;
+
+    let tracker = Arc::new(Tracker::default());
+    let source = KafkaSource::connect(
+        SourceConfig {
+            brokers: brokers.clone(),
+            subscription: match &args.topic_pattern {
+                Some(p) => Subscription::Pattern(p.clone()),
+                None => Subscription::Topics(args.topic.clone()),
+            },
+            group: args
+                .group
+                .clone()
+                .unwrap_or_else(|| format!("sluice-{}", plugins[0].name)),
+            starting_offsets: args.starting_offsets.clone(),
+            max_records: args.max_records_per_batch as usize,
+            linger: Duration::from_millis(args.batch_linger_ms),
+            create_topics: args.create_topics,
+            properties: properties.clone(),
+        },
+        tracker.clone(),
+    )?;
+
+    let producer = match (&output_topic, &args.dlq_topic) {
+        (None, None) => None,
+        _ => Some(Arc::new(KafkaSink::new(brokers, &properties)?)),
+    };
+    if let Some(producer) = &producer {
+        let topics: Vec<&str> = [&output_topic, &args.dlq_topic]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        ensure_topics(
+            producer.client(),
+            brokers,
+            &properties,
+            &topics,
+            args.create_topics,
+        )?;
     }
-    let group = args
-        .group
-        .clone()
-        .unwrap_or_else(|| format!("sluice-{}", plugins[0].name));
-    let mut source = KafkaSource::connect(SourceConfig {
-        brokers: args.kafka.brokers.clone(),
-        topics: args.topic.clone(),
-        group,
-        starting_offsets: args.starting_offsets.clone(),
-        max_records: args.max_records_per_batch as usize,
-        linger: Duration::from_millis(args.batch_linger_ms),
-        properties: args.kafka.properties()?,
-    })?;
-    if args.format == RunFormat::Table {
-        write_stdout(schema_tree(&fields).as_bytes())?;
-    }
-    let mut targets: Option<BTreeMap<(String, i32), i64>> = None;
-    let mut next: BTreeMap<(String, i32), i64> = BTreeMap::new();
-    let mut batch_id = 0u64;
-    while !stop.load(Ordering::Relaxed) {
-        let input = source.next_batch()?;
-        if args.available_now && targets.is_none() && !source.assignment()?.is_empty() {
-            // What "available now" means: the end offsets once we own the partitions,
-            // counted from where the group stands.
-            let ends = source.end_offsets()?;
-            for (topic, partition, committed) in source.committed()? {
-                if let Some(offset) = committed {
-                    next.entry((topic, partition)).or_insert(offset);
-                }
+    let output = match (&producer, output_topic) {
+        (Some(sink), Some(topic)) => Output::Kafka {
+            sink: sink.clone(),
+            topic,
+        },
+        _ => {
+            let fields = columns(schema.as_deref());
+            if args.format == RunFormat::Table {
+                super::test::write_stdout(schema_tree(&fields).as_bytes())?;
             }
-            if args.starting_offsets == "latest" {
-                // A new group starting at the end has nothing available now.
-                for (tp, end) in &ends {
-                    next.entry(tp.clone()).or_insert(*end);
-                }
-            }
-            targets = Some(ends);
-        }
-        if !input.positions.is_empty() {
-            let out = chain.process(input.batch)?;
-            let mut stderr = std::io::stderr().lock();
-            for e in &out.errors {
-                let (topic, partition, offset) = &input.positions[e.input as usize];
-                let line = serde_json::json!({
-                    "topic": topic, "partition": partition, "offset": offset,
-                    "plugin": &*e.plugin, "error": e.message,
-                });
-                writeln!(stderr, "{line}")?;
-            }
-            let mut text = Vec::new();
-            match args.format {
-                RunFormat::Table => {
-                    let rows: Vec<_> = (0..out.batch.records.len().min(args.table.num_rows + 1))
-                        .map(|i| row(&fields, value(&out.batch, i), schema.is_some()))
-                        .collect();
-                    text.extend_from_slice(batch_header(batch_id).as_bytes());
-                    text.extend_from_slice(args.table.render(&fields, &rows).as_bytes());
-                }
-                RunFormat::Json => text = json_lines(&out.batch),
-            }
-            write_stdout(&text)?;
-            source.commit(&input.positions)?;
-            for (topic, partition, offset) in input.positions {
-                let n = next.entry((topic, partition)).or_insert(0);
-                *n = (*n).max(offset + 1);
-            }
-            batch_id += 1;
-        }
-        if let Some(targets) = &targets {
-            let drained = targets
-                .iter()
-                .all(|(tp, end)| *end == 0 || next.get(tp).is_some_and(|n| n >= end));
-            if drained {
-                break;
+            Output::Console {
+                format: args.format,
+                table: args.table.clone(),
+                fields,
+                declared: schema.is_some(),
+                batches: AtomicU64::new(0),
             }
         }
-    }
-    Ok(())
+    };
+    let router = Router {
+        output,
+        dlq: producer.zip(args.dlq_topic.clone()),
+        on_error,
+    };
+    crate::pipeline::run(
+        source,
+        tracker,
+        chains,
+        Arc::new(router),
+        Options {
+            limit: None,
+            available_now: args.available_now,
+            starting_latest: args.starting_offsets == StartingOffsets::Latest,
+        },
+        stop,
+    )
 }

@@ -129,7 +129,7 @@ pub fn run(args: TestArgs) -> Result<()> {
     let mut generated = 0u64;
     while let Some((batch, first_line)) = source.next(args.batch_size)? {
         let count = batch.records.len() as u64;
-        let out = chain.process(batch)?;
+        let out = chain.process(&batch)?;
         let mut stderr = std::io::stderr().lock();
         for e in &out.errors {
             let (key, n) = if from_lines {

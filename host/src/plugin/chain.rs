@@ -54,12 +54,12 @@ impl Chain {
     }
 
     /// Runs one batch through every stage.
-    pub fn process(&mut self, input: Batch) -> Result<ChainOutput> {
+    pub fn process(&mut self, input: &Batch) -> Result<ChainOutput> {
         let mut origin: Vec<u32> = (0..input.records.len() as u32).collect();
         let mut errors = Vec::new();
-        let mut current = input;
+        let mut owned: Option<Batch> = None;
         for stage in &mut self.stages {
-            let output = stage.process(&current)?;
+            let output = stage.process(owned.as_ref().unwrap_or(input))?;
             let plugin = stage.plugin().name.clone();
             errors.extend(output.errors.into_iter().map(|e| ChainError {
                 input: origin[e.input as usize],
@@ -75,10 +75,10 @@ impl Chain {
             for (i, r) in next.records.iter_mut().enumerate() {
                 r.input = i as u32;
             }
-            current = next;
+            owned = Some(next);
         }
         Ok(ChainOutput {
-            batch: current,
+            batch: owned.unwrap_or_else(|| input.clone()),
             origin,
             errors,
         })

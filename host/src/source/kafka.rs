@@ -1,35 +1,106 @@
 //! The Kafka source: a consumer in a consumer group, read in batches of at
-//! most N records or T milliseconds, with offsets committed only after the
-//! batch's outputs are delivered (the caller says when).
+//! most N records or T milliseconds, spread over lanes (one per worker) by
+//! partition. Offsets are committed from the [`Tracker`]: only what every
+//! output was acknowledged for, and again before partitions are revoked.
 
+use super::offsets::{Position, TopicPartition, Tracker};
+use crate::kafka::{Quiet, TIMEOUT, client_config, ensure_topics, unreachable};
 use crate::plugin::batch::{BatchBuilder, InputRecord};
 use crate::plugin::bindings::Batch;
 use anyhow::{Context, Result, anyhow, bail};
 use rdkafka::ClientContext;
-use rdkafka::config::ClientConfig;
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
-use rdkafka::error::KafkaError;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// How long a revoke waits for in-flight batches before giving the partitions up.
+const REVOKE_DRAIN: Duration = Duration::from_secs(30);
+
+/// Where a group with no committed offset starts (Spark's `startingOffsets`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartingOffsets {
+    /// The first record of each partition.
+    Earliest,
+    /// Only records produced from now on.
+    Latest,
+    /// Per topic and partition: an offset, `-2` (earliest) or `-1` (latest).
+    Specific(BTreeMap<String, BTreeMap<i32, i64>>),
+}
+
+const OFFSETS_EXAMPLE: &str = r#"earliest, latest, or JSON such as {"stock_json_topic_spark":{"0":-2,"1":42}} (-2 = earliest, -1 = latest)"#;
+
+impl FromStr for StartingOffsets {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "earliest" => return Ok(StartingOffsets::Earliest),
+            "latest" => return Ok(StartingOffsets::Latest),
+            _ => {}
+        }
+        let json: BTreeMap<String, BTreeMap<String, i64>> = serde_json::from_str(text)
+            .map_err(|e| format!("{text:?} is not valid: {e}; expected {OFFSETS_EXAMPLE}"))?;
+        let mut specific = BTreeMap::new();
+        for (topic, partitions) in json {
+            let mut offsets = BTreeMap::new();
+            for (partition, offset) in partitions {
+                let p: i32 = partition
+                    .parse()
+                    .ok()
+                    .filter(|p| *p >= 0)
+                    .ok_or_else(|| {
+                        format!("topic {topic:?}: partition {partition:?} is not a partition number; expected {OFFSETS_EXAMPLE}")
+                    })?;
+                if offset < -2 {
+                    return Err(format!(
+                        "topic {topic:?} partition {p}: offset {offset} is not an offset; expected {OFFSETS_EXAMPLE}"
+                    ));
+                }
+                offsets.insert(p, offset);
+            }
+            specific.insert(topic, offsets);
+        }
+        if specific.is_empty() {
+            return Err(format!(
+                "{text:?} names no topic; expected {OFFSETS_EXAMPLE}"
+            ));
+        }
+        Ok(StartingOffsets::Specific(specific))
+    }
+}
+
+/// What to consume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subscription {
+    /// These topics.
+    Topics(Vec<String>),
+    /// Every topic whose whole name matches this regular expression (Spark's `subscribePattern`).
+    Pattern(String),
+}
 
 /// What the source needs to know.
 #[derive(Debug, Clone)]
 pub struct SourceConfig {
     /// `bootstrap.servers`.
     pub brokers: String,
-    /// Topics to subscribe to.
-    pub topics: Vec<String>,
+    /// What to consume.
+    pub subscription: Subscription,
     /// Consumer group id.
     pub group: String,
-    /// Where a group with no committed offset starts: `earliest` or `latest`.
-    pub starting_offsets: String,
-    /// Most records in one batch.
+    /// Where a group with no committed offset starts.
+    pub starting_offsets: StartingOffsets,
+    /// Most records in one read (over all lanes).
     pub max_records: usize,
     /// Longest wait to fill a batch.
     pub linger: Duration,
+    /// Create missing topics instead of failing.
+    pub create_topics: bool,
     /// Extra librdkafka properties (`-X key=value`).
     pub properties: Vec<(String, String)>,
 }
@@ -39,121 +110,229 @@ pub struct SourceBatch {
     /// The packed records.
     pub batch: Batch,
     /// (topic, partition, offset) of each record, in batch order.
-    pub positions: Vec<(String, i32, i64)>,
+    pub positions: Vec<Position>,
 }
 
-/// Keeps librdkafka's own logging out of the user's terminal: connection
-/// failures are reported by the host, once, with the fix.
-pub struct Quiet;
+/// The consumer's context: commits what is acknowledged before partitions
+/// are revoked, and tells the tracker what this consumer owns.
+pub struct SourceContext {
+    tracker: Arc<Tracker>,
+}
 
-impl ClientContext for Quiet {
+fn partitions(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
+    tpl.elements()
+        .iter()
+        .map(|e| (Arc::from(e.topic()), e.partition()))
+        .collect()
+}
+
+fn names(tps: &[TopicPartition]) -> String {
+    let list: Vec<String> = tps.iter().map(|(t, p)| format!("{t}[{p}]")).collect();
+    list.join(", ")
+}
+
+impl ClientContext for SourceContext {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
-        tracing::debug!(target: "librdkafka", ?level, fac, "{message}");
+        Quiet.log(level, fac, message);
     }
     fn error(&self, error: KafkaError, reason: &str) {
-        tracing::debug!(target: "librdkafka", %error, "{reason}");
+        Quiet.error(error, reason);
     }
 }
 
-impl ConsumerContext for Quiet {}
+impl ConsumerContext for SourceContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            let revoked = partitions(tpl);
+            if !self.tracker.wait_idle(REVOKE_DRAIN) {
+                tracing::warn!(
+                    "partitions {} revoked with batches still in flight after {REVOKE_DRAIN:?}; they will be read again by the new owner",
+                    names(&revoked)
+                );
+            }
+            if let Err(e) = commit(consumer, &self.tracker, CommitMode::Sync) {
+                tracing::warn!("committing before the revoke: {e:#}");
+            }
+            self.tracker.revoke(revoked.iter().cloned());
+            tracing::info!("revoked partitions: {}", names(&revoked));
+        }
+    }
 
-/// The error for brokers that do not answer, with the usual fix.
-pub fn unreachable(brokers: &str, err: KafkaError) -> anyhow::Error {
-    anyhow!(
-        "cannot reach broker {brokers:?} ({err}); start one, or point --brokers at it (inside docker-compose use \"redpanda:9092\", from the host \"localhost:19092\")"
-    )
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) => {
+                let assigned = partitions(tpl);
+                tracing::info!("assigned partitions: {}", names(&assigned));
+                self.tracker.assign(assigned);
+            }
+            Rebalance::Revoke(_) => {}
+            Rebalance::Error(e) => tracing::warn!("rebalance failed: {e}"),
+        }
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
+        if let Err(e) = result {
+            tracing::warn!(
+                "committing offsets of {} failed: {e}; they are committed again with the next batch",
+                names(&partitions(offsets))
+            );
+        }
+    }
+}
+
+/// Commits what the tracker says is acknowledged.
+fn commit(
+    consumer: &BaseConsumer<SourceContext>,
+    tracker: &Tracker,
+    mode: CommitMode,
+) -> Result<()> {
+    let commits = tracker.take_commits();
+    if commits.is_empty() {
+        return Ok(());
+    }
+    let mut tpl = TopicPartitionList::new();
+    for ((topic, partition), offset) in &commits {
+        tpl.add_partition_offset(topic, *partition, Offset::Offset(*offset))?;
+    }
+    consumer
+        .commit(&tpl, mode)
+        .with_context(|| format!("committing offsets of {}", names(&partitions(&tpl))))
 }
 
 /// A consumer-group source.
 pub struct KafkaSource {
-    consumer: BaseConsumer<Quiet>,
+    consumer: BaseConsumer<SourceContext>,
     config: SourceConfig,
+    tracker: Arc<Tracker>,
+    topics: Vec<Arc<str>>,
 }
 
 impl KafkaSource {
-    /// Creates the consumer and subscribes; fails with the fix when the
-    /// brokers cannot be reached or a topic does not exist.
-    pub fn connect(config: SourceConfig) -> Result<KafkaSource> {
-        let mut client = ClientConfig::new();
-        client
-            .set("bootstrap.servers", &config.brokers)
-            .set("group.id", &config.group)
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", &config.starting_offsets)
-            .set("enable.partition.eof", "false");
-        for (k, v) in &config.properties {
-            client.set(k, v);
-        }
-        let consumer: BaseConsumer<Quiet> = client
-            .create_with_context(Quiet)
-            .context("creating the Kafka consumer")?;
-        let metadata = consumer
-            .fetch_metadata(None, Duration::from_secs(10))
-            .map_err(|e| unreachable(&config.brokers, e))?;
-        for topic in &config.topics {
-            let found = metadata
-                .topics()
-                .iter()
-                .any(|t| t.name() == topic && t.error().is_none());
-            if !found {
-                bail!(
-                    "topic {topic:?} does not exist on {:?}; create it first",
-                    config.brokers
-                );
+    /// Creates the consumer, applies `--starting-offsets` for a new group and
+    /// subscribes; fails with the fix when the brokers cannot be reached or
+    /// a topic does not exist.
+    pub fn connect(config: SourceConfig, tracker: Arc<Tracker>) -> Result<KafkaSource> {
+        let reset = match config.starting_offsets {
+            StartingOffsets::Latest => "latest",
+            _ => "earliest",
+        };
+        let consumer: BaseConsumer<SourceContext> =
+            client_config(&config.brokers, &config.properties)
+                .set("group.id", &config.group)
+                .set("enable.auto.commit", "false")
+                .set("enable.auto.offset.store", "false")
+                .set("auto.offset.reset", reset)
+                .set("enable.partition.eof", "false")
+                .create_with_context(SourceContext {
+                    tracker: tracker.clone(),
+                })
+                .context("creating the Kafka consumer")?;
+        let topics: Vec<String> = match &config.subscription {
+            Subscription::Topics(topics) => {
+                let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+                ensure_topics(
+                    consumer.client(),
+                    &config.brokers,
+                    &config.properties,
+                    &names,
+                    config.create_topics,
+                )?;
+                topics.clone()
             }
+            Subscription::Pattern(pattern) => {
+                let regex = regex::Regex::new(&format!("^(?:{pattern})$"))
+                    .map_err(|e| anyhow!("--topic-pattern {pattern:?}: {e}"))?;
+                let metadata = consumer
+                    .fetch_metadata(None, TIMEOUT)
+                    .map_err(|e| unreachable(&config.brokers, e))?;
+                let all: Vec<String> = metadata
+                    .topics()
+                    .iter()
+                    .map(|t| t.name().to_string())
+                    .collect();
+                let matching: Vec<String> =
+                    all.iter().filter(|t| regex.is_match(t)).cloned().collect();
+                if matching.is_empty() {
+                    bail!(
+                        "--topic-pattern {pattern:?} matches no topic on {:?} (topics: {})",
+                        config.brokers,
+                        all.join(", ")
+                    );
+                }
+                matching
+            }
+        };
+        if let StartingOffsets::Specific(spec) = &config.starting_offsets {
+            start_new_group_at(&consumer, &config, &topics, spec)?;
         }
-        let topics: Vec<&str> = config.topics.iter().map(String::as_str).collect();
+        let subscribe: Vec<String> = match &config.subscription {
+            Subscription::Topics(t) => t.clone(),
+            // librdkafka's own regex syntax: groups, but no `(?:`.
+            Subscription::Pattern(p) => vec![format!("^({p})$")],
+        };
+        let refs: Vec<&str> = subscribe.iter().map(String::as_str).collect();
         consumer
-            .subscribe(&topics)
-            .with_context(|| format!("subscribing to {topics:?}"))?;
-        Ok(KafkaSource { consumer, config })
+            .subscribe(&refs)
+            .with_context(|| format!("subscribing to {refs:?}"))?;
+        Ok(KafkaSource {
+            consumer,
+            config,
+            tracker,
+            topics: Vec::new(),
+        })
     }
 
     /// The partitions assigned to this consumer now.
-    pub fn assignment(&self) -> Result<Vec<(String, i32)>> {
-        let tpl = self.consumer.assignment()?;
-        Ok(tpl
-            .elements()
-            .iter()
-            .map(|e| (e.topic().to_string(), e.partition()))
-            .collect())
+    pub fn assignment(&self) -> Result<Vec<TopicPartition>> {
+        Ok(partitions(&self.consumer.assignment()?))
     }
 
-    /// The high watermark (end offset) of each partition of the subscribed topics.
-    pub fn end_offsets(&self) -> Result<BTreeMap<(String, i32), i64>> {
+    /// The high watermark (end offset) of each assigned partition.
+    pub fn end_offsets(&self) -> Result<BTreeMap<TopicPartition, i64>> {
         let mut ends = BTreeMap::new();
-        for topic in &self.config.topics {
-            let metadata = self
-                .consumer
-                .fetch_metadata(Some(topic), Duration::from_secs(10))?;
-            for t in metadata.topics() {
-                for p in t.partitions() {
-                    let (_, high) =
-                        self.consumer
-                            .fetch_watermarks(topic, p.id(), Duration::from_secs(10))?;
-                    ends.insert((topic.clone(), p.id()), high);
-                }
-            }
+        for (topic, partition) in self.assignment()? {
+            let (_, high) = self.consumer.fetch_watermarks(&topic, partition, TIMEOUT)?;
+            ends.insert((topic, partition), high);
         }
         Ok(ends)
     }
 
-    /// Waits up to the linger time for records; returns what came (possibly none).
-    pub fn next_batch(&mut self) -> Result<SourceBatch> {
+    /// The group's committed offsets for the assigned partitions (`None`: no commit yet).
+    pub fn committed(&self) -> Result<Vec<(TopicPartition, Option<i64>)>> {
+        let tpl = self.consumer.committed(TIMEOUT)?;
+        Ok(tpl
+            .elements()
+            .iter()
+            .map(|e| {
+                (
+                    (Arc::from(e.topic()), e.partition()),
+                    e.offset().to_raw().filter(|o| *o >= 0),
+                )
+            })
+            .collect())
+    }
+
+    /// Waits up to the linger time for records and returns them in `lanes`
+    /// batches: all records of one partition go to the same lane, in order.
+    pub fn next_batch(&mut self, lanes: usize) -> Result<Vec<SourceBatch>> {
         let deadline = Instant::now() + self.config.linger;
-        let mut builder = BatchBuilder::with_capacity(self.config.max_records.min(4096), 0);
-        let mut positions = Vec::new();
-        while positions.len() < self.config.max_records {
+        let mut builders: Vec<(BatchBuilder, Vec<Position>)> = (0..lanes)
+            .map(|_| (BatchBuilder::with_capacity(64, 0), Vec::new()))
+            .collect();
+        let mut count = 0;
+        while count < self.config.max_records {
             let left = deadline.saturating_duration_since(Instant::now());
             let Some(message) = self.consumer.poll(left) else {
                 break;
             };
             let message = message.context("reading from Kafka")?;
+            let topic = intern(&mut self.topics, message.topic());
+            let lane = lane(&topic, message.partition(), lanes);
             let headers: Vec<(&[u8], Option<&[u8]>)> = message
                 .headers()
                 .map(|h| h.iter().map(|h| (h.key.as_bytes(), h.value)).collect())
                 .unwrap_or_default();
+            let (builder, positions) = &mut builders[lane];
             builder.push(&InputRecord {
                 key: message.key(),
                 value: message.payload(),
@@ -162,54 +341,126 @@ impl KafkaSource {
                 partition: message.partition(),
                 offset: message.offset(),
             });
-            positions.push((
-                message.topic().to_string(),
-                message.partition(),
-                message.offset(),
-            ));
+            positions.push((topic, message.partition(), message.offset()));
+            count += 1;
             if Instant::now() >= deadline {
                 break;
             }
         }
-        Ok(SourceBatch {
-            batch: builder.finish(),
-            positions,
-        })
-    }
-
-    /// Commits, per partition, the offset after the last record of `positions`.
-    pub fn commit(&self, positions: &[(String, i32, i64)]) -> Result<()> {
-        let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
-        for (topic, partition, offset) in positions {
-            let entry = next.entry((topic.as_str(), *partition)).or_insert(0);
-            *entry = (*entry).max(offset + 1);
-        }
-        if next.is_empty() {
-            return Ok(());
-        }
-        let mut tpl = TopicPartitionList::new();
-        for ((topic, partition), offset) in next {
-            tpl.add_partition_offset(topic, partition, Offset::Offset(offset))?;
-        }
-        self.consumer
-            .commit(&tpl, CommitMode::Sync)
-            .context("committing offsets")?;
-        Ok(())
-    }
-
-    /// The committed offsets of the group for its assigned partitions.
-    pub fn committed(&self) -> Result<Vec<(String, i32, Option<i64>)>> {
-        let tpl = self.consumer.committed(Duration::from_secs(10))?;
-        Ok(tpl
-            .elements()
-            .iter()
-            .map(|e| {
-                (
-                    e.topic().to_string(),
-                    e.partition(),
-                    e.offset().to_raw().filter(|o| *o >= 0),
-                )
+        Ok(builders
+            .into_iter()
+            .map(|(builder, positions)| SourceBatch {
+                batch: builder.finish(),
+                positions,
             })
             .collect())
     }
+
+    /// Commits what has been acknowledged since the last commit.
+    pub fn commit(&self, mode: CommitMode) -> Result<()> {
+        commit(&self.consumer, &self.tracker, mode)
+    }
+
+    /// Leaves the group: the revoke commits what is acknowledged.
+    pub fn close(self) -> Result<()> {
+        self.commit(CommitMode::Sync)?;
+        self.consumer.unsubscribe();
+        // Serve the revoke callback the unsubscribe triggers.
+        let _ = self.consumer.poll(Duration::from_millis(100));
+        Ok(())
+    }
+}
+
+/// The shared name of `topic` (one allocation per topic, not per record).
+fn intern(topics: &mut Vec<Arc<str>>, name: &str) -> Arc<str> {
+    if let Some(t) = topics.iter().find(|t| &***t == name) {
+        return t.clone();
+    }
+    let t: Arc<str> = Arc::from(name);
+    topics.push(t.clone());
+    t
+}
+
+/// Which lane (worker) reads a partition.
+pub fn lane(topic: &str, partition: i32, lanes: usize) -> usize {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (topic, partition).hash(&mut hasher);
+    (hasher.finish() % lanes.max(1) as u64) as usize
+}
+
+/// For a group that has no committed offset on a partition, commits the
+/// `--starting-offsets` position there, so that the first assignment starts
+/// at it and any later start resumes from the group's own commits.
+fn start_new_group_at(
+    consumer: &BaseConsumer<SourceContext>,
+    config: &SourceConfig,
+    topics: &[String],
+    spec: &BTreeMap<String, BTreeMap<i32, i64>>,
+) -> Result<()> {
+    if let Some(extra) = spec.keys().find(|t| !topics.contains(t)) {
+        bail!(
+            "--starting-offsets names topic {extra:?}, which is not consumed (topics: {})",
+            topics.join(", ")
+        );
+    }
+    let metadata = consumer
+        .fetch_metadata(None, TIMEOUT)
+        .map_err(|e| unreachable(&config.brokers, e))?;
+    let mut wanted = TopicPartitionList::new();
+    for t in metadata
+        .topics()
+        .iter()
+        .filter(|t| topics.iter().any(|n| n == t.name()))
+    {
+        let Some(offsets) = spec.get(t.name()) else {
+            bail!(
+                "--starting-offsets gives no offsets for topic {:?}; Spark requires every partition of every topic, e.g. {{\"{}\":{{\"0\":-2}}}}",
+                t.name(),
+                t.name()
+            );
+        };
+        for p in t.partitions() {
+            let Some(offset) = offsets.get(&p.id()) else {
+                bail!(
+                    "--starting-offsets gives no offset for {}[{}]; Spark requires every partition: add \"{}\": -2 (earliest) or -1 (latest)",
+                    t.name(),
+                    p.id(),
+                    p.id()
+                );
+            };
+            wanted.add_partition_offset(t.name(), p.id(), Offset::from_raw(*offset))?;
+        }
+        if let Some(extra) = offsets.keys().find(|p| **p >= t.partitions().len() as i32) {
+            bail!(
+                "--starting-offsets names {}[{extra}], which does not exist ({} has {} partitions)",
+                t.name(),
+                t.name(),
+                t.partitions().len()
+            );
+        }
+    }
+    let committed = consumer.committed_offsets(wanted.clone(), TIMEOUT)?;
+    let mut start = TopicPartitionList::new();
+    for e in wanted.elements() {
+        let done = committed
+            .find_partition(e.topic(), e.partition())
+            .and_then(|c| c.offset().to_raw())
+            .is_some_and(|o| o >= 0);
+        if done {
+            continue;
+        }
+        let (low, high) = consumer.fetch_watermarks(e.topic(), e.partition(), TIMEOUT)?;
+        let offset = match e.offset().to_raw().unwrap_or(-2) {
+            -2 => low,
+            -1 => high,
+            n => n,
+        };
+        start.add_partition_offset(e.topic(), e.partition(), Offset::Offset(offset))?;
+    }
+    if start.count() > 0 {
+        consumer
+            .commit(&start, CommitMode::Sync)
+            .context("setting the group's starting offsets")?;
+    }
+    Ok(())
 }

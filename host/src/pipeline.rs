@@ -1,0 +1,323 @@
+//! The streaming pipeline behind `host run` and `host demo`: one thread
+//! reads Kafka and hands each worker the batches of the partitions it owns;
+//! each worker runs its own instances of the plugin chain and routes every
+//! outcome (the sink, a plugin-chosen topic, the dead-letter topic); offsets
+//! are committed as the [`Tracker`] sees outputs acknowledged.
+
+use crate::cli::{OnError, RunFormat, TableArgs};
+use crate::commands::test::write_stdout;
+use crate::plugin::batch::{bytes, headers, value};
+use crate::plugin::bindings::Field;
+use crate::plugin::{Chain, ChainOutput};
+use crate::sink::console::{batch_header, json_lines, row};
+use crate::sink::kafka::{KafkaSink, OutRecord};
+use crate::source::kafka::{KafkaSource, SourceBatch};
+use crate::source::offsets::{Ticket, TopicPartition, Tracker};
+use anyhow::{Result, anyhow, bail};
+use rdkafka::consumer::CommitMode;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::time::{Duration, Instant};
+
+/// How long shutdown waits for outstanding deliveries.
+const DRAIN: Duration = Duration::from_secs(60);
+
+/// Where the chain's outputs go.
+pub enum Output {
+    /// Printed as Spark's console sink prints, or as JSON lines.
+    Console {
+        /// Table or JSON lines.
+        format: RunFormat,
+        /// How tables are shown.
+        table: TableArgs,
+        /// The table's columns.
+        fields: Vec<Field>,
+        /// Whether the chain declared a schema (else one `value` column).
+        declared: bool,
+        /// The next `Batch: N`.
+        batches: AtomicU64,
+    },
+    /// Produced to a topic (or the topic a plugin names per record).
+    Kafka {
+        /// The producer.
+        sink: Arc<KafkaSink>,
+        /// The default topic.
+        topic: String,
+    },
+}
+
+/// Sends each outcome of a batch where it belongs.
+pub struct Router {
+    /// Where outputs go.
+    pub output: Output,
+    /// The dead-letter producer and topic, when there is one.
+    pub dlq: Option<(Arc<KafkaSink>, String)>,
+    /// What a failed record does.
+    pub on_error: OnError,
+}
+
+impl Router {
+    /// Routes one processed batch. Returns an error only for what must stop
+    /// the pipeline (`--on-error fail`, a producer that refuses a record).
+    pub fn deliver(
+        &self,
+        input: &SourceBatch,
+        out: ChainOutput,
+        ticket: &Arc<Ticket>,
+    ) -> Result<()> {
+        for e in &out.errors {
+            let (topic, partition, offset) = &input.positions[e.input as usize];
+            match (self.on_error, &self.dlq) {
+                (OnError::Fail, _) => bail!(
+                    "record {topic}[{partition}]@{offset} failed in plugin {:?}: {}; stopping as --on-error fail says (offsets before it are committed, so a restart reads it again); pass --dlq-topic to keep bad records in a dead-letter topic, or --on-error drop",
+                    &*e.plugin,
+                    e.message
+                ),
+                (OnError::Dlq, Some((sink, dlq))) => {
+                    let i = e.input as usize;
+                    let meta = &input.batch.records[i];
+                    let (partition, offset) = (partition.to_string(), offset.to_string());
+                    let mut hs: Vec<(&[u8], Option<&[u8]>)> = headers(&input.batch, i).collect();
+                    hs.extend([
+                        (&b"sluice.error"[..], Some(e.message.as_bytes())),
+                        (b"sluice.plugin", Some(e.plugin.as_bytes())),
+                        (b"sluice.source.topic", Some(topic.as_bytes())),
+                        (b"sluice.source.partition", Some(partition.as_bytes())),
+                        (b"sluice.source.offset", Some(offset.as_bytes())),
+                    ]);
+                    sink.send(
+                        &OutRecord {
+                            topic: dlq,
+                            key: meta.key.map(|k| bytes(&input.batch, k)),
+                            value: value(&input.batch, i),
+                            headers: hs,
+                            timestamp: meta.timestamp,
+                        },
+                        ticket,
+                    )?;
+                }
+                _ => {
+                    let line = serde_json::json!({
+                        "topic": &**topic, "partition": partition, "offset": offset,
+                        "plugin": &*e.plugin, "error": e.message, "dropped": true,
+                    });
+                    writeln!(std::io::stderr().lock(), "{line}")?;
+                }
+            }
+        }
+        match &self.output {
+            Output::Console {
+                format,
+                table,
+                fields,
+                declared,
+                batches,
+            } => {
+                let text = match format {
+                    RunFormat::Table => {
+                        let rows: Vec<_> = (0..out.batch.records.len().min(table.num_rows + 1))
+                            .map(|i| row(fields, value(&out.batch, i), *declared))
+                            .collect();
+                        let id = batches.fetch_add(1, Ordering::SeqCst);
+                        let mut text = batch_header(id).into_bytes();
+                        text.extend_from_slice(table.render(fields, &rows).as_bytes());
+                        text
+                    }
+                    RunFormat::Json => json_lines(&out.batch),
+                };
+                write_stdout(&text)?;
+            }
+            Output::Kafka { sink, topic } => {
+                let b = &out.batch;
+                for (i, meta) in b.records.iter().enumerate() {
+                    let target = match meta.topic {
+                        Some(t) => std::str::from_utf8(bytes(b, t))?,
+                        None => topic.as_str(),
+                    };
+                    sink.send(
+                        &OutRecord {
+                            topic: target,
+                            key: meta.key.map(|k| bytes(b, k)),
+                            value: value(b, i),
+                            headers: headers(b, i).collect(),
+                            timestamp: meta.timestamp,
+                        },
+                        ticket,
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How the pipeline runs.
+pub struct Options {
+    /// Stop once this many input records were read and handled.
+    pub limit: Option<u64>,
+    /// Stop once the partitions are read up to their end offsets at start.
+    pub available_now: bool,
+    /// The group starts at `latest` (nothing is available now on a first start).
+    pub starting_latest: bool,
+}
+
+fn worker(
+    mut chain: Chain,
+    router: Arc<Router>,
+    tracker: Arc<Tracker>,
+    batches: Receiver<(SourceBatch, Arc<Ticket>)>,
+) {
+    for (input, ticket) in batches {
+        if tracker.failure().is_some() {
+            // Stopping: output nothing more, commit nothing more.
+            ticket.abandon();
+            continue;
+        }
+        let done = chain
+            .process(&input.batch)
+            .and_then(|out| router.deliver(&input, out, &ticket));
+        if let Err(e) = done {
+            ticket.fail(format!("{e:#}"));
+        }
+    }
+}
+
+/// What `--available-now` waits for: every owned partition read to the end
+/// offset it had when the partitions were first assigned.
+struct Targets {
+    ends: BTreeMap<TopicPartition, i64>,
+    start: BTreeMap<TopicPartition, i64>,
+}
+
+impl Targets {
+    fn take(source: &KafkaSource, starting_latest: bool) -> Result<Targets> {
+        let ends = source.end_offsets()?;
+        let mut start: BTreeMap<TopicPartition, i64> = BTreeMap::new();
+        for (tp, committed) in source.committed()? {
+            if let Some(offset) = committed {
+                start.insert(tp, offset);
+            }
+        }
+        if starting_latest {
+            // A new group starting at the end has nothing available now.
+            for (tp, end) in &ends {
+                start.entry(tp.clone()).or_insert(*end);
+            }
+        }
+        Ok(Targets { ends, start })
+    }
+
+    fn reached(&self, acked: &BTreeMap<TopicPartition, i64>) -> bool {
+        self.ends.iter().all(|(tp, end)| {
+            let at = acked.get(tp).max(self.start.get(tp)).copied().unwrap_or(0);
+            *end == 0 || at >= *end
+        })
+    }
+}
+
+/// Runs until `stop` is set, the `limit` is reached, the topics are drained
+/// (`available_now`), or something fails. On the way out it stops reading,
+/// lets the workers finish what they hold, waits for the deliveries and
+/// commits.
+pub fn run(
+    mut source: KafkaSource,
+    tracker: Arc<Tracker>,
+    chains: Vec<Chain>,
+    router: Arc<Router>,
+    options: Options,
+    stop: Arc<AtomicBool>,
+) -> Result<()> {
+    let lanes = chains.len();
+    let mut senders: Vec<SyncSender<(SourceBatch, Arc<Ticket>)>> = Vec::new();
+    let mut workers = Vec::new();
+    for (i, chain) in chains.into_iter().enumerate() {
+        let (tx, rx) = sync_channel(2);
+        let (router, tracker) = (router.clone(), tracker.clone());
+        senders.push(tx);
+        workers.push(
+            std::thread::Builder::new()
+                .name(format!("worker-{i}"))
+                .spawn(move || worker(chain, router, tracker, rx))?,
+        );
+    }
+    let mut targets: Option<Targets> = None;
+    let mut read = 0u64;
+    let started = Instant::now();
+    let result = loop {
+        if stop.load(Ordering::Relaxed) || tracker.failure().is_some() {
+            break Ok(());
+        }
+        if options.limit.is_some_and(|limit| read >= limit)
+            && tracker.wait_idle(Duration::from_millis(100))
+        {
+            break Ok(());
+        }
+        let batches = match source.next_batch(lanes) {
+            Ok(b) => b,
+            Err(e) => break Err(e),
+        };
+        for (lane, input) in batches.into_iter().enumerate() {
+            if input.positions.is_empty() {
+                continue;
+            }
+            read += input.positions.len() as u64;
+            let ticket = tracker.open(&input.positions);
+            if senders[lane].send((input, ticket)).is_err() {
+                break;
+            }
+        }
+        if let Err(e) = source.commit(CommitMode::Async) {
+            tracing::warn!("{e:#}");
+        }
+        if options.available_now {
+            if targets.is_none() && !tracker.assigned().is_empty() {
+                match Targets::take(&source, options.starting_latest) {
+                    Ok(t) => targets = Some(t),
+                    Err(e) => break Err(e),
+                }
+            }
+            if targets.is_none() && started.elapsed() > Duration::from_secs(120) {
+                break Err(anyhow!(
+                    "no partition was assigned to this consumer within 60 s; is another member of the group holding them all?"
+                ));
+            }
+            if targets
+                .as_ref()
+                .is_some_and(|t| t.reached(&tracker.acked()))
+            {
+                break Ok(());
+            }
+        }
+    };
+    drop(senders);
+    for w in workers {
+        if w.join().is_err() {
+            tracker.fail("a worker thread panicked");
+        }
+    }
+    let flushed = [
+        &router.dlq.as_ref().map(|(s, _)| s.clone()),
+        &match &router.output {
+            Output::Kafka { sink, .. } => Some(sink.clone()),
+            Output::Console { .. } => None,
+        },
+    ]
+    .into_iter()
+    .flatten()
+    .try_for_each(|sink| sink.flush(DRAIN));
+    if !tracker.wait_idle(DRAIN) && tracker.failure().is_none() {
+        tracing::warn!(
+            "some outputs were not acknowledged within {DRAIN:?}; their offsets are not committed"
+        );
+    }
+    let closed = source.close();
+    result?;
+    if let Some(failure) = tracker.failure() {
+        bail!("{failure}");
+    }
+    flushed?;
+    closed
+}

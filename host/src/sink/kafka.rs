@@ -1,0 +1,130 @@
+//! The Kafka sink: an idempotent producer shared by every worker, for the
+//! output topic, the topics plugins route records to, and the dead-letter
+//! topic. Each record carries its batch's [`Ticket`] until its delivery
+//! report comes back; a failed delivery fails the ticket, so its offsets are
+//! never committed.
+
+use crate::kafka::{Quiet, client_config};
+use crate::source::offsets::Ticket;
+use anyhow::{Context, Result, anyhow};
+use rdkafka::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::types::RDKafkaErrorCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Reports deliveries to the tickets.
+pub struct SinkContext;
+
+impl ClientContext for SinkContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        Quiet.log(level, fac, message);
+    }
+    fn error(&self, error: KafkaError, reason: &str) {
+        Quiet.error(error, reason);
+    }
+}
+
+impl ProducerContext for SinkContext {
+    type DeliveryOpaque = Arc<Ticket>;
+    fn delivery(&self, result: &DeliveryResult<'_>, ticket: Arc<Ticket>) {
+        if let Err((err, message)) = result {
+            use rdkafka::message::Message;
+            ticket.fail(format!(
+                "delivering a record to topic {:?} failed: {err}",
+                message.topic()
+            ));
+        }
+    }
+}
+
+/// One record to send.
+pub struct OutRecord<'a> {
+    /// Destination topic.
+    pub topic: &'a str,
+    /// Key bytes; `None` is a null key.
+    pub key: Option<&'a [u8]>,
+    /// Value bytes; `None` is a tombstone.
+    pub value: Option<&'a [u8]>,
+    /// Headers, in order.
+    pub headers: Vec<(&'a [u8], Option<&'a [u8]>)>,
+    /// Milliseconds since the Unix epoch; `None` lets the producer stamp it.
+    pub timestamp: Option<i64>,
+}
+
+/// An idempotent producer.
+pub struct KafkaSink {
+    producer: ThreadedProducer<SinkContext>,
+}
+
+impl KafkaSink {
+    /// Creates the producer (`enable.idempotence=true`; `-X` properties on top).
+    pub fn new(brokers: &str, properties: &[(String, String)]) -> Result<KafkaSink> {
+        let mut config = client_config(brokers, &[]);
+        config
+            .set("enable.idempotence", "true")
+            .set("linger.ms", "5");
+        for (k, v) in properties {
+            config.set(k, v);
+        }
+        let producer = config
+            .create_with_context(SinkContext)
+            .context("creating the Kafka producer")?;
+        Ok(KafkaSink { producer })
+    }
+
+    /// Queues a record; `ticket` is held until its delivery report. Waits
+    /// while the producer's queue is full (backpressure).
+    pub fn send(&self, record: &OutRecord<'_>, ticket: &Arc<Ticket>) -> Result<()> {
+        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+        for (key, value) in &record.headers {
+            let key = std::str::from_utf8(key).map_err(|_| {
+                anyhow!(
+                    "a header name of a record for topic {:?} is not UTF-8; Kafka clients expect UTF-8 header names",
+                    record.topic
+                )
+            })?;
+            headers = headers.insert(Header { key, value: *value });
+        }
+        let mut base = BaseRecord::with_opaque_to(record.topic, ticket.clone()).headers(headers);
+        if let Some(key) = record.key {
+            base = base.key(key);
+        }
+        if let Some(value) = record.value {
+            base = base.payload(value);
+        }
+        if let Some(ts) = record.timestamp {
+            base = base.timestamp(ts);
+        }
+        loop {
+            match self.producer.send(base) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    base = back;
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err((e, _)) => {
+                    return Err(anyhow!(
+                        "producing a record to topic {:?}: {e}",
+                        record.topic
+                    ));
+                }
+            }
+        }
+    }
+
+    /// The underlying client (metadata, topic checks).
+    pub fn client(&self) -> &rdkafka::client::Client<SinkContext> {
+        self.producer.client()
+    }
+
+    /// Waits up to `limit` for every queued record's delivery report.
+    pub fn flush(&self, limit: Duration) -> Result<()> {
+        self.producer
+            .flush(limit)
+            .context("waiting for the output records to be acknowledged")
+    }
+}
