@@ -15,11 +15,11 @@ use crate::source::kafka::{KafkaSource, SourceBatch};
 use crate::source::offsets::{Ticket, TopicPartition, Tracker};
 use anyhow::{Result, anyhow, bail};
 use rdkafka::consumer::CommitMode;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, SendError, SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 
 /// How long shutdown waits for outstanding deliveries.
@@ -210,8 +210,14 @@ impl Targets {
         Ok(Targets { ends, start })
     }
 
-    fn reached(&self, acked: &BTreeMap<TopicPartition, i64>) -> bool {
-        self.ends.iter().all(|(tp, end)| {
+    /// Whether every partition still owned is acknowledged up to its target.
+    fn reached(
+        &self,
+        acked: &BTreeMap<TopicPartition, i64>,
+        owned: &BTreeSet<TopicPartition>,
+    ) -> bool {
+        let mut owned_ends = self.ends.iter().filter(|(tp, _)| owned.contains(*tp));
+        owned_ends.all(|(tp, end)| {
             let at = acked.get(tp).max(self.start.get(tp)).copied().unwrap_or(0);
             *end == 0 || at >= *end
         })
@@ -265,8 +271,8 @@ pub fn run(
             }
             read += input.positions.len() as u64;
             let ticket = tracker.open(&input.positions);
-            if senders[lane].send((input, ticket)).is_err() {
-                break;
+            if let Err(SendError((_, ticket))) = senders[lane].send((input, ticket)) {
+                ticket.fail(format!("worker {lane} stopped"));
             }
         }
         if let Err(e) = source.commit(CommitMode::Async) {
@@ -281,12 +287,12 @@ pub fn run(
             }
             if targets.is_none() && started.elapsed() > Duration::from_secs(120) {
                 break Err(anyhow!(
-                    "no partition was assigned to this consumer within 60 s; is another member of the group holding them all?"
+                    "no partition was assigned to this consumer within 120 s; is another member of the group holding them all, or is a killed member's session (session.timeout.ms) still open?"
                 ));
             }
             if targets
                 .as_ref()
-                .is_some_and(|t| t.reached(&tracker.acked()))
+                .is_some_and(|t| t.reached(&tracker.acked(), &tracker.assigned()))
             {
                 break Ok(());
             }
@@ -298,16 +304,13 @@ pub fn run(
             tracker.fail("a worker thread panicked");
         }
     }
-    let flushed = [
-        &router.dlq.as_ref().map(|(s, _)| s.clone()),
-        &match &router.output {
-            Output::Kafka { sink, .. } => Some(sink.clone()),
-            Output::Console { .. } => None,
-        },
-    ]
-    .into_iter()
-    .flatten()
-    .try_for_each(|sink| sink.flush(DRAIN));
+    let mut producers: Vec<&Arc<KafkaSink>> = router.dlq.iter().map(|(p, _)| p).collect();
+    if let Output::Kafka { sink, .. } = &router.output
+        && !producers.iter().any(|p| Arc::ptr_eq(p, sink))
+    {
+        producers.push(sink);
+    }
+    let flushed = producers.iter().try_for_each(|p| p.flush(DRAIN));
     if !tracker.wait_idle(DRAIN) && tracker.failure().is_none() {
         tracing::warn!(
             "some outputs were not acknowledged within {DRAIN:?}; their offsets are not committed"

@@ -221,3 +221,49 @@ fn closed_stdout_is_not_an_error() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn run_and_generate_flags_that_cannot_work_are_named_before_any_broker_is_contacted() {
+    fn run<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+        [
+            &["run", "-p", "parse_stock", "--brokers", "127.0.0.1:9"][..],
+            extra,
+        ]
+        .concat()
+    }
+    fails_with(
+        &run(&["--sink", "kafka"]),
+        "--sink kafka needs --output-topic TOPIC",
+    );
+    fails_with(
+        &run(&["--output-topic", "x"]),
+        "--output-topic \"x\" is for --sink kafka; add --sink kafka",
+    );
+    fails_with(
+        &run(&["--on-error", "dlq"]),
+        "--on-error dlq needs --dlq-topic TOPIC",
+    );
+    fails_with(
+        &run(&["--dlq-topic", "d", "--on-error", "drop"]),
+        "--dlq-topic \"d\" is only used with --on-error dlq, not drop",
+    );
+    fails_with(
+        &["run", "-p", "stock_generator", "--brokers", "127.0.0.1:9"],
+        "plugin \"stock_generator\" is a generator; `host run` takes transforms",
+    );
+    fails_with(
+        &["generate", "-p", "parse_stock", "--brokers", "127.0.0.1:9"],
+        "plugin \"parse_stock\" is a transform; `host generate` takes a generator",
+    );
+    fails_with(
+        &["run", "--pipeline", "/nonexistent/pipeline.toml"],
+        "--pipeline \"/nonexistent/pipeline.toml\": cannot read the file",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.toml");
+    std::fs::write(&file, "plugin = \"parse_stock\"\ntopics = \"a\"\n").unwrap();
+    fails_with(
+        &["run", "--pipeline", file.to_str().unwrap()],
+        "unknown setting \"topics\"; the settings are: kafka, plugin, topic, topic-pattern",
+    );
+}

@@ -211,10 +211,9 @@ impl Ticket {
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        let failure = self
-            .failed
-            .load(Ordering::SeqCst)
-            .then(|| "failed".to_string());
+        // A ticket dropped while its holder panics was not delivered.
+        let failure = (self.failed.load(Ordering::SeqCst) || std::thread::panicking())
+            .then(|| "a worker panicked while holding a batch".to_string());
         self.tracker.finish(self, failure);
     }
 }
@@ -296,6 +295,21 @@ mod tests {
         drop(a);
         drop(b);
         assert_eq!(tracker.take_commits(), vec![(tp(0), 10)]);
+    }
+
+    #[test]
+    fn a_ticket_dropped_by_a_panicking_thread_is_not_acknowledged() {
+        let tracker = Arc::new(Tracker::default());
+        tracker.assign([tp(0)]);
+        let ticket = tracker.open(&at(0, 0..3));
+        let panicked = std::thread::spawn(move || {
+            let _held = ticket;
+            panic!("a bug in a worker");
+        })
+        .join();
+        assert!(panicked.is_err());
+        assert!(tracker.take_commits().is_empty());
+        assert!(tracker.failure().is_some());
     }
 
     #[test]
