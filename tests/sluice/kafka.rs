@@ -132,6 +132,26 @@ fn unreachable_broker_and_missing_topic_say_what_to_do() {
         "{}",
         run.stderr
     );
+    // --create-topics creates what is missing, for the producer and the consumer alike.
+    let created = generate(&broker, "made-by-generate", 3, &["--create-topics"]);
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    let run = host_bounded(
+        &[
+            "run",
+            "-p",
+            "parse_stock",
+            "--brokers",
+            &broker.addr,
+            "--topic",
+            "made-by-run",
+            "--create-topics",
+            "--available-now",
+        ],
+        LIMIT,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(broker.read("made-by-generate", 3, LIMIT).len(), 3);
+    assert!(broker.read("made-by-run", 0, LIMIT).is_empty());
     drop(broker);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -167,6 +187,34 @@ fn unreachable_broker_and_missing_topic_say_what_to_do() {
         run.stderr.contains("from the host \"localhost:19092\""),
         "{}",
         run.stderr
+    );
+    // SASL over TLS is compiled in: the same answer, not "OpenSSL not available".
+    let secure = host_bounded(
+        &[
+            "run",
+            "-p",
+            "parse_stock",
+            "--brokers",
+            &addr,
+            "--available-now",
+            "-X",
+            "security.protocol=SASL_SSL",
+            "-X",
+            "sasl.mechanism=SCRAM-SHA-256",
+            "-X",
+            "sasl.username=u",
+            "-X",
+            "sasl.password=p",
+        ],
+        LIMIT,
+    );
+    assert_eq!(secure.code, 2);
+    assert!(
+        secure
+            .stderr
+            .starts_with(&format!("error: cannot reach broker \"{addr}\"")),
+        "{}",
+        secure.stderr
     );
 }
 
