@@ -1,5 +1,6 @@
 //! Builds the plugins workspace (`plugins/`) for wasm32-wasip2 once, so the
-//! stock plugins ship inside the `host` binary (`plugin::bundled`).
+//! stock plugins ship inside the `host` binary (`plugin::bundled`), and
+//! reads the WIT package version for `host --version`.
 
 use std::path::PathBuf;
 
@@ -18,4 +19,12 @@ fn main() {
         ],
     );
     println!("cargo:rustc-env=SLUICE_PLUGINS_DIR={}", dir.display());
+    // The WIT package version, for `host --version`.
+    let wit = std::fs::read_to_string(root.join("wit/plugin.wit")).expect("wit/plugin.wit");
+    let package = wit
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("package "))
+        .and_then(|p| p.strip_suffix(';'))
+        .expect("a `package` line in wit/plugin.wit");
+    println!("cargo:rustc-env=SLUICE_WIT_PACKAGE={package}");
 }

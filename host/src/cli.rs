@@ -10,9 +10,17 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// `host --version`: the host's version and the plugin contract it speaks.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (plugin contract ",
+    env!("SLUICE_WIT_PACKAGE"),
+    ")"
+);
+
 /// Sluice: stream records through sandboxed WebAssembly plugins.
 #[derive(Parser, Debug)]
-#[command(name = "host", version, about, propagate_version = true)]
+#[command(name = "host", version = VERSION, about, propagate_version = true)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -46,6 +54,15 @@ pub enum OnError {
     Fail,
 }
 
+/// How far `--check` goes.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckMode {
+    /// Plugins, config, schemas and options; no broker is contacted.
+    Offline,
+    /// Also the brokers and that the topics exist.
+    Online,
+}
+
 /// Where `host run` sends the chain's output.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SinkKind {
@@ -70,6 +87,10 @@ pub struct RunArgs {
     /// A transform plugin (path or bundled name); repeat to chain.
     #[arg(long = "plugin", short = 'p', value_name = "PLUGIN", required = true)]
     pub plugins: Vec<String>,
+    /// Check everything and exit instead of running: load and configure every plugin, check
+    /// the options, print the resolved pipeline. `--check=online` also asks the brokers.
+    #[arg(long, value_enum, value_name = "WHERE", num_args = 0..=1, require_equals = true, default_missing_value = "offline")]
+    pub check: Option<CheckMode>,
     /// Settings from a TOML file (the same names as these flags); flags given here override it.
     #[arg(long, value_name = "FILE.toml")]
     pub pipeline: Option<PathBuf>,
@@ -149,6 +170,10 @@ pub struct GenerateArgs {
     /// Create the topic (one partition) when it does not exist.
     #[arg(long)]
     pub create_topics: bool,
+    /// Check everything and exit instead of running: load and configure every plugin, check
+    /// the options, print the resolved pipeline. `--check=online` also asks the brokers.
+    #[arg(long, value_enum, value_name = "WHERE", num_args = 0..=1, require_equals = true, default_missing_value = "offline")]
+    pub check: Option<CheckMode>,
     /// Broker connection.
     #[command(flatten)]
     pub kafka: KafkaArgs,

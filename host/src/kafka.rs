@@ -26,6 +26,8 @@ impl ClientContext for Quiet {
     }
 }
 
+impl rdkafka::consumer::ConsumerContext for Quiet {}
+
 /// The error for brokers that do not answer, with the usual fix.
 pub fn unreachable(brokers: &str, err: KafkaError) -> anyhow::Error {
     anyhow!(

@@ -21,6 +21,9 @@ use std::collections::BTreeSet;
 use std::ffi::OsString;
 use toml::Value;
 
+/// Flags that are actions, not settings a file may hold.
+const NOT_SETTINGS: [&str; 3] = ["pipeline", "help", "check"];
+
 /// `argv` with the settings of its `--pipeline` file inserted, or `argv`
 /// itself when it has none.
 pub fn expand(argv: Vec<OsString>) -> Result<Vec<OsString>> {
@@ -93,7 +96,7 @@ fn flags(table: &toml::Table, given: &BTreeSet<String>) -> Result<Vec<String>> {
     let known: Vec<&str> = run
         .get_arguments()
         .filter_map(|a| a.get_long())
-        .filter(|l| !["pipeline", "help"].contains(l))
+        .filter(|l| !NOT_SETTINGS.contains(l))
         .collect();
     let mut out = Vec::new();
     for (raw, value) in table {
@@ -110,13 +113,16 @@ fn flags(table: &toml::Table, given: &BTreeSet<String>) -> Result<Vec<String>> {
             }
             continue;
         }
-        let Some(arg) = run.get_arguments().find(|a| a.get_long() == Some(&key)) else {
+        let arg = run
+            .get_arguments()
+            .find(|a| a.get_long() == Some(&key) && !NOT_SETTINGS.contains(&key.as_str()));
+        let Some(arg) = arg else {
             bail!(
                 "unknown setting {raw:?}; the settings are: kafka, {}",
                 known.join(", ")
             );
         };
-        if given.contains(&key) || key == "pipeline" {
+        if given.contains(&key) {
             continue;
         }
         let flag = format!("--{key}");

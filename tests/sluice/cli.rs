@@ -267,3 +267,115 @@ fn run_and_generate_flags_that_cannot_work_are_named_before_any_broker_is_contac
         "unknown setting \"topics\"; the settings are: kafka, plugin, topic, topic-pattern",
     );
 }
+
+#[test]
+fn check_prints_the_resolved_pipeline_or_names_every_problem() {
+    let ok = host(
+        &[
+            "run",
+            "-p",
+            "parse_stock.wasm",
+            "--config",
+            "parse_stock.mode=DLQ",
+            "-p",
+            "schema_filter",
+            "--sink",
+            "kafka",
+            "--output-topic",
+            "o",
+            "--dlq-topic",
+            "d",
+            "--workers",
+            "3",
+            "--brokers",
+            "127.0.0.1:9",
+            "--check",
+        ],
+        "",
+    );
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    for line in [
+        "plugin 1:  parse_stock (bundled), transform; config: mode=DLQ; columns: event_time string, ticker string, price double",
+        "plugin 2:  schema_filter (bundled), transform",
+        "sink:      kafka topic \"o\"",
+        "on error:  dead-letter topic \"d\"",
+        "workers:   3",
+    ] {
+        assert!(ok.stdout.contains(line), "{line:?} in\n{}", ok.stdout);
+    }
+
+    let bad = host(
+        &[
+            "run",
+            "-p",
+            "parse_stock",
+            "-p",
+            "schema_filter",
+            "-p",
+            "nosuch.wasm",
+            "--config",
+            "schema_filter.schema=ticker string, price string",
+            "--config",
+            "parse_stock.colour=red",
+            "--on-error",
+            "dlq",
+            "--check",
+        ],
+        "",
+    );
+    assert_eq!(bad.code, 2);
+    for problem in [
+        "error: 3 problems:",
+        "--on-error dlq needs --dlq-topic TOPIC",
+        "plugin \"parse_stock\" rejected its config: unknown config key \"colour\"",
+        "plugin \"nosuch.wasm\" not found",
+    ] {
+        assert!(
+            bad.stderr.contains(problem),
+            "{problem:?} in\n{}",
+            bad.stderr
+        );
+    }
+    // With parse_stock configured right, the column types are compared.
+    let mismatch = host(
+        &[
+            "run",
+            "-p",
+            "parse_stock",
+            "-p",
+            "schema_filter",
+            "--config",
+            "schema_filter.schema=ticker string, price string",
+            "--check",
+        ],
+        "",
+    );
+    assert_eq!(mismatch.code, 2);
+    assert_eq!(
+        mismatch.stderr.trim(),
+        "error: plugin \"schema_filter\" expects column \"price\" as string, but \"parse_stock\" produces it as double"
+    );
+    let generate = host(&["generate", "-p", "stock_generator", "--check"], "");
+    assert_eq!(generate.code, 0, "{}", generate.stderr);
+    assert!(
+        generate
+            .stdout
+            .contains("plugin 1:  stock_generator (bundled), generator")
+    );
+}
+
+#[test]
+fn version_names_the_plugin_contract() {
+    let run = host(&["--version"], "");
+    assert_eq!(run.code, 0);
+    let wit =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../wit/plugin.wit")).unwrap();
+    assert!(wit.contains("package sluice:plugin@0.1.0;"));
+    assert_eq!(
+        run.stdout.trim(),
+        format!(
+            "host {} (plugin contract sluice:plugin@0.1.0)",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+}

@@ -132,6 +132,27 @@ fn unreachable_broker_and_missing_topic_say_what_to_do() {
         "{}",
         run.stderr
     );
+    // --check=online asks the broker; offline it would not.
+    let online = host_bounded(
+        &[
+            "run",
+            "-p",
+            "parse_stock",
+            "--brokers",
+            &broker.addr,
+            "--topic",
+            "nosuch",
+            "--check=online",
+        ],
+        LIMIT,
+    );
+    assert_eq!(online.code, 2);
+    assert!(
+        online.stderr.contains("topic \"nosuch\" does not exist")
+            && online.stdout.contains("answered"),
+        "{}",
+        online.stderr
+    );
     // --create-topics creates what is missing, for the producer and the consumer alike.
     let created = generate(&broker, "made-by-generate", 3, &["--create-topics"]);
     assert_eq!(created.code, 0, "{}", created.stderr);

@@ -3,6 +3,7 @@
 //! `tests/guests/`. One binary, a module per theme.
 
 mod cli;
+mod compose;
 mod generator;
 mod kafka;
 mod parse_stock;

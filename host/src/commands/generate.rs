@@ -163,6 +163,9 @@ pub fn generator(args: &crate::cli::PluginArgs, source: &str) -> Result<Stage> {
 
 /// Runs `host generate` until `--count` records are sent or SIGINT/SIGTERM.
 pub fn run(args: GenerateArgs) -> Result<()> {
+    if let Some(mode) = args.check {
+        return super::check::generate(&args, mode);
+    }
     let generator = generator(&args.runtime, &args.plugin)?;
     let properties = args.kafka.properties()?;
     let producer = producer(&args.kafka.brokers, &properties)?;

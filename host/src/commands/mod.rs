@@ -1,5 +1,6 @@
 //! One module per `host` subcommand.
 
+pub mod check;
 pub mod demo;
 pub mod generate;
 pub mod inspect;

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 /// The error policy in force: `--on-error`, or dlq when there is a
 /// dead-letter topic and fail when there is none.
-fn on_error(args: &RunArgs) -> Result<OnError> {
+pub fn on_error(args: &RunArgs) -> Result<OnError> {
     match (args.on_error, &args.dlq_topic) {
         (Some(OnError::Dlq), None) => {
             bail!("--on-error dlq needs --dlq-topic TOPIC (where rejected records go)")
@@ -37,18 +37,35 @@ fn on_error(args: &RunArgs) -> Result<OnError> {
     }
 }
 
+/// `--workers`, or its default: one per core for Kafka, 1 for the console.
+pub fn workers(args: &RunArgs) -> usize {
+    args.workers.map_or_else(
+        || match args.sink {
+            SinkKind::Console => 1,
+            SinkKind::Kafka => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        },
+        |n| n as usize,
+    )
+}
+
+/// The topic `--sink kafka` writes to; `None` for the console.
+pub fn output_topic(args: &RunArgs) -> Result<Option<String>> {
+    match (args.sink, &args.output_topic) {
+        (SinkKind::Kafka, None) => bail!("--sink kafka needs --output-topic TOPIC"),
+        (SinkKind::Console, Some(t)) => bail!(
+            "--output-topic {t:?} is for --sink kafka; add --sink kafka, or drop it to print to the console"
+        ),
+        (_, t) => Ok(t.clone()),
+    }
+}
+
 /// Runs `host run` until SIGINT/SIGTERM, or until the topics are drained with `--available-now`.
 pub fn run(args: RunArgs) -> Result<()> {
+    if let Some(mode) = args.check {
+        return super::check::run(&args, mode);
+    }
     let on_error = on_error(&args)?;
-    let output_topic = match (args.sink, &args.output_topic) {
-        (SinkKind::Kafka, None) => bail!("--sink kafka needs --output-topic TOPIC"),
-        (SinkKind::Console, Some(t)) => {
-            bail!(
-                "--output-topic {t:?} is for --sink kafka; add --sink kafka, or drop it to print to the console"
-            )
-        }
-        (_, t) => t.clone(),
-    };
+    let output_topic = output_topic(&args)?;
     let (_runtime, plugins) = load_plugins(&args.runtime, &args.plugins)?;
     if let Some(p) = plugins.iter().find(|p| p.world == World::Generator) {
         bail!(
@@ -56,13 +73,7 @@ pub fn run(args: RunArgs) -> Result<()> {
             p.name
         );
     }
-    let workers = args.workers.map_or_else(
-        || match args.sink {
-            SinkKind::Console => 1,
-            SinkKind::Kafka => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        },
-        |n| n as usize,
-    );
+    let workers = workers(&args);
     let chains = (0..workers)
         .map(|_| Chain::new(&plugins))
         .collect::<Result<Vec<_>>>()?;

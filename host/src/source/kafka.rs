@@ -75,6 +75,19 @@ impl FromStr for StartingOffsets {
     }
 }
 
+impl std::fmt::Display for StartingOffsets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartingOffsets::Earliest => f.write_str("earliest"),
+            StartingOffsets::Latest => f.write_str("latest"),
+            StartingOffsets::Specific(spec) => {
+                let json = serde_json::to_string(spec).map_err(|_| std::fmt::Error)?;
+                f.write_str(&json)
+            }
+        }
+    }
+}
+
 /// What to consume.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subscription {
