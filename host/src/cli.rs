@@ -41,6 +41,37 @@ pub enum Command {
     /// The tutorial end to end with no broker to install: stock_generator into an in-process
     /// Kafka cluster, parse_stock and schema_filter out of it to the console.
     Demo(DemoArgs),
+    /// Write a new plugin crate (Rust, on the guest SDK) with a test input, ready to build.
+    New(NewArgs),
+}
+
+/// What `host new` writes.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PluginKind {
+    /// Keeps or drops each record.
+    Filter,
+    /// One output per record.
+    Map,
+    /// Zero, one or many outputs per record.
+    FlatMap,
+    /// A source of records.
+    Generator,
+}
+
+/// `host new`.
+#[derive(Args, Debug)]
+pub struct NewArgs {
+    /// The plugin's name (lowercase, digits, `_`): the crate, `NAME.wasm`, the `--config` prefix.
+    pub name: String,
+    /// What kind of plugin.
+    #[arg(long, value_enum, default_value = "filter")]
+    pub kind: PluginKind,
+    /// Where to write it [default: ./NAME].
+    #[arg(long)]
+    pub path: Option<PathBuf>,
+    /// The guest SDK (plugins/sdk of a Sluice checkout) [default: the one this host was built from].
+    #[arg(long, value_name = "DIR")]
+    pub sdk: Option<PathBuf>,
 }
 
 /// What `host run` does with a record a plugin rejects.
@@ -237,7 +268,7 @@ impl TableArgs {
 #[derive(Args, Debug, Clone)]
 pub struct KafkaArgs {
     /// Kafka bootstrap servers.
-    #[arg(long, default_value = "localhost:19092")]
+    #[arg(long, default_value = "localhost:19092", env = "SLUICE_BROKERS")]
     pub brokers: String,
     /// A librdkafka property, as KEY=VALUE (SASL, SSL, …); repeatable.
     #[arg(short = 'X', value_name = "KEY=VALUE")]

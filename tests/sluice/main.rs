@@ -4,6 +4,7 @@
 
 mod cli;
 mod compose;
+mod docs;
 mod generator;
 mod kafka;
 mod parse_stock;

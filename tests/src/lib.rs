@@ -117,7 +117,7 @@ pub fn host_bounded(args: &[&str], limit: Duration) -> Run {
     spawn_host(args, &[]).wait(limit)
 }
 
-/// A `host` process running in the background; killed when dropped.
+/// A process (usually `host`) running in the background; killed when dropped.
 pub struct Spawned {
     child: Child,
     stdout: Arc<Mutex<Vec<u8>>>,
@@ -131,14 +131,19 @@ pub fn spawn_host(args: &[&str], env: &[(&str, &str)]) -> Spawned {
     let mut cmd = Command::new(host_bin());
     cmd.args(args)
         .env("SLUICE_CACHE_DIR", cache_dir())
-        .env_remove("SLUICE_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env_remove("SLUICE_LOG");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().expect("starting host");
+    spawn(cmd)
+}
+
+/// Starts `cmd` with stdin closed, collecting its output as it comes.
+pub fn spawn(mut cmd: Command) -> Spawned {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("starting a process");
     let collect = |mut from: Box<dyn Read + Send>| {
         let into = Arc::new(Mutex::new(Vec::new()));
         let sink = into.clone();

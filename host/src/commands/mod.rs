@@ -4,6 +4,7 @@ pub mod check;
 pub mod demo;
 pub mod generate;
 pub mod inspect;
+pub mod new;
 pub mod run;
 pub mod test;
 
@@ -21,6 +22,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Run(args) => run::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::New(args) => new::run(args),
     }
 }
 

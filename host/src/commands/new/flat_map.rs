@@ -1,0 +1,33 @@
+//! `{{name}}`: a record holding a JSON array becomes one record per element;
+//! any other record passes through. A flat-map emits zero, one or many outputs.
+use serde_json::Value;
+use sluice_sdk::{Config, Error, Fail, Info, Out, Record, Transform};
+
+struct Plugin;
+
+impl Transform for Plugin {
+    fn about() -> Info {
+        Info {
+            description: "splits JSON arrays into one record per element".into(),
+            config: Vec::new(),
+        }
+    }
+
+    fn init(_config: &mut Config) -> Result<Self, Error> {
+        Ok(Plugin)
+    }
+
+    fn process(&mut self, record: &Record, out: &mut Out) -> Result<(), Fail> {
+        match serde_json::from_slice::<Value>(record.value().unwrap_or_default())? {
+            Value::Array(items) => {
+                for item in items {
+                    out.emit_with(|buf| serde_json::to_writer(buf, &item).expect("writing JSON to a Vec"));
+                }
+            }
+            _ => out.keep(record),
+        }
+        Ok(())
+    }
+}
+
+sluice_sdk::export_transform!(Plugin);
