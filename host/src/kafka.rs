@@ -45,6 +45,34 @@ pub fn client_config(brokers: &str, properties: &[(String, String)]) -> ClientCo
     config
 }
 
+/// An idempotent producer's config for `brokers`, with the user's `-X`
+/// properties on top (they may change anything, idempotence included).
+pub fn producer_config(brokers: &str, properties: &[(String, String)]) -> ClientConfig {
+    let mut config = client_config(brokers, &[]);
+    config
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5");
+    for (k, v) in properties {
+        config.set(k, v);
+    }
+    config
+}
+
+/// Declares a client context that logs like [`Quiet`].
+#[macro_export]
+macro_rules! quiet_client_context {
+    ($context:ty) => {
+        impl rdkafka::ClientContext for $context {
+            fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
+                rdkafka::ClientContext::log(&$crate::kafka::Quiet, level, fac, message);
+            }
+            fn error(&self, error: rdkafka::error::KafkaError, reason: &str) {
+                rdkafka::ClientContext::error(&$crate::kafka::Quiet, error, reason);
+            }
+        }
+    };
+}
+
 /// Checks that every topic exists on `brokers`. Missing ones are created
 /// (one partition) when `create` is set; otherwise the error says how.
 pub fn ensure_topics<C: ClientContext>(

@@ -23,19 +23,17 @@ fn generate(broker: &Broker, topic: &str, count: u32, extra: &[&str]) -> Run {
     run
 }
 
-/// `host run --plugin parse_stock.wasm` on `topic`, with `extra` flags.
-fn run_parse_stock(broker: &Broker, topic: &str, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "run",
-        "-p",
-        "parse_stock.wasm",
-        "--brokers",
-        &broker.addr,
-        "--topic",
-        topic,
-    ];
+/// The arguments of `host run --plugin parse_stock.wasm` on `topic`, with `extra` flags.
+fn parse_stock_args<'a>(broker: &'a Broker, topic: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["run", "-p", "parse_stock.wasm", "--brokers", &broker.addr];
+    args.extend(["--topic", topic]);
     args.extend(extra);
-    host_bounded(&args, LIMIT)
+    args
+}
+
+/// Runs `host run --plugin parse_stock.wasm` on `topic`, with `extra` flags.
+fn run_parse_stock(broker: &Broker, topic: &str, extra: &[&str]) -> Run {
+    host_bounded(&parse_stock_args(broker, topic, extra), LIMIT)
 }
 
 #[test]
@@ -512,32 +510,29 @@ fn sigkill_mid_stream_then_restart_loses_nothing() {
             }
         })
     };
-    let args = [
-        "run",
-        "-p",
-        "parse_stock",
-        "--brokers",
-        &broker.addr,
-        "--topic",
+    let args = parse_stock_args(
+        &broker,
         "in",
-        "--group",
-        "crash",
-        "--starting-offsets",
-        "earliest",
-        "--sink",
-        "kafka",
-        "--output-topic",
-        "out",
-        "--max-records-per-batch",
-        "20",
-        "--batch-linger-ms",
-        "50",
-        "--workers",
-        "2",
-        // The killed member's session must end before the restarted one is given its partitions.
-        "-X",
-        "session.timeout.ms=6000",
-    ];
+        &[
+            "--group",
+            "crash",
+            "--starting-offsets",
+            "earliest",
+            "--sink",
+            "kafka",
+            "--output-topic",
+            "out",
+            "--max-records-per-batch",
+            "20",
+            "--batch-linger-ms",
+            "50",
+            "--workers",
+            "2",
+            // The killed member's session must end before the restarted one is given its partitions.
+            "-X",
+            "session.timeout.ms=6000",
+        ],
+    );
     let host = spawn_host(&args, &[]);
     host.wait_for("offsets committed", LIMIT, |_| {
         broker
@@ -578,23 +573,20 @@ fn sigkill_mid_stream_then_restart_loses_nothing() {
 fn two_hosts_in_one_group_split_the_partitions_and_output_everything() {
     let broker = Broker::start();
     broker.create_topic("in", 4);
-    let args = [
-        "run",
-        "-p",
-        "parse_stock",
-        "--brokers",
-        &broker.addr,
-        "--topic",
+    let args = parse_stock_args(
+        &broker,
         "in",
-        "--group",
-        "pair",
-        "--starting-offsets",
-        "earliest",
-        "-f",
-        "json",
-        "--batch-linger-ms",
-        "100",
-    ];
+        &[
+            "--group",
+            "pair",
+            "--starting-offsets",
+            "earliest",
+            "-f",
+            "json",
+            "--batch-linger-ms",
+            "100",
+        ],
+    );
     let env = [("SLUICE_LOG", "info")];
     let a = spawn_host(&args, &env);
     a.wait_for("the first host is assigned partitions", LIMIT, |h| {

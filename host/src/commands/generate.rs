@@ -3,12 +3,11 @@
 
 use super::load_plugins;
 use crate::cli::GenerateArgs;
-use crate::kafka::{Quiet, client_config, ensure_topics};
+use crate::kafka::{ensure_topics, producer_config};
 use crate::plugin::batch::value;
 use crate::plugin::{Stage, World};
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use rdkafka::ClientContext;
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::types::RDKafkaErrorCode;
@@ -31,14 +30,7 @@ impl Deliveries {
     }
 }
 
-impl ClientContext for Deliveries {
-    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, message: &str) {
-        Quiet.log(level, fac, message);
-    }
-    fn error(&self, error: KafkaError, reason: &str) {
-        Quiet.error(error, reason);
-    }
-}
+crate::quiet_client_context!(Deliveries);
 
 impl ProducerContext for Deliveries {
     type DeliveryOpaque = ();
@@ -73,14 +65,7 @@ pub fn producer(
     brokers: &str,
     properties: &[(String, String)],
 ) -> Result<BaseProducer<Deliveries>> {
-    let mut config = client_config(brokers, &[]);
-    config
-        .set("enable.idempotence", "true")
-        .set("linger.ms", "5");
-    for (k, v) in properties {
-        config.set(k, v);
-    }
-    config
+    producer_config(brokers, properties)
         .create_with_context(Deliveries::default())
         .context("creating the Kafka producer")
 }

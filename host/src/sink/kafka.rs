@@ -4,11 +4,9 @@
 //! report comes back; a failed delivery fails the ticket, so its offsets are
 //! never committed.
 
-use crate::kafka::{Quiet, client_config};
+use crate::kafka::producer_config;
 use crate::source::offsets::Ticket;
 use anyhow::{Context, Result, anyhow};
-use rdkafka::ClientContext;
-use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
@@ -19,14 +17,7 @@ use std::time::Duration;
 /// Reports deliveries to the tickets.
 pub struct SinkContext;
 
-impl ClientContext for SinkContext {
-    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
-        Quiet.log(level, fac, message);
-    }
-    fn error(&self, error: KafkaError, reason: &str) {
-        Quiet.error(error, reason);
-    }
-}
+crate::quiet_client_context!(SinkContext);
 
 impl ProducerContext for SinkContext {
     type DeliveryOpaque = Arc<Ticket>;
@@ -63,14 +54,7 @@ pub struct KafkaSink {
 impl KafkaSink {
     /// Creates the producer (`enable.idempotence=true`; `-X` properties on top).
     pub fn new(brokers: &str, properties: &[(String, String)]) -> Result<KafkaSink> {
-        let mut config = client_config(brokers, &[]);
-        config
-            .set("enable.idempotence", "true")
-            .set("linger.ms", "5");
-        for (k, v) in properties {
-            config.set(k, v);
-        }
-        let producer = config
+        let producer = producer_config(brokers, properties)
             .create_with_context(SinkContext)
             .context("creating the Kafka producer")?;
         Ok(KafkaSink { producer })

@@ -4,14 +4,12 @@
 //! output was acknowledged for, and again before partitions are revoked.
 
 use super::offsets::{Position, TopicPartition, Tracker};
-use crate::kafka::{Quiet, TIMEOUT, client_config, ensure_topics, unreachable};
+use crate::kafka::{TIMEOUT, client_config, ensure_topics, unreachable};
 use crate::plugin::batch::{BatchBuilder, InputRecord};
 use crate::plugin::bindings::Batch;
 use anyhow::{Context, Result, anyhow, bail};
-use rdkafka::ClientContext;
-use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
-use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::error::KafkaResult;
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeMap;
@@ -144,14 +142,7 @@ fn names(tps: &[TopicPartition]) -> String {
     list.join(", ")
 }
 
-impl ClientContext for SourceContext {
-    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
-        Quiet.log(level, fac, message);
-    }
-    fn error(&self, error: KafkaError, reason: &str) {
-        Quiet.error(error, reason);
-    }
-}
+crate::quiet_client_context!(SourceContext);
 
 impl ConsumerContext for SourceContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
