@@ -186,28 +186,42 @@ fn worker(
 }
 
 /// What `--available-now` waits for: every owned partition read to the end
-/// offset it had when the partitions were first assigned.
+/// offset it had when this consumer was first given it.
+#[derive(Default)]
 struct Targets {
     ends: BTreeMap<TopicPartition, i64>,
     start: BTreeMap<TopicPartition, i64>,
 }
 
 impl Targets {
-    fn take(source: &KafkaSource, starting_latest: bool) -> Result<Targets> {
+    /// Takes the end offsets (and the group's positions) of owned partitions
+    /// not seen before: the first assignment, and any a rebalance adds.
+    fn cover(
+        &mut self,
+        source: &KafkaSource,
+        owned: &BTreeSet<TopicPartition>,
+        starting_latest: bool,
+    ) -> Result<()> {
+        if owned.iter().all(|tp| self.ends.contains_key(tp)) {
+            return Ok(());
+        }
         let ends = source.end_offsets()?;
-        let mut start: BTreeMap<TopicPartition, i64> = BTreeMap::new();
-        for (tp, committed) in source.committed()? {
-            if let Some(offset) = committed {
-                start.insert(tp, offset);
+        let committed = source.committed()?;
+        for (tp, end) in ends {
+            if self.ends.contains_key(&tp) {
+                continue;
             }
-        }
-        if starting_latest {
+            let position = committed
+                .iter()
+                .find(|(c, _)| *c == tp)
+                .and_then(|(_, o)| *o);
             // A new group starting at the end has nothing available now.
-            for (tp, end) in &ends {
-                start.entry(tp.clone()).or_insert(*end);
+            if let Some(start) = position.or(starting_latest.then_some(end)) {
+                self.start.insert(tp.clone(), start);
             }
+            self.ends.insert(tp, end);
         }
-        Ok(Targets { ends, start })
+        Ok(())
     }
 
     /// Whether every partition still owned is acknowledged up to its target.
@@ -249,7 +263,8 @@ pub fn run(
                 .spawn(move || worker(chain, router, tracker, rx))?,
         );
     }
-    let mut targets: Option<Targets> = None;
+    let mut targets = Targets::default();
+    let mut unowned_since: Option<Instant> = None;
     let mut read = 0u64;
     let started = Instant::now();
     let result = loop {
@@ -279,22 +294,27 @@ pub fn run(
             tracing::warn!("{e:#}");
         }
         if options.available_now {
-            if targets.is_none() && !tracker.assigned().is_empty() {
-                match Targets::take(&source, options.starting_latest) {
-                    Ok(t) => targets = Some(t),
-                    Err(e) => break Err(e),
+            let owned = tracker.assigned();
+            if owned.is_empty() {
+                // Between a revoke and the next assignment nothing is owned for a moment;
+                // owning nothing for long means the others hold every partition.
+                let idle = *unowned_since.get_or_insert_with(Instant::now);
+                if !targets.ends.is_empty() && idle.elapsed() > Duration::from_secs(30) {
+                    break Ok(());
                 }
-            }
-            if targets.is_none() && started.elapsed() > Duration::from_secs(120) {
-                break Err(anyhow!(
-                    "no partition was assigned to this consumer within 120 s; is another member of the group holding them all, or is a killed member's session (session.timeout.ms) still open?"
-                ));
-            }
-            if targets
-                .as_ref()
-                .is_some_and(|t| t.reached(&tracker.acked(), &tracker.assigned()))
-            {
-                break Ok(());
+                if targets.ends.is_empty() && started.elapsed() > Duration::from_secs(120) {
+                    break Err(anyhow!(
+                        "no partition was assigned to this consumer within 120 s; is another member of the group holding them all, or is a killed member's session (session.timeout.ms) still open?"
+                    ));
+                }
+            } else {
+                unowned_since = None;
+                if let Err(e) = targets.cover(&source, &owned, options.starting_latest) {
+                    break Err(e);
+                }
+                if targets.reached(&tracker.acked(), &owned) {
+                    break Ok(());
+                }
             }
         }
     };

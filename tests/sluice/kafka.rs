@@ -556,7 +556,12 @@ fn sigkill_mid_stream_then_restart_loses_nothing() {
         "killed mid-stream, at {at_kill} of {total}"
     );
 
-    let restarted = host_bounded(&[&args[..], &["--available-now"]].concat(), LIMIT);
+    let restart = std::time::Instant::now();
+    let restarted = spawn_host(
+        &[&args[..], &["--available-now"]].concat(),
+        &[("SLUICE_LOG", "info")],
+    )
+    .wait(LIMIT);
     assert_eq!(restarted.code, 0, "{}", restarted.stderr);
     let out = broker.read("out", total, LIMIT);
     let keys: std::collections::BTreeSet<String> = out.iter().map(Record::key_str).collect();
@@ -565,7 +570,10 @@ fn sigkill_mid_stream_then_restart_loses_nothing() {
     // At most what was read but not yet committed at the kill: per worker the batch being
     // processed and two queued, plus the batch being read (20 records each), plus what was
     // acknowledged after the last commit.
-    eprintln!("killed at {at_kill} committed records; {duplicates} duplicates after the restart");
+    eprintln!(
+        "killed at {at_kill} committed records; {duplicates} duplicates after the restart, which took {:?}",
+        restart.elapsed()
+    );
     assert!(duplicates <= 200, "{duplicates} duplicates");
 }
 
