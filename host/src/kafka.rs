@@ -8,14 +8,29 @@ use rdkafka::client::Client;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// How long a metadata or admin request may take.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Keeps librdkafka's own logging out of the user's terminal: connection
-/// failures are reported by the host, once, with the fix.
+/// failures at start are reported by the host, once, with the fix; once a
+/// pipeline runs ([`warn_of_outages`]), a broker outage is a warning at most
+/// every [`OUTAGE_WARNING_INTERVAL`] while librdkafka reconnects by itself.
 pub struct Quiet;
+
+/// The least time between two warnings of a broker outage.
+pub const OUTAGE_WARNING_INTERVAL: Duration = Duration::from_secs(30);
+
+static WARN_OF_OUTAGES: AtomicBool = AtomicBool::new(false);
+static LAST_OUTAGE_WARNING: Mutex<Option<Instant>> = Mutex::new(None);
+
+/// From now on, broker outages are logged as warnings (rate-limited).
+pub fn warn_of_outages() {
+    WARN_OF_OUTAGES.store(true, Ordering::Relaxed);
+}
 
 impl ClientContext for Quiet {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
@@ -23,6 +38,30 @@ impl ClientContext for Quiet {
     }
     fn error(&self, error: KafkaError, reason: &str) {
         tracing::debug!(target: "librdkafka", %error, "{reason}");
+        let outage = matches!(
+            error.rdkafka_error_code(),
+            Some(RDKafkaErrorCode::BrokerTransportFailure | RDKafkaErrorCode::AllBrokersDown)
+        );
+        if outage && WARN_OF_OUTAGES.load(Ordering::Relaxed) {
+            warn_at_most_every_interval(&format!(
+                "cannot reach the Kafka brokers ({reason}); reconnecting, nothing is committed meanwhile"
+            ));
+        }
+    }
+}
+
+/// Logs a warning about Kafka unless one was logged in the last
+/// [`OUTAGE_WARNING_INTERVAL`] (an outage repeats its errors many times a second).
+pub fn warn_at_most_every_interval(message: &str) {
+    let mut last = LAST_OUTAGE_WARNING
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if last.is_none_or(|t| t.elapsed() >= OUTAGE_WARNING_INTERVAL) {
+        *last = Some(Instant::now());
+        tracing::warn!(
+            "{message} (said at most every {}s)",
+            OUTAGE_WARNING_INTERVAL.as_secs()
+        );
     }
 }
 

@@ -263,6 +263,7 @@ pub fn run(
                 .spawn(move || worker(chain, router, tracker, rx))?,
         );
     }
+    crate::kafka::warn_of_outages();
     let mut targets = Targets::default();
     let mut unowned_since: Option<Instant> = None;
     let mut read = 0u64;

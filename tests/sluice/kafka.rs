@@ -265,7 +265,7 @@ fn tick(i: usize) -> String {
 
 /// `count` keyed ticks (`k<i>`), each with a `trace` header and a timestamp;
 /// every `bad_every`-th value is not JSON.
-fn keyed_ticks(count: usize, bad_every: usize) -> Vec<Record> {
+pub(crate) fn keyed_ticks(count: usize, bad_every: usize) -> Vec<Record> {
     (0..count)
         .map(|i| {
             let value = if bad_every > 0 && i % bad_every == 0 {

@@ -8,5 +8,6 @@ mod docs;
 mod generator;
 mod kafka;
 mod parse_stock;
+mod reliability;
 mod sandbox;
 mod schema_filter;

@@ -275,39 +275,71 @@ impl Record {
 /// loopback port, stopped when dropped.
 pub struct Broker {
     child: Option<Child>,
+    storage: String,
+    dir: PathBuf,
     /// `127.0.0.1:PORT`, for `--brokers`.
     pub addr: String,
 }
 
 impl Broker {
-    /// Starts tansu and waits until it accepts connections.
+    /// Starts tansu with in-memory storage and waits until it accepts connections.
     pub fn start() -> Broker {
+        Broker::start_with("memory://tansu/", &std::env::temp_dir())
+    }
+
+    /// Starts tansu storing its data in SQLite under `dir`, which survives
+    /// [`Broker::restart`].
+    pub fn start_persistent(dir: &std::path::Path) -> Broker {
+        Broker::start_with("sqlite://tansu.db", dir)
+    }
+
+    /// Starts tansu with `storage` (relative paths in it are under `dir`).
+    fn start_with(storage: &str, dir: &std::path::Path) -> Broker {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let url = format!("tcp://127.0.0.1:{port}");
+        let mut broker = Broker {
+            child: None,
+            addr: format!("127.0.0.1:{port}"),
+            storage: storage.to_string(),
+            dir: dir.to_path_buf(),
+        };
+        broker.restart();
+        broker
+    }
+
+    /// Stops the broker (SIGKILL), as a crash would.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the broker again on the same address and storage.
+    pub fn restart(&mut self) {
+        self.stop();
+        let url = format!("tcp://{}", self.addr);
         let child = Command::new("tansu")
             .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
-            .args(["--storage-engine", "memory://tansu/"])
+            .args(["--storage-engine", &self.storage])
+            .current_dir(&self.dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("starting tansu: install it with `cargo install tansu --locked --features dynostore,libsql` (scripts/test does)");
-        let addr = format!("127.0.0.1:{port}");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::net::TcpStream::connect(&addr).is_err() {
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(&self.addr).is_err() {
             assert!(
-                std::time::Instant::now() < deadline,
-                "tansu did not listen on {addr} within 30 s"
+                Instant::now() < deadline,
+                "tansu did not listen on {} within 30 s",
+                self.addr
             );
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        Broker {
-            child: Some(child),
-            addr,
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
@@ -316,6 +348,8 @@ impl Broker {
         Broker {
             child: None,
             addr: addr.to_string(),
+            storage: String::new(),
+            dir: PathBuf::new(),
         }
     }
 
@@ -464,9 +498,6 @@ impl Broker {
 
 impl Drop for Broker {
     fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        self.stop();
     }
 }

@@ -9,7 +9,7 @@ use crate::plugin::batch::{BatchBuilder, InputRecord};
 use crate::plugin::bindings::Batch;
 use anyhow::{Context, Result, anyhow, bail};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
-use rdkafka::error::KafkaResult;
+use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeMap;
@@ -329,7 +329,18 @@ impl KafkaSource {
             let Some(message) = self.consumer.poll(left) else {
                 break;
             };
-            let message = message.context("reading from Kafka")?;
+            let message = match message {
+                Ok(m) => m,
+                Err(e @ KafkaError::MessageConsumptionFatal(_)) => {
+                    return Err(e).context("reading from Kafka");
+                }
+                // Transient (brokers down, a partition's leader moving, …): librdkafka
+                // retries by itself; the records are fetched again from where it stood.
+                Err(e) => {
+                    crate::kafka::warn_at_most_every_interval(&format!("reading from Kafka: {e}"));
+                    continue;
+                }
+            };
             let topic = intern(&mut self.topics, message.topic());
             let lane = lane(&topic, message.partition(), lanes);
             let headers: Vec<(&[u8], Option<&[u8]>)> = message
