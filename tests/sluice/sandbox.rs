@@ -49,6 +49,76 @@ fn allocation_bomb_hits_the_memory_limit_and_the_rest_go_on() {
 }
 
 #[test]
+fn output_explosions_and_invalid_outputs_fail_only_their_record() {
+    for (value, error) in [
+        // One record → a million outputs, and one record → a 1 GiB value.
+        (
+            "explode",
+            "plugin \"hostile\" trapped: memory limit of 64 MiB exceeded (raise it with --memory-limit)",
+        ),
+        (
+            "huge",
+            "plugin \"hostile\" trapped: memory limit of 64 MiB exceeded (raise it with --memory-limit)",
+        ),
+        // An output pointing at an input that does not exist is validated, never trusted.
+        (
+            "bad_input",
+            "plugin \"hostile\" trapped: returned an invalid batch: output record 0 claims to come from input 6 but the batch had 1 records",
+        ),
+    ] {
+        let run = host(
+            &["test", "-p", guest("hostile")],
+            &format!("a\n{value}\nb\n"),
+        );
+        assert_eq!(run.code, 0, "{value}: {}", run.stderr);
+        assert_eq!(run.lines(), ["\"a\"", "\"b\""], "{value}");
+        assert_eq!(errors_by_line(&run), [(2, error.to_string())], "{value}");
+    }
+}
+
+#[test]
+fn a_slow_but_correct_plugin_meets_the_deadline_by_smaller_batches_and_loses_nothing() {
+    // Each `slow` record takes a good part of the 100 ms deadline: eight in one call exceed it,
+    // so the batch is split until every call fits.
+    let run = host(
+        &[
+            "test",
+            "-p",
+            guest("hostile"),
+            "--deadline-ms",
+            "100",
+            "--batch-size",
+            "8",
+        ],
+        &"slow\n".repeat(8),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.lines(), ["\"slow\""; 8]);
+    assert!(run.errors().is_empty(), "{}", run.stderr);
+}
+
+#[test]
+fn an_infinite_loop_in_init_is_stopped_by_the_deadline() {
+    let run = host(
+        &[
+            "test",
+            "-p",
+            guest("hostile"),
+            "--config",
+            "hostile.init=loop",
+            "--deadline-ms",
+            "200",
+        ],
+        "a\n",
+    );
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr.trim(),
+        "error: plugin \"hostile\" trapped in init: deadline of 200 ms exceeded (raise it with --deadline-ms)"
+    );
+}
+
+#[test]
 fn panic_on_one_record_fails_only_that_record() {
     let input: String = (0..300)
         .map(|i| {

@@ -1,7 +1,11 @@
 //! Misbehaves on command: the record value says how.
 //! `loop` spins forever, `alloc` allocates until memory runs out, `panic`
-//! panics, `recurse` overflows the stack; anything else passes through.
-use sluice_sdk::{Config, Error, Fail, Out, Record, Transform};
+//! panics, `recurse` overflows the stack, `explode` emits a million outputs,
+//! `huge` emits a 1 GiB value, `slow` spins for a while and then passes the
+//! record on (slow but correct), `bad_input` emits an output claiming to
+//! come from an input that does not exist; anything else passes through.
+//! With `--config hostile.init=loop` it spins forever in `init`.
+use sluice_sdk::{Batch, Config, Error, Fail, Out, Output, Record, Transform};
 use std::hint::black_box;
 
 struct Hostile;
@@ -12,18 +16,29 @@ fn recurse(depth: u64) -> u64 {
     recurse(depth + 1) + frame[0]
 }
 
+fn spin(iterations: u64) -> u64 {
+    let mut n = 0u64;
+    for i in 0..iterations {
+        n = black_box(n.wrapping_add(i));
+    }
+    n
+}
+
 impl Transform for Hostile {
-    fn init(_: &mut Config) -> Result<Self, Error> {
+    fn init(config: &mut Config) -> Result<Self, Error> {
+        if config.get("init") == Some("loop") {
+            loop {
+                black_box(spin(1 << 20));
+            }
+        }
         Ok(Hostile)
     }
+
     fn process(&mut self, record: &Record, out: &mut Out) -> Result<(), Fail> {
         match record.value().unwrap_or_default() {
-            b"loop" => {
-                let mut n = 0u64;
-                loop {
-                    n = black_box(n.wrapping_add(1));
-                }
-            }
+            b"loop" => loop {
+                black_box(spin(1 << 20));
+            },
             b"alloc" => {
                 let mut hoard = Vec::new();
                 loop {
@@ -34,7 +49,35 @@ impl Transform for Hostile {
             b"recurse" => {
                 black_box(recurse(0));
             }
+            b"explode" => {
+                for i in 0..1_000_000u32 {
+                    out.emit(&i.to_le_bytes());
+                }
+            }
+            b"huge" => {
+                out.emit_with(|buf| buf.resize(1 << 30, b'x'));
+            }
+            b"slow" => {
+                black_box(spin(30_000_000));
+                out.keep(record);
+            }
             _ => out.keep(record),
+        }
+        Ok(())
+    }
+
+    fn process_batch(&mut self, input: &Batch, output: &mut Output) -> Result<(), Error> {
+        for record in Record::all(input) {
+            if record.value() == Some(b"bad_input") {
+                output
+                    .out_for(input.records.len() as u32 + 5)
+                    .emit(b"from nowhere");
+                continue;
+            }
+            let mut out = output.out_for(record.index());
+            if let Err(Fail::Record(message)) = self.process(&record, &mut out) {
+                output.reject(record.index(), message);
+            }
         }
         Ok(())
     }
