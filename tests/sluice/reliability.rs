@@ -69,3 +69,74 @@ fn a_broker_restart_mid_stream_loses_nothing_and_is_logged_once() {
     let keys: BTreeSet<String> = out.iter().map(Record::key_str).collect();
     assert_eq!(keys.len(), 400, "every record reached the output");
 }
+
+#[test]
+fn hostile_records_are_output_or_dead_lettered_never_lost() {
+    let broker = Broker::start();
+    for t in ["in", "out", "dlq"] {
+        broker.create_topic(t, 1);
+    }
+    let big = format!(
+        r#"{{"event_time": "2026-11-25T12:00:00", "ticker": "BIG", "price": 1.5, "pad": "{}"}}"#,
+        "x".repeat(10 << 20)
+    );
+    let mut tombstone = Record::new("tombstone", b"");
+    tombstone.value = None;
+    let mut records = vec![
+        Record::new("big", big.as_bytes()),
+        Record::new("utf8", &[0xc3, 0x28, b'{', 0xff]),
+        Record::new("garbage", &[0, 1, 2, 3, 255, 254, 0, 7]),
+        tombstone,
+        Record::new("empty", b""),
+        Record::new("array", b"[1, 2, 3]"),
+        Record::new(
+            "fine",
+            br#"{"event_time": "t", "ticker": "OK", "price": 2}"#,
+        ),
+    ];
+    records.push(Record {
+        key: None,
+        ..Record::new("", br#"{"ticker": "NOKEY"}"#)
+    });
+    broker.produce_large("in", &records);
+    let run = spawn_host(
+        &[
+            "run",
+            "-p",
+            "parse_stock",
+            "--config",
+            "parse_stock.mode=DLQ",
+            "--brokers",
+            &broker.addr,
+            "--topic",
+            "in",
+            "--starting-offsets",
+            "earliest",
+            "--available-now",
+            "--sink",
+            "kafka",
+            "--output-topic",
+            "out",
+            "--dlq-topic",
+            "dlq",
+        ],
+        &[],
+    )
+    .wait(LIMIT);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = broker.read("out", 5, LIMIT);
+    let dlq = broker.read("dlq", 3, LIMIT);
+    let keys = |rs: &[Record]| -> Vec<String> { rs.iter().map(Record::key_str).collect() };
+    // Null and empty values are Spark's null rows; bad JSON goes to the dead-letter topic.
+    assert_eq!(keys(&out), ["big", "tombstone", "empty", "fine", ""]);
+    assert_eq!(keys(&dlq), ["utf8", "garbage", "array"]);
+    assert_eq!(
+        dlq[1].value.as_deref(),
+        Some(&[0, 1, 2, 3, 255, 254, 0, 7][..]),
+        "original bytes"
+    );
+    let big_row: serde_json::Value =
+        serde_json::from_slice(out[0].value.as_deref().unwrap()).unwrap();
+    assert_eq!(big_row["ticker"], "BIG");
+    assert!(out[4].key.is_none(), "a null key stays null");
+}

@@ -375,12 +375,24 @@ impl Broker {
     /// with the last batch's base offset + 1, which is the true end offset
     /// only then (Kafka and Redpanda answer it right either way).
     pub fn produce(&self, topic: &str, records: &[Record]) {
-        let producer: BaseProducer = rdkafka::ClientConfig::new()
+        self.produce_with(topic, records, &[]);
+    }
+
+    /// [`Broker::produce`] for records up to 32 MiB.
+    pub fn produce_large(&self, topic: &str, records: &[Record]) {
+        self.produce_with(topic, records, &[("message.max.bytes", "33554432")]);
+    }
+
+    fn produce_with(&self, topic: &str, records: &[Record], config: &[(&str, &str)]) {
+        let mut client = rdkafka::ClientConfig::new();
+        client
             .set("bootstrap.servers", &self.addr)
             .set("linger.ms", "0")
-            .set("batch.num.messages", "1")
-            .create()
-            .expect("a producer");
+            .set("batch.num.messages", "1");
+        for (k, v) in config {
+            client.set(*k, *v);
+        }
+        let producer: BaseProducer = client.create().expect("a producer");
         for r in records {
             let mut headers = OwnedHeaders::new();
             for (key, value) in &r.headers {
