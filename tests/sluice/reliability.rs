@@ -140,3 +140,80 @@ fn hostile_records_are_output_or_dead_lettered_never_lost() {
     assert_eq!(big_row["ticker"], "BIG");
     assert!(out[4].key.is_none(), "a null key stays null");
 }
+
+/// The resident memory of process `pid`, in bytes.
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+#[test]
+fn a_slow_console_keeps_memory_bounded_while_lag_grows_and_loses_nothing() {
+    use std::io::Read;
+    let broker = Broker::start();
+    broker.create_topic("in", 1);
+    // 200 MB of ticks, far more than the memory bound.
+    let pad = "p".repeat(2000);
+    let records: Vec<Record> = (0..100_000)
+        .map(|i| {
+            let value = format!(
+                r#"{{"event_time": "t{i}", "ticker": "AAPL", "price": 1.5, "pad": "{pad}"}}"#
+            );
+            Record::new(&format!("k{i}"), value.as_bytes())
+        })
+        .collect();
+    broker.produce_fast("in", &records);
+    let mut child = std::process::Command::new(sluice_tests::host_bin())
+        .args([
+            "run",
+            "-p",
+            "parse_stock",
+            "--brokers",
+            &broker.addr,
+            "--topic",
+            "in",
+            "--starting-offsets",
+            "earliest",
+            "-f",
+            "json",
+            "--max-records-per-batch",
+            "500",
+        ])
+        .env("SLUICE_CACHE_DIR", sluice_tests::cache_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut stdout = child.stdout.take().unwrap();
+    // A console read at 40 KB/s: the pipe fills, the host waits, the topic's lag grows.
+    let mut peak = 0;
+    let mut buf = vec![0u8; 4096];
+    let mut text = Vec::new();
+    for _ in 0..500 {
+        let n = stdout.read(&mut buf).unwrap();
+        text.extend_from_slice(&buf[..n]);
+        peak = peak.max(rss(pid));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let slow_lines = text.iter().filter(|b| **b == b'\n').count();
+    assert!(
+        slow_lines < 90_000,
+        "the console was the bottleneck: {slow_lines} lines"
+    );
+    // Then read at full speed: everything arrives.
+    while text.iter().filter(|b| **b == b'\n').count() < 100_000 {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "the host stopped early");
+        text.extend_from_slice(&buf[..n]);
+        peak = peak.max(rss(pid));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    eprintln!("peak RSS {} MiB while 200 MB waited", peak >> 20);
+    assert!(peak > 0 && peak < 128 << 20, "peak RSS {} MiB", peak >> 20);
+}

@@ -203,6 +203,26 @@ fn commit(
         .with_context(|| format!("committing offsets of {}", names(&partitions(&tpl))))
 }
 
+/// The consumer's config: defaults, the user's `-X` properties on top, and
+/// last what at-least-once depends on (offsets are committed by the host only).
+fn consumer_config(config: &SourceConfig, reset: &str) -> rdkafka::ClientConfig {
+    let mut client = client_config(&config.brokers, &[]);
+    client
+        .set("auto.offset.reset", reset)
+        .set("enable.partition.eof", "false")
+        // Read ahead at most 16 MiB (librdkafka's default is 64 MiB), so a slow sink
+        // keeps memory bounded; -X queued.max.messages.kbytes=… changes it.
+        .set("queued.max.messages.kbytes", "16384");
+    for (k, v) in &config.properties {
+        client.set(k, v);
+    }
+    client
+        .set("group.id", &config.group)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false");
+    client
+}
+
 /// A consumer-group source.
 pub struct KafkaSource {
     consumer: BaseConsumer<SourceContext>,
@@ -220,17 +240,11 @@ impl KafkaSource {
             StartingOffsets::Latest => "latest",
             _ => "earliest",
         };
-        let consumer: BaseConsumer<SourceContext> =
-            client_config(&config.brokers, &config.properties)
-                .set("group.id", &config.group)
-                .set("enable.auto.commit", "false")
-                .set("enable.auto.offset.store", "false")
-                .set("auto.offset.reset", reset)
-                .set("enable.partition.eof", "false")
-                .create_with_context(SourceContext {
-                    tracker: tracker.clone(),
-                })
-                .context("creating the Kafka consumer")?;
+        let consumer: BaseConsumer<SourceContext> = consumer_config(&config, reset)
+            .create_with_context(SourceContext {
+                tracker: tracker.clone(),
+            })
+            .context("creating the Kafka consumer")?;
         let topics: Vec<String> = match &config.subscription {
             Subscription::Topics(topics) => {
                 let names: Vec<&str> = topics.iter().map(String::as_str).collect();
