@@ -2,7 +2,7 @@
 //! going away and coming back.
 
 use crate::kafka::keyed_ticks;
-use sluice_tests::{Broker, Record, spawn_host};
+use sluice_tests::{Broker, Record, Spawned, spawn_host};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -323,4 +323,100 @@ fn ten_sigkills_under_load_lose_nothing_and_repeat_only_what_was_in_flight() {
     // Per kill at most what was read but not committed: per worker the batch in hand and two
     // queued, the batch being read, and the acknowledged batches not yet committed (50 each).
     assert!(duplicates <= 10 * 400, "{duplicates} duplicates");
+}
+
+#[test]
+fn a_group_growing_from_one_to_three_hosts_and_back_loses_nothing() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let broker = Broker::start();
+    broker.create_topic("in", 6);
+    broker.create_topic("out", 3);
+    let stop = Arc::new(AtomicBool::new(false));
+    let producer = {
+        let (addr, stop) = (broker.addr.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let broker = Broker::attach(&addr);
+            let mut next = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let chunk = crate::kafka::keyed_ticks(next + 100, 0).split_off(next);
+                broker.produce("in", &chunk);
+                next += 100;
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            next
+        })
+    };
+    let args = [
+        "run",
+        "-p",
+        "parse_stock",
+        "--brokers",
+        &broker.addr,
+        "--topic",
+        "in",
+        "--group",
+        "elastic",
+        "--starting-offsets",
+        "earliest",
+        "--sink",
+        "kafka",
+        "--output-topic",
+        "out",
+        "--max-records-per-batch",
+        "50",
+        "--batch-linger-ms",
+        "50",
+    ];
+    let env = [("SLUICE_LOG", "info")];
+    let owned = |h: &Spawned| -> usize {
+        h.stderr()
+            .lines()
+            .filter_map(|l| l.split("assigned partitions: ").nth(1))
+            .next_back()
+            .map_or(0, |l| l.split(", ").count())
+    };
+    let committed = || -> i64 {
+        broker
+            .offsets("elastic", "in", 6)
+            .iter()
+            .map(|(c, _)| c.unwrap_or(0))
+            .sum()
+    };
+    let a = spawn_host(&args, &env);
+    a.wait_for("the first host owns all six partitions", LIMIT, |h| {
+        owned(h) == 6
+    });
+    a.wait_for("some records committed", LIMIT, |_| committed() > 300);
+    let (b, c) = (spawn_host(&args, &env), spawn_host(&args, &env));
+    c.wait_for("three hosts share the partitions", LIMIT, |c| {
+        owned(&a) > 0 && owned(&b) > 0 && owned(c) > 0 && owned(&a) + owned(&b) + owned(c) == 6
+    });
+    let before = committed();
+    c.wait_for("the three make progress", LIMIT, |_| {
+        committed() > before + 300
+    });
+    b.signal("TERM");
+    c.signal("TERM");
+    let (b, c) = (b.wait(LIMIT), c.wait(LIMIT));
+    assert_eq!((b.code, c.code), (0, 0), "{}\n{}", b.stderr, c.stderr);
+    a.wait_for("the first host owns all six again", LIMIT, |h| {
+        owned(h) == 6 && h.stderr().matches("assigned partitions").count() >= 3
+    });
+    stop.store(true, Ordering::Relaxed);
+    let produced = producer.join().unwrap();
+    a.wait_for("everything committed", LIMIT, |_| {
+        committed() == produced as i64
+    });
+    a.signal("TERM");
+    let a = a.wait(LIMIT);
+    assert_eq!(a.code, 0, "{}", a.stderr);
+    let out = broker.read("out", produced, LIMIT);
+    let keys: BTreeSet<String> = out.iter().map(Record::key_str).collect();
+    assert_eq!(keys.len(), produced, "every record reached the output");
+    let duplicates = out.len() - produced;
+    eprintln!("1 → 3 → 1 hosts: {produced} records, {duplicates} duplicates");
+    // A graceful rebalance commits before giving partitions up: at most the batch being read
+    // by each host at each of the four rebalances repeats.
+    assert!(duplicates <= 4 * 3 * 50, "{duplicates} duplicates");
 }
