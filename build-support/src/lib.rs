@@ -26,8 +26,23 @@ pub fn build_wasm_workspace(dir: &Path, target_name: &str, expected: &[&str]) ->
     }
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("called from a build script"));
     let target_dir = outer_target_dir(&out_dir).join(target_name);
-    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // Under rustup, the wasm workspace builds with its own toolchain file
+    // (rust-toolchain.toml, which lists the wasm32-wasip2 target) even when
+    // the outer build runs another toolchain (`cargo +nightly fuzz`): the
+    // rustup proxy decides, once the outer choice is out of the environment.
+    let under_rustup =
+        env::var_os("RUSTUP_HOME").is_some() || env::var_os("RUSTUP_TOOLCHAIN").is_some();
+    let cargo = if under_rustup {
+        "cargo".to_string()
+    } else {
+        env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+    };
     let mut cmd = Command::new(&cargo);
+    if under_rustup {
+        cmd.env_remove("RUSTUP_TOOLCHAIN")
+            .env_remove("RUSTC")
+            .env_remove("RUSTDOC");
+    }
     cmd.current_dir(dir)
         .args(["build", "--release", "--target", "wasm32-wasip2"])
         .env("CARGO_TARGET_DIR", &target_dir)

@@ -5,6 +5,7 @@
 mod cli;
 mod compose;
 mod docs;
+mod fuzz_smoke;
 mod generator;
 mod kafka;
 mod parse_stock;
