@@ -420,3 +420,27 @@ fn a_group_growing_from_one_to_three_hosts_and_back_loses_nothing() {
     // by each host at each of the four rebalances repeats.
     assert!(duplicates <= 4 * 3 * 50, "{duplicates} duplicates");
 }
+
+#[test]
+fn an_empty_topic_ends_at_once() {
+    let broker = Broker::start();
+    broker.create_topic("empty", 2);
+    let empty = spawn_host(
+        &[
+            "run",
+            "-p",
+            "parse_stock",
+            "--brokers",
+            &broker.addr,
+            "--topic",
+            "empty",
+            "--starting-offsets",
+            "earliest",
+            "--available-now",
+        ],
+        &[],
+    )
+    .wait(LIMIT);
+    assert_eq!(empty.code, 0, "{}", empty.stderr);
+    assert!(!empty.stdout.contains("Batch:"), "{}", empty.stdout);
+}
