@@ -272,9 +272,8 @@ pub fn run(
         if stop.load(Ordering::Relaxed) || tracker.failure().is_some() {
             break Ok(());
         }
-        if options.limit.is_some_and(|limit| read >= limit)
-            && tracker.wait_idle(Duration::from_millis(100))
-        {
+        if options.limit.is_some_and(|limit| read >= limit) {
+            // Read no more; what was read is finished on the way out.
             break Ok(());
         }
         let batches = match source.next_batch(lanes) {
