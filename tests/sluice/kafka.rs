@@ -24,7 +24,11 @@ fn generate(broker: &Broker, topic: &str, count: u32, extra: &[&str]) -> Run {
 }
 
 /// The arguments of `host run --plugin parse_stock.wasm` on `topic`, with `extra` flags.
-fn parse_stock_args<'a>(broker: &'a Broker, topic: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+pub(crate) fn parse_stock_args<'a>(
+    broker: &'a Broker,
+    topic: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
     let mut args = vec!["run", "-p", "parse_stock.wasm", "--brokers", &broker.addr];
     args.extend(["--topic", topic]);
     args.extend(extra);
@@ -109,16 +113,7 @@ fn tutorial_flow_generate_then_run_prints_spark_tables_and_commits() {
 fn unreachable_broker_and_missing_topic_say_what_to_do() {
     let broker = Broker::start();
     let run = host_bounded(
-        &[
-            "run",
-            "-p",
-            "parse_stock",
-            "--brokers",
-            &broker.addr,
-            "--topic",
-            "nosuch",
-            "--available-now",
-        ],
+        &parse_stock_args(&broker, "nosuch", &["--available-now"]),
         LIMIT,
     );
     assert_eq!(run.code, 2);
@@ -132,16 +127,7 @@ fn unreachable_broker_and_missing_topic_say_what_to_do() {
     );
     // --check=online asks the broker; offline it would not.
     let online = host_bounded(
-        &[
-            "run",
-            "-p",
-            "parse_stock",
-            "--brokers",
-            &broker.addr,
-            "--topic",
-            "nosuch",
-            "--check=online",
-        ],
+        &parse_stock_args(&broker, "nosuch", &["--check=online"]),
         LIMIT,
     );
     assert_eq!(online.code, 2);
@@ -535,21 +521,12 @@ fn sigkill_mid_stream_then_restart_loses_nothing() {
     );
     let host = spawn_host(&args, &[]);
     host.wait_for("offsets committed", LIMIT, |_| {
-        broker
-            .offsets("crash", "in", 3)
-            .iter()
-            .map(|(c, _)| c.unwrap_or(0))
-            .sum::<i64>()
-            >= 500
+        broker.committed_total("crash", "in", 3) >= 500
     });
     host.signal("KILL");
     let killed = host.wait(LIMIT);
     assert_eq!(killed.code, -9, "{}", killed.stderr);
-    let at_kill: i64 = broker
-        .offsets("crash", "in", 3)
-        .iter()
-        .map(|(c, _)| c.unwrap_or(0))
-        .sum();
+    let at_kill: i64 = broker.committed_total("crash", "in", 3);
     producer.join().unwrap();
     assert!(
         at_kill < total as i64,
@@ -651,11 +628,7 @@ fn two_hosts_in_one_group_split_the_partitions_and_output_everything() {
         })
         .collect();
     assert_eq!(printed, expected);
-    let committed: i64 = broker
-        .offsets("pair", "in", 4)
-        .iter()
-        .map(|(c, _)| c.unwrap_or(0))
-        .sum();
+    let committed: i64 = broker.committed_total("pair", "in", 4);
     assert_eq!(
         committed, 400,
         "both committed what they printed before exiting"

@@ -1,12 +1,46 @@
 //! Failures the pipeline must ride out without losing a record: the broker
 //! going away and coming back.
 
-use crate::kafka::keyed_ticks;
+use crate::kafka::{keyed_ticks, parse_stock_args};
 use sluice_tests::{Broker, Record, Spawned, spawn_host};
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(120);
+
+/// A producer thread sending 100 keyed ticks to topic `in` at every `pause`
+/// (every `bad_every`-th malformed) until [`SteadyLoad::finish`].
+struct SteadyLoad {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<usize>,
+}
+
+impl SteadyLoad {
+    fn start(broker: &Broker, pause: Duration, bad_every: usize) -> SteadyLoad {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (addr, flag) = (broker.addr.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let broker = Broker::attach(&addr);
+            let mut next = 0;
+            while !flag.load(Ordering::Relaxed) {
+                let chunk = keyed_ticks(next + 100, bad_every).split_off(next);
+                broker.produce("in", &chunk);
+                next += 100;
+                std::thread::sleep(pause);
+            }
+            next
+        });
+        SteadyLoad { stop, thread }
+    }
+
+    /// Stops the load; returns how many records were sent.
+    fn finish(self) -> usize {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().expect("the load thread")
+    }
+}
 
 #[test]
 fn a_broker_restart_mid_stream_loses_nothing_and_is_logged_once() {
@@ -17,44 +51,31 @@ fn a_broker_restart_mid_stream_loses_nothing_and_is_logged_once() {
     let records = keyed_ticks(400, 0);
     broker.produce("in", &records[..200]);
     let host = spawn_host(
-        &[
-            "run",
-            "-p",
-            "parse_stock",
-            "--brokers",
-            &broker.addr,
-            "--topic",
+        &parse_stock_args(
+            &broker,
             "in",
-            "--starting-offsets",
-            "earliest",
-            "--sink",
-            "kafka",
-            "--output-topic",
-            "out",
-            "--batch-linger-ms",
-            "100",
-        ],
+            &[
+                "--starting-offsets",
+                "earliest",
+                "--sink",
+                "kafka",
+                "--output-topic",
+                "out",
+                "--batch-linger-ms",
+                "100",
+            ],
+        ),
         &[],
     );
     host.wait_for("the first records committed", LIMIT, |_| {
-        broker
-            .offsets("sluice-parse_stock", "in", 2)
-            .iter()
-            .map(|(c, _)| c.unwrap_or(0))
-            .sum::<i64>()
-            >= 200
+        broker.committed_total("sluice-parse_stock", "in", 2) >= 200
     });
     broker.stop();
     std::thread::sleep(Duration::from_secs(5));
     broker.restart();
     broker.produce("in", &records[200..]);
     host.wait_for("the rest committed after the restart", LIMIT, |_| {
-        broker
-            .offsets("sluice-parse_stock", "in", 2)
-            .iter()
-            .map(|(c, _)| c.unwrap_or(0))
-            .sum::<i64>()
-            >= 400
+        broker.committed_total("sluice-parse_stock", "in", 2) >= 400
     });
     host.signal("TERM");
     let run = host.wait(LIMIT);
@@ -100,26 +121,23 @@ fn hostile_records_are_output_or_dead_lettered_never_lost() {
     });
     broker.produce_large("in", &records);
     let run = spawn_host(
-        &[
-            "run",
-            "-p",
-            "parse_stock",
-            "--config",
-            "parse_stock.mode=DLQ",
-            "--brokers",
-            &broker.addr,
-            "--topic",
+        &parse_stock_args(
+            &broker,
             "in",
-            "--starting-offsets",
-            "earliest",
-            "--available-now",
-            "--sink",
-            "kafka",
-            "--output-topic",
-            "out",
-            "--dlq-topic",
-            "dlq",
-        ],
+            &[
+                "--config",
+                "parse_stock.mode=DLQ",
+                "--starting-offsets",
+                "earliest",
+                "--available-now",
+                "--sink",
+                "kafka",
+                "--output-topic",
+                "out",
+                "--dlq-topic",
+                "dlq",
+            ],
+        ),
         &[],
     )
     .wait(LIMIT);
@@ -168,21 +186,18 @@ fn a_slow_console_keeps_memory_bounded_while_lag_grows_and_loses_nothing() {
         .collect();
     broker.produce_fast("in", &records);
     let mut child = std::process::Command::new(sluice_tests::host_bin())
-        .args([
-            "run",
-            "-p",
-            "parse_stock",
-            "--brokers",
-            &broker.addr,
-            "--topic",
+        .args(parse_stock_args(
+            &broker,
             "in",
-            "--starting-offsets",
-            "earliest",
-            "-f",
-            "json",
-            "--max-records-per-batch",
-            "500",
-        ])
+            &[
+                "--starting-offsets",
+                "earliest",
+                "-f",
+                "json",
+                "--max-records-per-batch",
+                "500",
+            ],
+        ))
         .env("SLUICE_CACHE_DIR", sluice_tests::cache_dir())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -220,59 +235,40 @@ fn a_slow_console_keeps_memory_bounded_while_lag_grows_and_loses_nothing() {
 
 #[test]
 fn ten_sigkills_under_load_lose_nothing_and_repeat_only_what_was_in_flight() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
     let broker = Broker::start();
     broker.create_topic("in", 3);
     broker.create_topic("out", 3);
     broker.create_topic("dlq", 1);
     // A steady load: 100 ticks every 300 ms, one in fifty malformed, until the kills are over.
-    let stop = Arc::new(AtomicBool::new(false));
-    let producer = {
-        let (addr, stop) = (broker.addr.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let broker = Broker::attach(&addr);
-            let mut next = 0;
-            while !stop.load(Ordering::Relaxed) {
-                let chunk: Vec<Record> = crate::kafka::keyed_ticks(next + 100, 50).split_off(next);
-                broker.produce("in", &chunk);
-                next += 100;
-                std::thread::sleep(Duration::from_millis(300));
-            }
-            next
-        })
-    };
-    let args = [
-        "run",
-        "-p",
-        "parse_stock",
-        "--config",
-        "parse_stock.mode=DLQ",
-        "--brokers",
-        &broker.addr,
-        "--topic",
+    let load = SteadyLoad::start(&broker, Duration::from_millis(300), 50);
+    let args = parse_stock_args(
+        &broker,
         "in",
-        "--group",
-        "audit",
-        "--starting-offsets",
-        "earliest",
-        "--sink",
-        "kafka",
-        "--output-topic",
-        "out",
-        "--dlq-topic",
-        "dlq",
-        "--workers",
-        "2",
-        "--max-records-per-batch",
-        "50",
-        "--batch-linger-ms",
-        "50",
-        "-X",
-        "session.timeout.ms=6000",
-        "-X",
-        "max.poll.interval.ms=10000",
-    ];
+        &[
+            "--config",
+            "parse_stock.mode=DLQ",
+            "--group",
+            "audit",
+            "--starting-offsets",
+            "earliest",
+            "--sink",
+            "kafka",
+            "--output-topic",
+            "out",
+            "--dlq-topic",
+            "dlq",
+            "--workers",
+            "2",
+            "--max-records-per-batch",
+            "50",
+            "--batch-linger-ms",
+            "50",
+            "-X",
+            "session.timeout.ms=6000",
+            "-X",
+            "max.poll.interval.ms=10000",
+        ],
+    );
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     for kill in 0..10 {
         let host = spawn_host(&args, &[("SLUICE_LOG", "info")]);
@@ -288,8 +284,7 @@ fn ten_sigkills_under_load_lose_nothing_and_repeat_only_what_was_in_flight() {
         let killed = host.wait(LIMIT);
         assert_eq!(killed.code, -9, "kill {kill}: {}", killed.stderr);
     }
-    stop.store(true, Ordering::Relaxed);
-    let produced = producer.join().unwrap();
+    let produced = load.finish();
     let last = spawn_host(&[&args[..], &["--available-now"]].concat(), &[]).wait(LIMIT);
     assert_eq!(last.code, 0, "{}", last.stderr);
 
@@ -327,47 +322,28 @@ fn ten_sigkills_under_load_lose_nothing_and_repeat_only_what_was_in_flight() {
 
 #[test]
 fn a_group_growing_from_one_to_three_hosts_and_back_loses_nothing() {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
     let broker = Broker::start();
     broker.create_topic("in", 6);
     broker.create_topic("out", 3);
-    let stop = Arc::new(AtomicBool::new(false));
-    let producer = {
-        let (addr, stop) = (broker.addr.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let broker = Broker::attach(&addr);
-            let mut next = 0;
-            while !stop.load(Ordering::Relaxed) {
-                let chunk = crate::kafka::keyed_ticks(next + 100, 0).split_off(next);
-                broker.produce("in", &chunk);
-                next += 100;
-                std::thread::sleep(Duration::from_millis(200));
-            }
-            next
-        })
-    };
-    let args = [
-        "run",
-        "-p",
-        "parse_stock",
-        "--brokers",
-        &broker.addr,
-        "--topic",
+    let load = SteadyLoad::start(&broker, Duration::from_millis(200), 0);
+    let args = parse_stock_args(
+        &broker,
         "in",
-        "--group",
-        "elastic",
-        "--starting-offsets",
-        "earliest",
-        "--sink",
-        "kafka",
-        "--output-topic",
-        "out",
-        "--max-records-per-batch",
-        "50",
-        "--batch-linger-ms",
-        "50",
-    ];
+        &[
+            "--group",
+            "elastic",
+            "--starting-offsets",
+            "earliest",
+            "--sink",
+            "kafka",
+            "--output-topic",
+            "out",
+            "--max-records-per-batch",
+            "50",
+            "--batch-linger-ms",
+            "50",
+        ],
+    );
     let env = [("SLUICE_LOG", "info")];
     let owned = |h: &Spawned| -> usize {
         h.stderr()
@@ -376,13 +352,7 @@ fn a_group_growing_from_one_to_three_hosts_and_back_loses_nothing() {
             .next_back()
             .map_or(0, |l| l.split(", ").count())
     };
-    let committed = || -> i64 {
-        broker
-            .offsets("elastic", "in", 6)
-            .iter()
-            .map(|(c, _)| c.unwrap_or(0))
-            .sum()
-    };
+    let committed = || -> i64 { broker.committed_total("elastic", "in", 6) };
     let a = spawn_host(&args, &env);
     a.wait_for("the first host owns all six partitions", LIMIT, |h| {
         owned(h) == 6
@@ -403,8 +373,7 @@ fn a_group_growing_from_one_to_three_hosts_and_back_loses_nothing() {
     a.wait_for("the first host owns all six again", LIMIT, |h| {
         owned(h) == 6 && h.stderr().matches("assigned partitions").count() >= 3
     });
-    stop.store(true, Ordering::Relaxed);
-    let produced = producer.join().unwrap();
+    let produced = load.finish();
     a.wait_for("everything committed", LIMIT, |_| {
         committed() == produced as i64
     });
@@ -426,18 +395,11 @@ fn an_empty_topic_ends_at_once() {
     let broker = Broker::start();
     broker.create_topic("empty", 2);
     let empty = spawn_host(
-        &[
-            "run",
-            "-p",
-            "parse_stock",
-            "--brokers",
-            &broker.addr,
-            "--topic",
+        &parse_stock_args(
+            &broker,
             "empty",
-            "--starting-offsets",
-            "earliest",
-            "--available-now",
-        ],
+            &["--starting-offsets", "earliest", "--available-now"],
+        ),
         &[],
     )
     .wait(LIMIT);

@@ -487,6 +487,15 @@ impl Broker {
         out
     }
 
+    /// The committed offsets of `group` on `topic`'s partitions, added up
+    /// (the records consumed when every partition starts at offset 0).
+    pub fn committed_total(&self, group: &str, topic: &str, partitions: i32) -> i64 {
+        self.offsets(group, topic, partitions)
+            .iter()
+            .map(|(c, _)| c.unwrap_or(0))
+            .sum()
+    }
+
     /// (committed offset of `group`, end offset) for each partition of `topic`.
     pub fn offsets(&self, group: &str, topic: &str, partitions: i32) -> Vec<(Option<i64>, i64)> {
         let consumer: BaseConsumer = rdkafka::ClientConfig::new()
