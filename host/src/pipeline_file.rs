@@ -31,9 +31,11 @@ pub fn expand(argv: Vec<OsString>) -> Result<Vec<OsString>> {
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let Some(run) = strings.iter().position(|a| a == "run") else {
+    // `host run …`: the subcommand is the first argument (host has no global flags).
+    let run = 1;
+    if strings.get(run).map(String::as_str) != Some("run") {
         return Ok(argv);
-    };
+    }
     let rest = &strings[run + 1..];
     let path = rest.iter().enumerate().find_map(|(i, a)| {
         a.strip_prefix("--pipeline=")
