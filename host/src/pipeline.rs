@@ -10,7 +10,7 @@ use crate::plugin::batch::{bytes, headers, value};
 use crate::plugin::bindings::Field;
 use crate::plugin::{Chain, ChainOutput};
 use crate::sink::console::{batch_header, json_lines, row};
-use crate::sink::kafka::{KafkaSink, OutRecord};
+use crate::sink::kafka::KafkaSink;
 use crate::source::kafka::{KafkaSource, SourceBatch};
 use crate::source::offsets::{Ticket, TopicPartition, Tracker};
 use anyhow::{Result, anyhow, bail};
@@ -80,22 +80,19 @@ impl Router {
                     let i = e.input as usize;
                     let meta = &input.batch.records[i];
                     let (partition, offset) = (partition.to_string(), offset.to_string());
-                    let mut hs: Vec<(&[u8], Option<&[u8]>)> = headers(&input.batch, i).collect();
-                    hs.extend([
+                    let sluice = [
                         (&b"sluice.error"[..], Some(e.message.as_bytes())),
                         (b"sluice.plugin", Some(e.plugin.as_bytes())),
                         (b"sluice.source.topic", Some(topic.as_bytes())),
                         (b"sluice.source.partition", Some(partition.as_bytes())),
                         (b"sluice.source.offset", Some(offset.as_bytes())),
-                    ]);
+                    ];
                     sink.send(
-                        &OutRecord {
-                            topic: dlq,
-                            key: meta.key.map(|k| bytes(&input.batch, k)),
-                            value: value(&input.batch, i),
-                            headers: hs,
-                            timestamp: meta.timestamp,
-                        },
+                        dlq,
+                        meta.key.map(|k| bytes(&input.batch, k)),
+                        value(&input.batch, i),
+                        headers(&input.batch, i).chain(sluice),
+                        meta.timestamp,
                         ticket,
                     )?;
                 }
@@ -138,13 +135,11 @@ impl Router {
                         None => topic.as_str(),
                     };
                     sink.send(
-                        &OutRecord {
-                            topic: target,
-                            key: meta.key.map(|k| bytes(b, k)),
-                            value: value(b, i),
-                            headers: headers(b, i).collect(),
-                            timestamp: meta.timestamp,
-                        },
+                        target,
+                        meta.key.map(|k| bytes(b, k)),
+                        value(b, i),
+                        headers(b, i),
+                        meta.timestamp,
                         ticket,
                     )?;
                 }

@@ -3,12 +3,13 @@
 //! it as the tutorial's producer does, and `parse_stock → schema_filter`
 //! reads it back to the console as Spark's console sink prints.
 
-use super::generate::{Generation, producer};
+use super::generate::Generation;
 use super::{load_plugins, stop_on_signals};
 use crate::cli::{DemoArgs, OnError, RunFormat};
 use crate::pipeline::{Options, Output, Router};
 use crate::plugin::{Chain, Stage};
 use crate::sink::console::{columns, schema_tree};
+use crate::sink::kafka::KafkaSink;
 use crate::source::kafka::{KafkaSource, SourceConfig, StartingOffsets, Subscription};
 use crate::source::offsets::Tracker;
 use anyhow::{Context, Result, anyhow};
@@ -38,7 +39,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
 
     let generation = Generation {
         generator,
-        producer: producer(&brokers, &[])?,
+        producer: KafkaSink::new(&brokers, &[])?,
         topic: TOPIC.to_string(),
         rate: args.rate,
         count: args.count.unwrap_or(u64::MAX),

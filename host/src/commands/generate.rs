@@ -3,53 +3,23 @@
 
 use super::load_plugins;
 use crate::cli::GenerateArgs;
-use crate::kafka::{ensure_topics, producer_config};
+use crate::kafka::ensure_topics;
 use crate::plugin::batch::value;
 use crate::plugin::{Stage, World};
-use anyhow::{Context, Result, anyhow, bail};
+use crate::sink::kafka::KafkaSink;
+use crate::source::offsets::Tracker;
+use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
-use rdkafka::error::KafkaError;
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
-use rdkafka::types::RDKafkaErrorCode;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-/// Remembers the first delivery failure.
-#[derive(Default)]
-pub struct Deliveries {
-    failure: Mutex<Option<String>>,
-}
-
-impl Deliveries {
-    fn failure(&self) -> Option<String> {
-        self.failure
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-}
-
-crate::quiet_client_context!(Deliveries);
-
-impl ProducerContext for Deliveries {
-    type DeliveryOpaque = ();
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        if let Err((err, _)) = result {
-            self.failure
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get_or_insert_with(|| err.to_string());
-        }
-    }
-}
 
 /// A generator feeding a topic.
 pub struct Generation {
     /// The generator's instance.
     pub generator: Stage,
-    /// The producer (idempotent).
-    pub producer: BaseProducer<Deliveries>,
+    /// The producer (idempotent), the same as `host run`'s Kafka sink.
+    pub producer: KafkaSink,
     /// The topic.
     pub topic: String,
     /// Records per second; 0 is as fast as possible.
@@ -60,21 +30,12 @@ pub struct Generation {
     pub verbose: bool,
 }
 
-/// An idempotent producer for `brokers` with the user's properties.
-pub fn producer(
-    brokers: &str,
-    properties: &[(String, String)],
-) -> Result<BaseProducer<Deliveries>> {
-    producer_config(brokers, properties)
-        .create_with_context(Deliveries::default())
-        .context("creating the Kafka producer")
-}
-
 impl Generation {
     /// Sends records until `count` are sent, the generator ends, or `stop`
     /// is set; then waits for every delivery. Returns how many were sent.
     pub fn run(mut self, stop: &AtomicBool, progress: &ProgressBar) -> Result<u64> {
-        let topic = self.topic.clone();
+        // No offsets to commit here: the tracker only collects delivery failures.
+        let deliveries = Arc::new(Tracker::default());
         let start = Instant::now();
         let mut sent = 0u64;
         'outer: while sent < self.count && !stop.load(Ordering::Relaxed) {
@@ -86,48 +47,40 @@ impl Generation {
             let Some(batch) = self.generator.next_batch(want as u32)? else {
                 break;
             };
+            let ticket = deliveries.open(&[]);
             for i in 0..batch.records.len() {
                 if self.rate > 0.0 {
                     let due = start + Duration::from_secs_f64(sent as f64 / self.rate);
-                    while Instant::now() < due {
+                    while let Some(wait) = due.checked_duration_since(Instant::now()) {
                         if stop.load(Ordering::Relaxed) {
                             break 'outer;
                         }
-                        self.producer.poll(
-                            due.saturating_duration_since(Instant::now())
-                                .min(Duration::from_millis(100)),
-                        );
+                        std::thread::sleep(wait.min(Duration::from_millis(100)));
                     }
                 }
                 let payload = value(&batch, i).unwrap_or_default();
-                let mut record = BaseRecord::<(), [u8]>::to(&topic).payload(payload);
-                loop {
-                    match self.producer.send(record) {
-                        Ok(()) => break,
-                        Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                            record = back;
-                            self.producer.poll(Duration::from_millis(10));
-                        }
-                        Err((e, _)) => return Err(anyhow!("producing to {topic:?}: {e}")),
-                    }
-                }
+                self.producer.send(
+                    &self.topic,
+                    None,
+                    Some(payload),
+                    std::iter::empty(),
+                    None,
+                    &ticket,
+                )?;
                 if self.verbose {
                     progress
                         .suspend(|| println!("Data is sent: {}", String::from_utf8_lossy(payload)));
                 }
                 sent += 1;
                 progress.inc(1);
-                self.producer.poll(Duration::ZERO);
-                if let Some(failure) = self.producer.context().failure() {
-                    bail!("producing to {topic:?} failed: {failure}");
+                if let Some(failure) = deliveries.failure() {
+                    bail!("{failure}");
                 }
             }
         }
-        self.producer
-            .flush(Duration::from_secs(30))
-            .with_context(|| format!("flushing records to {topic:?}"))?;
-        if let Some(failure) = self.producer.context().failure() {
-            bail!("producing to {topic:?} failed: {failure}");
+        self.producer.flush(Duration::from_secs(30))?;
+        if let Some(failure) = deliveries.failure() {
+            bail!("{failure}");
         }
         progress.finish_and_clear();
         Ok(sent)
@@ -153,7 +106,7 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     }
     let generator = generator(&args.runtime, &args.plugin)?;
     let properties = args.kafka.properties()?;
-    let producer = producer(&args.kafka.brokers, &properties)?;
+    let producer = KafkaSink::new(&args.kafka.brokers, &properties)?;
     ensure_topics(
         producer.client(),
         &args.kafka.brokers,

@@ -32,20 +32,6 @@ impl ProducerContext for SinkContext {
     }
 }
 
-/// One record to send.
-pub struct OutRecord<'a> {
-    /// Destination topic.
-    pub topic: &'a str,
-    /// Key bytes; `None` is a null key.
-    pub key: Option<&'a [u8]>,
-    /// Value bytes; `None` is a tombstone.
-    pub value: Option<&'a [u8]>,
-    /// Headers, in order.
-    pub headers: Vec<(&'a [u8], Option<&'a [u8]>)>,
-    /// Milliseconds since the Unix epoch; `None` lets the producer stamp it.
-    pub timestamp: Option<i64>,
-}
-
 /// An idempotent producer.
 pub struct KafkaSink {
     producer: ThreadedProducer<SinkContext>,
@@ -60,27 +46,36 @@ impl KafkaSink {
         Ok(KafkaSink { producer })
     }
 
-    /// Queues a record; `ticket` is held until its delivery report. Waits
-    /// while the producer's queue is full (backpressure).
-    pub fn send(&self, record: &OutRecord<'_>, ticket: &Arc<Ticket>) -> Result<()> {
-        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
-        for (key, value) in &record.headers {
-            let key = std::str::from_utf8(key).map_err(|_| {
+    /// Queues a record for `topic` (`None` key: a null key; `None` value: a
+    /// tombstone; `None` timestamp: the producer stamps it); `ticket` is held
+    /// until its delivery report. Waits while the producer's queue is full
+    /// (backpressure).
+    pub fn send<'a>(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: impl IntoIterator<Item = (&'a [u8], Option<&'a [u8]>)>,
+        timestamp: Option<i64>,
+        ticket: &Arc<Ticket>,
+    ) -> Result<()> {
+        let mut owned = OwnedHeaders::new();
+        for (name, value) in headers {
+            let key = std::str::from_utf8(name).map_err(|_| {
                 anyhow!(
-                    "a header name of a record for topic {:?} is not UTF-8; Kafka clients expect UTF-8 header names",
-                    record.topic
+                    "a header name of a record for topic {topic:?} is not UTF-8; Kafka clients expect UTF-8 header names"
                 )
             })?;
-            headers = headers.insert(Header { key, value: *value });
+            owned = owned.insert(Header { key, value });
         }
-        let mut base = BaseRecord::with_opaque_to(record.topic, ticket.clone()).headers(headers);
-        if let Some(key) = record.key {
+        let mut base = BaseRecord::with_opaque_to(topic, ticket.clone()).headers(owned);
+        if let Some(key) = key {
             base = base.key(key);
         }
-        if let Some(value) = record.value {
+        if let Some(value) = value {
             base = base.payload(value);
         }
-        if let Some(ts) = record.timestamp {
+        if let Some(ts) = timestamp {
             base = base.timestamp(ts);
         }
         loop {
@@ -91,10 +86,7 @@ impl KafkaSink {
                     std::thread::sleep(Duration::from_millis(2));
                 }
                 Err((e, _)) => {
-                    return Err(anyhow!(
-                        "producing a record to topic {:?}: {e}",
-                        record.topic
-                    ));
+                    return Err(anyhow!("producing a record to topic {topic:?}: {e}"));
                 }
             }
         }
