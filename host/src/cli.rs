@@ -180,6 +180,19 @@ pub struct RunArgs {
     pub runtime: PluginArgs,
 }
 
+impl RunArgs {
+    /// `--group`, or `sluice-<first plugin's name>` (the name `--config` uses).
+    pub fn group(&self) -> String {
+        self.group.clone().unwrap_or_else(|| {
+            let first = PluginSpec {
+                source: self.plugins.first().cloned().unwrap_or_default(),
+                ..Default::default()
+            };
+            format!("sluice-{}", first.name())
+        })
+    }
+}
+
 /// `host generate`.
 #[derive(Args, Debug)]
 pub struct GenerateArgs {

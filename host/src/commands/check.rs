@@ -170,11 +170,7 @@ pub fn run(args: &RunArgs, mode: CheckMode) -> Result<()> {
         Some(p) => format!("topics matching {p:?}"),
         None => format!("topics {}", args.topic.join(", ")),
     };
-    let group = args.group.clone().unwrap_or_else(|| {
-        let first = args.plugins.first().map(String::as_str).unwrap_or_default();
-        let stem = first.rsplit('/').next().unwrap_or(first);
-        format!("sluice-{}", stem.strip_suffix(".wasm").unwrap_or(stem))
-    });
+    let group = args.group();
     report.lines.push(format!(
         "source:    kafka {:?}, {source}, group {group:?}, starting offsets {}, batches of up to {} records / {} ms{}",
         args.kafka.brokers,

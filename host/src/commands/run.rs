@@ -90,10 +90,7 @@ pub fn run(args: RunArgs) -> Result<()> {
                 Some(p) => Subscription::Pattern(p.clone()),
                 None => Subscription::Topics(args.topic.clone()),
             },
-            group: args
-                .group
-                .clone()
-                .unwrap_or_else(|| format!("sluice-{}", plugins[0].name)),
+            group: args.group(),
             starting_offsets: args.starting_offsets.clone(),
             max_records: args.max_records_per_batch as usize,
             linger: Duration::from_millis(args.batch_linger_ms),
