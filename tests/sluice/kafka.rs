@@ -41,6 +41,25 @@ fn run_parse_stock(broker: &Broker, topic: &str, extra: &[&str]) -> Run {
 }
 
 #[test]
+fn generate_sends_count_records_past_the_generators_own_default() {
+    // stock_generator ends after its `count` config (20,000 by default); `--count` alone
+    // must decide how many records `host generate` sends.
+    let broker = Broker::start();
+    broker.create_topic("many", 1);
+    generate(&broker, "many", 20_500, &[]);
+    let sent = broker.read("many", 20_500, LIMIT);
+    assert_eq!(sent.len(), 20_500);
+    let capped = generate(
+        &broker,
+        "few",
+        20_500,
+        &["--create-topics", "--config", "stock_generator.count=7"],
+    );
+    assert!(capped.stderr.is_empty(), "{}", capped.stderr);
+    assert_eq!(broker.read("few", 7, LIMIT).len(), 7);
+}
+
+#[test]
 fn tutorial_flow_generate_then_run_prints_spark_tables_and_commits() {
     let broker = Broker::start();
     broker.create_topic("ticks", 3);

@@ -87,16 +87,26 @@ impl Generation {
     }
 }
 
-/// Loads the generator plugin `source` and checks it is one.
-pub fn generator(args: &crate::cli::PluginArgs, source: &str) -> Result<Stage> {
+/// Loads the generator plugin `source` and checks it is one. A generator that documents a
+/// `count` key (as stock_generator does) is given `count` unless the user set it, so that
+/// `--count` alone decides how many records are sent.
+pub fn generator(args: &crate::cli::PluginArgs, source: &str, count: u64) -> Result<Stage> {
     let (_runtime, plugins) = load_plugins(args, &[source.to_string()])?;
-    if plugins[0].world != World::Generator {
+    let plugin = &plugins[0];
+    if plugin.world != World::Generator {
         bail!(
             "plugin {:?} is a transform; `host generate` takes a generator such as stock_generator",
-            plugins[0].name
+            plugin.name
         );
     }
-    Stage::new(plugins[0].clone())
+    let mut stage = Stage::new(plugin.clone())?;
+    let set_by_user = plugin.config.iter().any(|(k, _)| k == "count");
+    if !set_by_user && stage.about()?.config.iter().any(|k| k.name == "count") {
+        let mut args = args.clone();
+        args.config.push(format!("{}.count={count}", plugin.name));
+        return generator(&args, source, count);
+    }
+    Ok(stage)
 }
 
 /// Runs `host generate` until `--count` records are sent or SIGINT/SIGTERM.
@@ -104,7 +114,7 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     if let Some(mode) = args.check {
         return super::check::generate(&args, mode);
     }
-    let generator = generator(&args.runtime, &args.plugin)?;
+    let generator = generator(&args.runtime, &args.plugin, args.count)?;
     let properties = args.kafka.properties()?;
     let producer = KafkaSink::new(&args.kafka.brokers, &properties)?;
     ensure_topics(
