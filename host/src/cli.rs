@@ -115,8 +115,9 @@ pub enum RunFormat {
 /// `host run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// A transform plugin (path or bundled name); repeat to chain.
-    #[arg(long = "plugin", short = 'p', value_name = "PLUGIN", required = true)]
+    /// A transform plugin (path or bundled name); repeat to chain. Without one, records are
+    /// copied unchanged (a mirror, or a raw view of a topic on the console).
+    #[arg(long = "plugin", short = 'p', value_name = "PLUGIN")]
     pub plugins: Vec<String>,
     /// Check everything and exit instead of running: load and configure every plugin, check
     /// the options, print the resolved pipeline. `--check=online` also asks the brokers.
@@ -141,8 +142,9 @@ pub struct RunArgs {
     /// Most records per micro-batch.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_records_per_batch: u32,
-    /// Longest wait to fill a micro-batch, in milliseconds.
-    #[arg(long, default_value_t = 500)]
+    /// After a micro-batch's first record, how long to wait for more, in milliseconds.
+    /// 0 (the default) processes what has arrived at once, as Spark's default trigger does.
+    #[arg(long, default_value_t = 0)]
     pub batch_linger_ms: u64,
     /// Process what the topics hold now, commit, and exit (Spark's availableNow trigger).
     #[arg(long)]
@@ -181,14 +183,21 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
-    /// `--group`, or `sluice-<first plugin's name>` (the name `--config` uses).
+    /// `--group`, or `sluice-<first plugin's name>` (the name `--config` uses), or
+    /// `sluice-passthrough` without a plugin.
     pub fn group(&self) -> String {
         self.group.clone().unwrap_or_else(|| {
-            let first = PluginSpec {
-                source: self.plugins.first().cloned().unwrap_or_default(),
-                ..Default::default()
-            };
-            format!("sluice-{}", first.name())
+            let first = self.plugins.first().map_or_else(
+                || "passthrough".to_string(),
+                |source| {
+                    PluginSpec {
+                        source: source.clone(),
+                        ..Default::default()
+                    }
+                    .name()
+                },
+            );
+            format!("sluice-{first}")
         })
     }
 }

@@ -233,6 +233,11 @@ impl Targets {
     }
 }
 
+/// How often acknowledged offsets are committed while running (also before
+/// every revoke and at the end): often enough that a crash repeats little,
+/// rarely enough that small batches do not become a commit each.
+const COMMIT_EVERY: Duration = Duration::from_millis(100);
+
 /// Runs until `stop` is set, the `limit` is reached, the topics are drained
 /// (`available_now`), or something fails. On the way out it stops reading,
 /// lets the workers finish what they hold, waits for the deliveries and
@@ -263,6 +268,7 @@ pub fn run(
     let mut unowned_since: Option<Instant> = None;
     let mut read = 0u64;
     let started = Instant::now();
+    let mut last_commit = started;
     let result = loop {
         if stop.load(Ordering::Relaxed) || tracker.failure().is_some() {
             break Ok(());
@@ -285,8 +291,11 @@ pub fn run(
                 ticket.fail(format!("worker {lane} stopped"));
             }
         }
-        if let Err(e) = source.commit(CommitMode::Async) {
-            tracing::warn!("{e:#}");
+        if last_commit.elapsed() >= COMMIT_EVERY {
+            last_commit = Instant::now();
+            if let Err(e) = source.commit(CommitMode::Async) {
+                tracing::warn!("{e:#}");
+            }
         }
         if options.available_now {
             let owned = tracker.assigned();

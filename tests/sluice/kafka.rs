@@ -288,6 +288,50 @@ pub(crate) fn keyed_ticks(count: usize, bad_every: usize) -> Vec<Record> {
 }
 
 #[test]
+fn run_without_a_plugin_mirrors_records_unchanged() {
+    let broker = Broker::start();
+    broker.create_topic("in", 2);
+    broker.create_topic("mirror", 1);
+    let mut input = keyed_ticks(120, 10);
+    input[3].value = None;
+    input[4].key = None;
+    input[5].value = Some(vec![0xff, 0x00, 0xfe]);
+    broker.produce("in", &input);
+    let args = [
+        "run",
+        "--brokers",
+        &broker.addr,
+        "--topic",
+        "in",
+        "--sink",
+        "kafka",
+        "--output-topic",
+        "mirror",
+        "--starting-offsets",
+        "earliest",
+        "--available-now",
+    ];
+    let run = host_bounded(&args, LIMIT);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let strip = |records: Vec<Record>| {
+        let mut records: Vec<Record> = records
+            .into_iter()
+            .map(|r| Record {
+                partition: None,
+                offset: 0,
+                ..r
+            })
+            .collect();
+        records.sort_by_key(|r| r.timestamp);
+        records
+    };
+    let mirrored = strip(broker.read("mirror", 120, LIMIT));
+    assert_eq!(mirrored, strip(input));
+    // The default group is named for the pass-through, and it committed everything.
+    assert_eq!(broker.committed_total("sluice-passthrough", "in", 2), 120);
+}
+
+#[test]
 fn kafka_to_kafka_with_a_dlq_accounts_for_every_input_offset() {
     let broker = Broker::start();
     broker.create_topic("in", 3);

@@ -108,7 +108,8 @@ pub struct SourceConfig {
     pub starting_offsets: StartingOffsets,
     /// Most records in one read (over all lanes).
     pub max_records: usize,
-    /// Longest wait to fill a batch.
+    /// After a batch's first record, how long to wait for more (zero: take only what
+    /// has already arrived, so a record is never held back waiting for others).
     pub linger: Duration,
     /// Create missing topics instead of failing.
     pub create_topics: bool,
@@ -223,6 +224,10 @@ fn consumer_config(config: &SourceConfig, reset: &str) -> rdkafka::ClientConfig 
     client
 }
 
+/// How long [`KafkaSource::next_batch`] waits for a first record before it
+/// returns nothing (so the caller sees a stop signal or the end of the input).
+pub const IDLE_WAIT: Duration = Duration::from_millis(100);
+
 /// A consumer-group source.
 pub struct KafkaSource {
     consumer: BaseConsumer<SourceContext>,
@@ -330,17 +335,19 @@ impl KafkaSource {
             .collect())
     }
 
-    /// Waits up to the linger time for records and returns them in `lanes`
-    /// batches: all records of one partition go to the same lane, in order.
+    /// Waits up to [`IDLE_WAIT`] for a first record, then takes what has
+    /// arrived (and, with a linger, what arrives within it) up to the batch
+    /// size, and returns it in `lanes` batches: all records of one partition
+    /// go to the same lane, in order. Empty batches when nothing came.
     pub fn next_batch(&mut self, lanes: usize) -> Result<Vec<SourceBatch>> {
-        let deadline = Instant::now() + self.config.linger;
+        let mut deadline: Option<Instant> = None;
         let mut builders: Vec<(BatchBuilder, Vec<Position>)> = (0..lanes)
             .map(|_| (BatchBuilder::with_capacity(64, 0), Vec::new()))
             .collect();
         let mut count = 0;
         while count < self.config.max_records {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let Some(message) = self.consumer.poll(left) else {
+            let wait = deadline.map_or(IDLE_WAIT, |d| d.saturating_duration_since(Instant::now()));
+            let Some(message) = self.consumer.poll(wait) else {
                 break;
             };
             let message = match message {
@@ -372,9 +379,7 @@ impl KafkaSource {
             });
             positions.push((topic, message.partition(), message.offset()));
             count += 1;
-            if Instant::now() >= deadline {
-                break;
-            }
+            deadline.get_or_insert_with(|| Instant::now() + self.config.linger);
         }
         Ok(builders
             .into_iter()
