@@ -2,11 +2,16 @@
 //! plugins in the host and as the same Rust code compiled natively, over the
 //! same in-memory records, at several batch sizes.
 //!
-//! Run: `cargo bench -p host --bench chain` (optionally `-- RECORDS`).
-//! Prints one table; each figure is the median of 3 runs.
+//! P2 beside it: the same records through one chain per core (two threads here) and, given
+//! `--python /ABSOLUTE/VENV_PYTHON` (with pyspark installed; cargo runs benches in host/),
+//! through PySpark's `from_json` in local[2] (bench/pyspark_p2.py), as a batch job and as a
+//! streaming query to the console.
+//!
+//! Run: `cargo bench -p host --bench chain -- [RECORDS] [--python VENV_PYTHON]`.
+//! Prints one table per row; each figure is the median of 3 runs.
 
 use host::plugin::batch::{BatchBuilder, InputRecord};
-use host::plugin::{Chain, Limits, PluginSpec, Runtime};
+use host::plugin::{Chain, Limits, Plugin, PluginSpec, Runtime};
 use sluice_sdk::{Output, Transform};
 use std::sync::Arc;
 use std::time::Instant;
@@ -88,12 +93,65 @@ fn native(input: &[Vec<u8>], batch: usize) -> (f64, usize) {
     (input.len() as f64 / start.elapsed().as_secs_f64(), passed)
 }
 
+/// Records/s through one chain per thread, the input split evenly between them.
+fn wasm_threads(plugins: &[Arc<Plugin>], input: &[Vec<u8>], threads: usize) -> f64 {
+    let mut chains: Vec<Chain> = (0..threads).map(|_| Chain::new(plugins).unwrap()).collect();
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for (chain, part) in chains
+            .iter_mut()
+            .zip(input.chunks(input.len().div_ceil(threads)))
+        {
+            s.spawn(move || wasm(chain, part, 1024));
+        }
+    });
+    input.len() as f64 / start.elapsed().as_secs_f64()
+}
+
+/// PySpark's figures (records/s per run) from bench/pyspark_p2.py over `input`.
+fn pyspark(python: &str, input: &[Vec<u8>]) -> serde_json::Value {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let records = dir.path().join("records.jsonl");
+    let mut text = Vec::with_capacity(input.len() * 90);
+    for r in input {
+        text.extend_from_slice(r);
+        text.push(b'\n');
+    }
+    std::fs::write(&records, text).expect("writing the records");
+    let result = dir.path().join("result.json");
+    let log = dir.path().join("spark.log");
+    let status = std::process::Command::new(python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../bench/pyspark_p2.py"
+        ))
+        .arg(&records)
+        .arg("3")
+        .arg(&result)
+        .env("SPARK_LOCAL_IP", "127.0.0.1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("a log file"))
+        .status()
+        .expect("running bench/pyspark_p2.py");
+    assert!(
+        status.success(),
+        "bench/pyspark_p2.py failed:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    serde_json::from_slice(&std::fs::read(&result).expect("its result")).expect("JSON")
+}
+
 fn main() {
-    let n: usize = std::env::args()
-        .skip(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n: usize = args
+        .iter()
         .find(|a| !a.starts_with('-'))
         .and_then(|a| a.parse().ok())
         .unwrap_or(1_000_000);
+    let python = args
+        .iter()
+        .position(|a| a == "--python")
+        .map(|i| args.get(i + 1).expect("--python VENV_PYTHON").clone());
     let input = records(n);
     let runtime = Runtime::new(Limits::default(), None).expect("engine");
     let spec = |source: &str, config: &[(&str, &str)]| PluginSpec {
@@ -135,5 +193,43 @@ fn main() {
             nat / 1e6,
             w / nat
         );
+    }
+
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let both = median(
+        (0..3)
+            .map(|_| wasm_threads(&plugins, &input, cores))
+            .collect(),
+    );
+    println!("\nP2: the same records, one chain per core ({cores} threads), batch size 1024");
+    println!(
+        "| Sluice records/s | PySpark batch (noop sink) | ratio | PySpark streaming (console) | ratio | SparkSession start |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    match python {
+        None => println!("| {:.2} M | (no --python) | | | | |", both / 1e6),
+        Some(python) => {
+            let spark = pyspark(&python, &input);
+            let rates = |k: &str| {
+                median(
+                    spark[k]
+                        .as_array()
+                        .expect("a list of rates")
+                        .iter()
+                        .filter_map(serde_json::Value::as_f64)
+                        .collect(),
+                )
+            };
+            let (batch, streaming) = (rates("batch"), rates("streaming"));
+            println!(
+                "| {:.2} M | {:.2} M | {:.1}x | {:.2} M | {:.1}x | {:.1} s |",
+                both / 1e6,
+                batch / 1e6,
+                both / batch,
+                streaming / 1e6,
+                both / streaming,
+                spark["session_s"].as_f64().unwrap_or(f64::NAN)
+            );
+        }
     }
 }

@@ -189,6 +189,11 @@ impl Spawned {
         }
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends a signal (`TERM`, `INT`, `KILL`).
     pub fn signal(&self, name: &str) {
         let status = Command::new("kill")
@@ -434,10 +439,8 @@ impl Broker {
             .expect("records acknowledged");
     }
 
-    /// Every record of `topic` (all partitions, from the beginning): reads
-    /// until at least `expect` came and then one second passes with no more,
-    /// or until `limit`.
-    pub fn read(&self, topic: &str, expect: usize, limit: Duration) -> Vec<Record> {
+    /// A consumer (no group commits) assigned every partition of `topic` from the beginning.
+    pub fn reader(&self, topic: &str) -> BaseConsumer {
         let consumer: BaseConsumer = rdkafka::ClientConfig::new()
             .set("bootstrap.servers", &self.addr)
             .set("group.id", "sluice-test-reader")
@@ -453,6 +456,14 @@ impl Broker {
                 .expect("a partition");
         }
         consumer.assign(&tpl).expect("assigning");
+        consumer
+    }
+
+    /// Every record of `topic` (all partitions, from the beginning): reads
+    /// until at least `expect` came and then one second passes with no more,
+    /// or until `limit`.
+    pub fn read(&self, topic: &str, expect: usize, limit: Duration) -> Vec<Record> {
+        let consumer = self.reader(topic);
         let deadline = Instant::now() + limit;
         let mut quiet_since = Instant::now();
         let mut out = Vec::new();

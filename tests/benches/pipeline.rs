@@ -1,0 +1,543 @@
+//! P3–P6 of BENCHMARKS.md: Sluice against a real Kafka-protocol broker (tansu on loopback).
+//!
+//! - P3: `host run` Kafka → parse_stock → schema_filter → Kafka over N records, beside `host run`
+//!   with no plugin (pass-through) and a Python confluent-kafka loop doing the same job.
+//! - P4: produce → sink latency at 10,000 records/s (send time carried in a header).
+//! - P5: process start → first output record (`host test`, and `host run` to the console).
+//! - P6: peak RSS of `host run` with three plugins over the P3 input.
+//!
+//! Run: `cargo build --release -p host && cargo bench -p sluice-tests --bench pipeline --
+//! [--records N] [--runs R] [--python /ABSOLUTE/VENV_PYTHON] [--smoke]` (bench/run does all of it).
+//! Each figure is the median of R runs; the runs of P3 alternate between the three programs.
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Header, Headers, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use sluice_tests::{Broker, Record, Spawned, cache_dir, host_bin, plugin_file, spawn};
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const WHERE: &str = "price > 50 AND ticker IN ('AAPL','MSFT')";
+const LIMIT: Duration = Duration::from_secs(600);
+
+struct Options {
+    records: u64,
+    runs: usize,
+    python: Option<PathBuf>,
+    latency_secs: u64,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        records: 1_000_000,
+        runs: 3,
+        python: None,
+        latency_secs: 10,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().unwrap_or_else(|| panic!("{arg} needs a value"));
+        match arg.as_str() {
+            "--records" => o.records = value().parse().expect("--records N"),
+            "--runs" => o.runs = value().parse().expect("--runs N"),
+            "--python" => o.python = Some(value().into()),
+            "--smoke" => {
+                (o.records, o.runs, o.latency_secs) = (20_000, 1, 2);
+            }
+            "--bench" => {}
+            other => {
+                panic!("unknown argument {other:?}; see the header of tests/benches/pipeline.rs")
+            }
+        }
+    }
+    o
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// `host ARGS` with the bench's compile cache.
+fn host(args: &[&str]) -> Command {
+    let mut cmd = Command::new(host_bin());
+    cmd.args(args)
+        .env("SLUICE_CACHE_DIR", cache_dir())
+        .env_remove("SLUICE_LOG");
+    cmd
+}
+
+/// What one timed process did: wall time from spawn to exit, and its peak RSS.
+struct Timed {
+    secs: f64,
+    peak_rss_kib: u64,
+}
+
+/// Runs `cmd` to completion, sampling its peak RSS (VmHWM) every 10 ms.
+fn timed(cmd: Command, what: &str) -> Timed {
+    let started = Instant::now();
+    let child = spawn(cmd);
+    let status = format!("/proc/{}/status", child.pid());
+    let mut peak = 0;
+    let run = {
+        let done = Arc::new(AtomicBool::new(false));
+        let sampler = {
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let mut peak = 0u64;
+                while !done.load(Ordering::Relaxed) {
+                    if let Some(kib) = std::fs::read_to_string(&status).ok().and_then(|s| {
+                        s.lines()
+                            .find_map(|l| l.strip_prefix("VmHWM:"))
+                            .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+                    }) {
+                        peak = peak.max(kib);
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                peak
+            })
+        };
+        let run = child.wait(LIMIT);
+        done.store(true, Ordering::Relaxed);
+        peak = peak.max(sampler.join().expect("the RSS sampler"));
+        run
+    };
+    assert_eq!(run.code, 0, "{what} failed:\n{}", run.stderr);
+    Timed {
+        secs: started.elapsed().as_secs_f64(),
+        peak_rss_kib: peak,
+    }
+}
+
+/// Counts the records of `topic` (all partitions): until `expect` came and
+/// 2 s pass with no more.
+fn count(broker: &Broker, topic: &str, expect: u64) -> u64 {
+    let consumer = broker.reader(topic);
+    let (mut n, mut quiet) = (0, Instant::now());
+    let deadline = Instant::now() + LIMIT;
+    while Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(m) => {
+                m.expect("reading");
+                n += 1;
+                quiet = Instant::now();
+            }
+            None if n >= expect && quiet.elapsed() > Duration::from_secs(2) => break,
+            None => {}
+        }
+    }
+    n
+}
+
+/// The plugin flags of the P3 pipeline (parse_stock → schema_filter), plus `extra` plugins.
+fn plugins(extra: &[String]) -> Vec<String> {
+    let mut args: Vec<String> = ["-p", "parse_stock", "-p", "schema_filter"]
+        .map(String::from)
+        .into();
+    for p in extra {
+        args.extend(["-p".into(), p.clone()]);
+    }
+    args.extend(["--config".into(), format!("schema_filter.where={WHERE}")]);
+    args
+}
+
+/// `host run` from `topic` to `out` with `plugin_args`, as a new group, until the topic is drained.
+fn run_to_kafka(broker: &Broker, topic: &str, out: &str, plugin_args: &[String]) -> Timed {
+    broker.create_topic(out, 1);
+    let mut args: Vec<&str> = vec!["run", "--brokers", &broker.addr, "--topic", topic];
+    args.extend(["--sink", "kafka", "--output-topic", out, "--group", out]);
+    args.extend(["--starting-offsets", "earliest", "--available-now"]);
+    args.extend(plugin_args.iter().map(String::as_str));
+    timed(host(&args), &format!("host run into {out}"))
+}
+
+/// Produces the P3 input: `records` ticks by `host generate` (timed), then one
+/// record per partition in batches of one, so that tansu's end offsets (the
+/// last batch's base offset + 1) are exact and `--available-now` reads all.
+fn produce_input(broker: &Broker, topic: &str, records: u64) -> f64 {
+    broker.create_topic(topic, 2);
+    let count = records.to_string();
+    let generate = timed(
+        host(&[
+            "generate",
+            "-p",
+            "stock_generator",
+            "--config",
+            "stock_generator.seed=7",
+            "--brokers",
+            &broker.addr,
+            "--topic",
+            topic,
+            "--rate",
+            "0",
+            "--count",
+            &count,
+        ]),
+        "host generate",
+    );
+    let tail: Vec<Record> = (0..2)
+        .map(|p| Record {
+            partition: Some(p),
+            ..Record::new(
+                "end",
+                br#"{"event_time": "2026-11-25T12:00:00", "ticker": "AAPL", "price": 99.5}"#,
+            )
+        })
+        .collect();
+    broker.produce(topic, &tail);
+    records as f64 / generate.secs
+}
+
+struct Row {
+    id: &'static str,
+    what: String,
+    measured: String,
+    compared: String,
+    goal: &'static str,
+    holds: bool,
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn p3_p6(broker: &Broker, o: &Options, rows: &mut Vec<Row>) {
+    let topic = "ticks";
+    let generate_rate = produce_input(broker, topic, o.records);
+    let total = o.records + 2;
+    // Compile the plugins into the cache once, so no run pays for it.
+    let warm = host(&[
+        "test",
+        "-p",
+        "parse_stock",
+        "-p",
+        "schema_filter",
+        "-p",
+        &plugin_file("min_price"),
+    ])
+    .stdin(Stdio::null())
+    .output()
+    .expect("host test");
+    assert!(
+        warm.status.success(),
+        "{}",
+        String::from_utf8_lossy(&warm.stderr)
+    );
+
+    let (mut sluice, mut pass, mut python, mut three) = (vec![], vec![], vec![], vec![]);
+    let (mut sluice_rss, mut three_rss) = (vec![], vec![]);
+    let mut kept = None;
+    for run in 0..o.runs {
+        let out = format!("sluice-{run}");
+        let t = run_to_kafka(broker, topic, &out, &plugins(&[]));
+        sluice.push(total as f64 / t.secs);
+        sluice_rss.push(mib(t.peak_rss_kib));
+        let n = count(broker, &out, 1);
+        assert!(
+            n > 0 && n < total,
+            "the filter keeps some records, not all: {n}"
+        );
+        assert!(
+            kept.is_none_or(|k| k == n),
+            "every run keeps the same records"
+        );
+        kept = Some(n);
+
+        let out = format!("pass-{run}");
+        let t = run_to_kafka(broker, topic, &out, &[]);
+        pass.push(total as f64 / t.secs);
+        assert_eq!(
+            count(broker, &out, total),
+            total,
+            "the pass-through copies everything"
+        );
+
+        let out = format!("three-{run}");
+        let t = run_to_kafka(broker, topic, &out, &plugins(&[plugin_file("min_price")]));
+        three.push(total as f64 / t.secs);
+        three_rss.push(mib(t.peak_rss_kib));
+
+        if let Some(py) = &o.python {
+            let out = format!("python-{run}");
+            broker.create_topic(&out, 1);
+            let mut cmd = Command::new(py);
+            cmd.arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../bench/python_loop.py"
+            ))
+            .args([&broker.addr, topic, &out, &total.to_string(), &out]);
+            let t = timed(cmd, "the Python loop");
+            python.push(total as f64 / t.secs);
+            assert_eq!(
+                count(broker, &out, 1),
+                kept.unwrap(),
+                "Python keeps what Sluice keeps"
+            );
+        }
+    }
+    let (sluice, pass, three) = (median(sluice), median(pass), median(three));
+    println!(
+        "P3 input: {total} records in 2 partitions, produced by host generate at {:.2} M records/s",
+        generate_rate / 1e6
+    );
+    let m = |r: f64| format!("{:.2} M rec/s", r / 1e6);
+    rows.push(Row {
+        id: "P3",
+        what: "Kafka → parse_stock → schema_filter → Kafka".into(),
+        measured: m(sluice),
+        compared: format!("pass-through {}: {:.2}x", m(pass), sluice / pass),
+        goal: "≥ 0.8x pass-through",
+        holds: sluice >= 0.8 * pass,
+    });
+    if !python.is_empty() {
+        let python = median(python);
+        rows.push(Row {
+            id: "P3",
+            what: "the same, against Python".into(),
+            measured: m(sluice),
+            compared: format!(
+                "confluent-kafka loop {}: {:.1}x",
+                m(python),
+                sluice / python
+            ),
+            goal: "≥ 10x the Python loop",
+            holds: sluice >= 10.0 * python,
+        });
+    }
+    let (rss, rss3) = (median(sluice_rss), median(three_rss));
+    rows.push(Row {
+        id: "P6",
+        what: "peak RSS, host run with three plugins during P3".into(),
+        measured: format!("{rss3:.0} MiB (two plugins: {rss:.0} MiB)"),
+        compared: format!("three plugins run at {}", m(three)),
+        goal: "< 64 MiB",
+        holds: rss3 < 64.0,
+    });
+}
+
+/// P4: records produced at 10,000/s with their send time (µs since the epoch)
+/// in a header, through parse_stock → schema_filter into a topic a consumer
+/// reads at once; latency = receive time − send time.
+fn p4(broker: &Broker, o: &Options, rows: &mut Vec<Row>) {
+    const RATE: u64 = 10_000;
+    broker.create_topic("lat-in", 1);
+    broker.create_topic("lat-out", 1);
+    let mut args = vec!["run", "--brokers", &broker.addr, "--topic", "lat-in"];
+    args.extend([
+        "--sink",
+        "kafka",
+        "--output-topic",
+        "lat-out",
+        "--starting-offsets",
+        "earliest",
+    ]);
+    args.extend(["-p", "parse_stock", "-p", "schema_filter"]);
+    // tansu 0.6 answers a fetch only when fetch.wait.max.ms (librdkafka: 500 ms) is up,
+    // even when records are waiting; Kafka and Redpanda answer as soon as they have any.
+    args.extend(["-X", "fetch.wait.max.ms=5"]);
+    let mut cmd = host(&args);
+    cmd.env("SLUICE_LOG", "info");
+    let running: Spawned = spawn(cmd);
+    running.wait_for(
+        "host run to be assigned its partition",
+        Duration::from_secs(60),
+        |h| h.stderr().contains("assigned partitions"),
+    );
+
+    let reader = {
+        let addr = broker.addr.clone();
+        let expect = RATE * o.latency_secs;
+        std::thread::spawn(move || {
+            let consumer: BaseConsumer = ClientConfig::new()
+                .set("bootstrap.servers", &addr)
+                .set("group.id", "bench-latency")
+                .set("fetch.wait.max.ms", "1")
+                .create()
+                .expect("a consumer");
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition_offset("lat-out", 0, Offset::Beginning)
+                .unwrap();
+            consumer.assign(&tpl).unwrap();
+            let mut latencies = Vec::with_capacity(expect as usize);
+            let deadline = Instant::now() + Duration::from_secs(expect / 1000 + 60);
+            while (latencies.len() as u64) < expect && Instant::now() < deadline {
+                if let Some(m) = consumer.poll(Duration::from_millis(100)) {
+                    let m = m.expect("reading lat-out");
+                    let now = micros();
+                    let sent: u64 = m
+                        .headers()
+                        .and_then(|h| h.iter().find(|h| h.key == "sent_us"))
+                        .and_then(|h| std::str::from_utf8(h.value?).ok()?.parse().ok())
+                        .expect("the sent_us header is carried through");
+                    latencies.push(now.saturating_sub(sent) as f64 / 1000.0);
+                }
+            }
+            latencies
+        })
+    };
+
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", &broker.addr)
+        // librdkafka's default linger: 10,000 sends a second as ~200 batches (tansu 0.6
+        // cannot serve 10,000 one-record batches a second to a consumer).
+        .set("linger.ms", "5")
+        .create()
+        .expect("a producer");
+    let value =
+        br#"{"event_time": "2026-11-25T12:00:00.000000", "ticker": "AAPL", "price": 42.17}"#;
+    let start = Instant::now();
+    let total = RATE * o.latency_secs;
+    for i in 0..total {
+        // Paced per record: record i leaves at i / RATE seconds.
+        let due = start + Duration::from_micros(i * 1_000_000 / RATE);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let sent = micros().to_string();
+        let headers = OwnedHeaders::new().insert(Header {
+            key: "sent_us",
+            value: Some(sent.as_bytes()),
+        });
+        producer
+            .send(
+                BaseRecord::<[u8], [u8]>::to("lat-in")
+                    .payload(&value[..])
+                    .headers(headers),
+            )
+            .map_err(|(e, _)| e)
+            .expect("producing");
+        producer.poll(Duration::ZERO);
+    }
+    producer.flush(Duration::from_secs(30)).expect("flushed");
+    let mut latencies = reader.join().expect("the latency reader");
+    running.signal("TERM");
+    let run = running.wait(Duration::from_secs(30));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(latencies.len() as u64, total, "every record arrived");
+    latencies.sort_by(f64::total_cmp);
+    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
+    let (p50, p99) = (at(0.5), at(0.99));
+    rows.push(Row {
+        id: "P4",
+        what: format!(
+            "produce → sink latency, {RATE} rec/s for {} s, -X fetch.wait.max.ms=5",
+            o.latency_secs
+        ),
+        measured: format!("p50 {p50:.1} ms, p99 {p99:.1} ms"),
+        compared: format!("max {:.1} ms", at(1.0)),
+        goal: "p99 < 10 ms",
+        holds: p99 < 10.0,
+    });
+}
+
+fn micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_micros() as u64
+}
+
+/// Seconds from spawning `cmd` to the first stdout line that `is_record` accepts.
+fn first_output(mut cmd: Command, is_record: impl Fn(&str) -> bool) -> f64 {
+    let start = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting host");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let _ = stdin.write_all(
+        br#"{"event_time": "2026-11-25T12:00:00.000000", "ticker": "AAPL", "price": 99.5}
+"#,
+    );
+    drop(stdin);
+    let reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut secs = None;
+    for line in reader.lines() {
+        if is_record(&line.expect("reading host's stdout")) {
+            secs = Some(start.elapsed().as_secs_f64());
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    secs.expect("host printed a record")
+}
+
+fn p5(broker: &Broker, o: &Options, rows: &mut Vec<Row>) {
+    let chain = ["-p", "parse_stock", "-p", "schema_filter"];
+    let mut test = vec![];
+    let mut run = vec![];
+    for i in 0..o.runs.max(3) {
+        let mut args = vec!["test", "--format", "json"];
+        args.extend(chain);
+        test.push(first_output(host(&args), |l| l.starts_with('{')));
+        let group = format!("startup-{i}");
+        let mut args = vec![
+            "run",
+            "--brokers",
+            &broker.addr,
+            "--topic",
+            "ticks",
+            "--group",
+            &group,
+        ];
+        args.extend([
+            "--starting-offsets",
+            "earliest",
+            "--max-records-per-batch",
+            "1",
+        ]);
+        args.extend(chain);
+        // The table's header row is the first line starting with '|'; a record is the next.
+        let seen = std::cell::Cell::new(0);
+        run.push(first_output(host(&args), |l| {
+            if l.starts_with('|') {
+                seen.set(seen.get() + 1);
+            }
+            seen.get() == 2
+        }));
+    }
+    let (test, run) = (median(test) * 1e3, median(run) * 1e3);
+    rows.push(Row {
+        id: "P5",
+        what: "start → first output record, plugins cached".into(),
+        measured: format!("host test {test:.0} ms; host run (Kafka) {run:.0} ms"),
+        compared: "PySpark: ~4.7 s to a SparkSession".into(),
+        goal: "< 200 ms",
+        holds: test < 200.0 && run < 200.0,
+    });
+}
+
+fn main() {
+    let o = options();
+    let broker = Broker::start();
+    let mut rows = Vec::new();
+    p3_p6(&broker, &o, &mut rows);
+    p5(&broker, &o, &mut rows);
+    p4(&broker, &o, &mut rows);
+    println!(
+        "\nSluice against tansu on loopback, {} records, median of {} runs",
+        o.records, o.runs
+    );
+    println!("| id | what | Sluice | compared with | goal | holds |");
+    println!("|---|---|---|---|---|---|");
+    for r in rows {
+        println!(
+            "| {} | {} | {} | {} | {} | {} |",
+            r.id,
+            r.what,
+            r.measured,
+            r.compared,
+            r.goal,
+            if r.holds { "yes" } else { "no" }
+        );
+    }
+}
