@@ -7,7 +7,7 @@
 //! through PySpark's `from_json` in local[2] (bench/pyspark_p2.py), as a batch job and as a
 //! streaming query to the console.
 //!
-//! Run: `cargo bench -p host --bench chain -- [RECORDS] [--python VENV_PYTHON]`.
+//! Run: `cargo bench -p host --bench chain -- [RECORDS] [--batch N] [--python VENV_PYTHON]`.
 //! Prints one table per row; each figure is the median of 3 runs.
 
 use host::plugin::batch::{BatchBuilder, InputRecord};
@@ -82,12 +82,13 @@ fn native(input: &[Vec<u8>], batch: usize) -> (f64, usize) {
         for (i, value) in chunk.iter().enumerate() {
             builder.push(i as u32, Some(value));
         }
-        let mut parsed = Output::new();
-        parse.process_batch(&builder.finish(), &mut parsed).unwrap();
-        let mut filtered = Output::new();
-        filter
-            .process_batch(&parsed.finish().batch, &mut filtered)
-            .unwrap();
+        // As the exported `process` does: outputs sized for their input.
+        let input = builder.finish();
+        let mut parsed = Output::sized_for(&input);
+        parse.process_batch(&input, &mut parsed).unwrap();
+        let parsed = parsed.finish().batch;
+        let mut filtered = Output::sized_for(&parsed);
+        filter.process_batch(&parsed, &mut filtered).unwrap();
         passed += filtered.finish().batch.records.len();
     }
     (input.len() as f64 / start.elapsed().as_secs_f64(), passed)
@@ -174,7 +175,12 @@ fn main() {
     println!("parse_stock -> schema_filter, {n} records, one core, median of 3 runs");
     println!("| batch size | WASM records/s | native records/s | WASM / native |");
     println!("|---:|---:|---:|---:|");
-    for batch in [1usize, 64, 256, 1024] {
+    // `--batch N` measures one batch size only (for profiling: `valgrind --tool=callgrind`).
+    let sizes: Vec<usize> = match args.iter().position(|a| a == "--batch") {
+        Some(i) => vec![args[i + 1].parse().expect("--batch N")],
+        None => vec![1, 64, 256, 1024],
+    };
+    for batch in sizes {
         let (mut w, mut nat) = (Vec::new(), Vec::new());
         for _ in 0..3 {
             let (rate, passed_w) = wasm(&mut chain, &input, batch);
@@ -195,6 +201,9 @@ fn main() {
         );
     }
 
+    if args.iter().any(|a| a == "--batch") {
+        return;
+    }
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let both = median(
         (0..3)

@@ -17,7 +17,7 @@
 //! null row, not a malformed record, as in Spark.
 
 use sluice_sdk::schema::parse_ddl;
-use sluice_sdk::value::{Cell, Document, convert, read_document, write_json_row};
+use sluice_sdk::value::{Cell, Document, Row, convert, read_document, write_json_row};
 use sluice_sdk::{Config, Error, Fail, Field, FieldType, Info, Out, Record, Transform, key};
 
 /// The tutorial's schema.
@@ -87,7 +87,7 @@ impl ParseStock {
 
     /// Parses one value into `cells` (one per output column); returns the
     /// reason when the record is malformed.
-    fn parse<'a>(&self, value: Option<&'a [u8]>, cells: &mut Vec<Cell<'a>>) -> Option<String> {
+    fn parse<'a>(&self, value: Option<&'a [u8]>, cells: &mut Row<Cell<'a>>) -> Option<String> {
         cells.clear();
         cells.resize(self.output.len(), Cell::Null);
         let value = value?;
@@ -171,7 +171,7 @@ impl Transform for ParseStock {
 
     fn process(&mut self, record: &Record<'_>, out: &mut Out<'_>) -> Result<(), Fail> {
         let value = record.value();
-        let mut cells = Vec::with_capacity(self.output.len());
+        let mut cells = Row::new();
         match (self.parse(value, &mut cells), self.mode) {
             (None, _) => {}
             (Some(_), Mode::Permissive) => {

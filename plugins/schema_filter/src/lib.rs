@@ -11,7 +11,7 @@ pub mod predicate;
 
 use predicate::Expr;
 use sluice_sdk::schema::parse_ddl;
-use sluice_sdk::value::{Cell, Document, convert, read_document};
+use sluice_sdk::value::{Cell, Document, Row, convert, read_document};
 use sluice_sdk::{Config, Error, Fail, Field, Info, Out, Record, Transform, key};
 
 /// The tutorial's schema, used when `schema` is not given.
@@ -60,7 +60,7 @@ impl SchemaFilter {
     }
 
     /// Checks one value: the row's cells, or why it does not conform.
-    pub fn check<'a>(&self, value: Option<&'a [u8]>) -> Result<Vec<Cell<'a>>, String> {
+    pub fn check<'a>(&self, value: Option<&'a [u8]>) -> Result<Row<Cell<'a>>, String> {
         let value = value.ok_or("value is null; expected a JSON object")?;
         let slots = match read_document(value, &self.fields) {
             Err(e) => return Err(format!("value is not valid JSON: {e}")),
@@ -70,7 +70,7 @@ impl SchemaFilter {
                 return Err(format!("expected a JSON object, found {kind}"));
             }
         };
-        let mut cells = Vec::with_capacity(self.fields.len());
+        let mut cells = Row::new();
         for (field, slot) in self.fields.iter().zip(slots) {
             let cell = match slot {
                 None => Cell::Null,

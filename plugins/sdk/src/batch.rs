@@ -249,6 +249,19 @@ impl Output {
         Self::default()
     }
 
+    /// An empty output with room for about as many records and bytes as `input`
+    /// has (what a map or a filter produces), so the buffers grow at most rarely.
+    pub fn sized_for(input: &Batch) -> Self {
+        Output {
+            batch: BatchBuilder {
+                data: Vec::with_capacity(input.data.len()),
+                headers: Vec::new(),
+                records: Vec::with_capacity(input.records.len()),
+            },
+            errors: Vec::new(),
+        }
+    }
+
     /// The emitter for outputs derived from input record `input`.
     pub fn out_for(&mut self, input: u32) -> Out<'_> {
         Out {

@@ -16,7 +16,7 @@ macro_rules! export_transform {
                     input: $crate::Batch,
                 ) -> Result<$crate::wit::types::Output, $crate::Error> {
                     with_plugin("process", |plugin| {
-                        let mut output = $crate::Output::new();
+                        let mut output = $crate::Output::sized_for(&input);
                         plugin.process_batch(&input, &mut output)?;
                         Ok(output.finish())
                     })

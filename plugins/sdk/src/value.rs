@@ -27,11 +27,15 @@ pub enum Cell<'a> {
     Bool(bool),
 }
 
+/// Up to eight items inline (no allocation per record for the common
+/// schemas), more on the heap.
+pub type Row<T> = smallvec::SmallVec<[T; 8]>;
+
 /// What the top level of a JSON document is.
 pub enum Document<'a> {
     /// An object; `slots[i]` is the raw value of `fields[i]` if present
     /// (the last one when a key is repeated).
-    Object(Vec<Option<&'a RawValue>>),
+    Object(Row<Option<&'a RawValue>>),
     /// The literal `null`.
     Null,
     /// Anything else: a string, number, boolean or array (named).
@@ -76,7 +80,7 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
         f.write_str("a JSON document")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut slots = vec![None; self.fields.len()];
+        let mut slots: Row<Option<&'de RawValue>> = smallvec::smallvec![None; self.fields.len()];
         while let Some(Key(key)) = map.next_key()? {
             match self.fields.iter().position(|f| f.name == key) {
                 Some(i) => slots[i] = Some(map.next_value::<&'de RawValue>()?),
