@@ -13,6 +13,8 @@
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Headers, OwnedHeaders};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::DefaultProducerContext;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use sluice_tests::{Broker, Record, Spawned, cache_dir, host_bin, plugin_file, spawn};
@@ -150,9 +152,9 @@ fn plugins(extra: &[String]) -> Vec<String> {
 }
 
 /// `host run` from `topic` to `out` with `plugin_args`, as a new group, until the topic is drained.
-fn run_to_kafka(broker: &Broker, topic: &str, out: &str, plugin_args: &[String]) -> Timed {
-    broker.create_topic(out, 1);
-    let mut args: Vec<&str> = vec!["run", "--brokers", &broker.addr, "--topic", topic];
+fn run_to_kafka(at: &Target, topic: &str, out: &str, plugin_args: &[String]) -> Timed {
+    at.create_topic(out, 1);
+    let mut args: Vec<&str> = vec!["run", "--brokers", &at.broker.addr, "--topic", topic];
     args.extend(["--sink", "kafka", "--output-topic", out, "--group", out]);
     args.extend(["--starting-offsets", "earliest", "--available-now"]);
     args.extend(plugin_args.iter().map(String::as_str));
@@ -162,8 +164,9 @@ fn run_to_kafka(broker: &Broker, topic: &str, out: &str, plugin_args: &[String])
 /// Produces the P3 input: `records` ticks by `host generate` (timed), then one
 /// record per partition in batches of one, so that tansu's end offsets (the
 /// last batch's base offset + 1) are exact and `--available-now` reads all.
-fn produce_input(broker: &Broker, topic: &str, records: u64) -> f64 {
-    broker.create_topic(topic, 2);
+fn produce_input(at: &Target, topic: &str, records: u64) -> f64 {
+    let broker = &at.broker;
+    at.create_topic(topic, 2);
     let count = records.to_string();
     let generate = timed(
         host(&[
@@ -205,13 +208,58 @@ struct Row {
     holds: bool,
 }
 
+/// The broker a run is against: tansu (a separate process), or librdkafka's
+/// mock cluster (in this process, on loopback).
+struct Target {
+    broker: Broker,
+    mock: Option<MockCluster<'static, DefaultProducerContext>>,
+    name: &'static str,
+}
+
+impl Target {
+    fn create_topic(&self, name: &str, partitions: i32) {
+        match &self.mock {
+            Some(mock) => mock
+                .create_topic(name, partitions, 1)
+                .unwrap_or_else(|e| panic!("creating topic {name}: {e}")),
+            None => self.broker.create_topic(name, partitions as u32),
+        }
+    }
+}
+
+/// The summary rows, each also printed as soon as it is measured.
+#[derive(Default)]
+struct Rows(Vec<Row>);
+
+impl Rows {
+    fn add(&mut self, row: Row) {
+        println!("{}", row.line());
+        self.0.push(row);
+    }
+}
+
+impl Row {
+    fn line(&self) -> String {
+        format!(
+            "| {} | {} | {} | {} | {} | {} |",
+            self.id,
+            self.what,
+            self.measured,
+            self.compared,
+            self.goal,
+            if self.holds { "yes" } else { "no" }
+        )
+    }
+}
+
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
 
-fn p3_p6(broker: &Broker, o: &Options, rows: &mut Vec<Row>) {
+fn p3_p6(at: &Target, o: &Options, rows: &mut Rows) {
+    let (broker, on) = (&at.broker, at.name);
     let topic = "ticks";
-    let generate_rate = produce_input(broker, topic, o.records);
+    let generate_rate = produce_input(at, topic, o.records);
     let total = o.records + 2;
     // Compile the plugins into the cache once, so no run pays for it.
     let warm = host(&[
@@ -237,7 +285,7 @@ fn p3_p6(broker: &Broker, o: &Options, rows: &mut Vec<Row>) {
     let mut kept = None;
     for run in 0..o.runs {
         let out = format!("sluice-{run}");
-        let t = run_to_kafka(broker, topic, &out, &plugins(&[]));
+        let t = run_to_kafka(at, topic, &out, &plugins(&[]));
         sluice.push(total as f64 / t.secs);
         sluice_rss.push(mib(t.peak_rss_kib));
         let n = count(broker, &out, 1);
@@ -252,7 +300,7 @@ fn p3_p6(broker: &Broker, o: &Options, rows: &mut Vec<Row>) {
         kept = Some(n);
 
         let out = format!("pass-{run}");
-        let t = run_to_kafka(broker, topic, &out, &[]);
+        let t = run_to_kafka(at, topic, &out, &[]);
         pass.push(total as f64 / t.secs);
         assert_eq!(
             count(broker, &out, total),
@@ -261,13 +309,13 @@ fn p3_p6(broker: &Broker, o: &Options, rows: &mut Vec<Row>) {
         );
 
         let out = format!("three-{run}");
-        let t = run_to_kafka(broker, topic, &out, &plugins(&[plugin_file("min_price")]));
+        let t = run_to_kafka(at, topic, &out, &plugins(&[plugin_file("min_price")]));
         three.push(total as f64 / t.secs);
         three_rss.push(mib(t.peak_rss_kib));
 
         if let Some(py) = &o.python {
             let out = format!("python-{run}");
-            broker.create_topic(&out, 1);
+            at.create_topic(&out, 1);
             let mut cmd = Command::new(py);
             cmd.arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
@@ -289,9 +337,9 @@ fn p3_p6(broker: &Broker, o: &Options, rows: &mut Vec<Row>) {
         generate_rate / 1e6
     );
     let m = |r: f64| format!("{:.2} M rec/s", r / 1e6);
-    rows.push(Row {
+    rows.add(Row {
         id: "P3",
-        what: "Kafka → parse_stock → schema_filter → Kafka".into(),
+        what: format!("Kafka → parse_stock → schema_filter → Kafka, {on}"),
         measured: m(sluice),
         compared: format!("pass-through {}: {:.2}x", m(pass), sluice / pass),
         goal: "≥ 0.8x pass-through",
@@ -299,9 +347,9 @@ fn p3_p6(broker: &Broker, o: &Options, rows: &mut Vec<Row>) {
     });
     if !python.is_empty() {
         let python = median(python);
-        rows.push(Row {
+        rows.add(Row {
             id: "P3",
-            what: "the same, against Python".into(),
+            what: format!("the same, against Python, {on}"),
             measured: m(sluice),
             compared: format!(
                 "confluent-kafka loop {}: {:.1}x",
@@ -313,9 +361,9 @@ fn p3_p6(broker: &Broker, o: &Options, rows: &mut Vec<Row>) {
         });
     }
     let (rss, rss3) = (median(sluice_rss), median(three_rss));
-    rows.push(Row {
+    rows.add(Row {
         id: "P6",
-        what: "peak RSS, host run with three plugins during P3".into(),
+        what: format!("peak RSS, host run with three plugins during P3, {on}"),
         measured: format!("{rss3:.0} MiB (two plugins: {rss:.0} MiB)"),
         compared: format!("three plugins run at {}", m(three)),
         goal: "< 64 MiB",
@@ -326,10 +374,11 @@ fn p3_p6(broker: &Broker, o: &Options, rows: &mut Vec<Row>) {
 /// P4: records produced at 10,000/s with their send time (µs since the epoch)
 /// in a header, through parse_stock → schema_filter into a topic a consumer
 /// reads at once; latency = receive time − send time.
-fn p4(broker: &Broker, o: &Options, rows: &mut Vec<Row>) {
+fn p4(at: &Target, o: &Options, rows: &mut Rows) {
+    let (broker, on) = (&at.broker, at.name);
     const RATE: u64 = 10_000;
-    broker.create_topic("lat-in", 1);
-    broker.create_topic("lat-out", 1);
+    at.create_topic("lat-in", 1);
+    at.create_topic("lat-out", 1);
     let mut args = vec!["run", "--brokers", &broker.addr, "--topic", "lat-in"];
     args.extend([
         "--sink",
@@ -413,17 +462,17 @@ fn p4(broker: &Broker, o: &Options, rows: &mut Vec<Row>) {
     let (_, all99, _) = quantiles(&received, 0);
     let (d50, d99, _) = quantiles(&direct, first + 1_000_000);
     let (_, d_all99, _) = quantiles(&direct, 0);
-    rows.push(Row {
+    rows.add(Row {
         id: "P4",
         what: format!(
-            "produce → sink latency, {RATE} rec/s for {} s, -X fetch.wait.max.ms=5",
+            "produce → sink latency, {RATE} rec/s for {} s, -X fetch.wait.max.ms=5, {on}",
             o.latency_secs
         ),
         measured: format!(
             "after the first second: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms (all: p99 {all99:.1} ms)"
         ),
         compared: format!(
-            "the broker alone (producer → tansu → consumer): p50 {d50:.1} ms, p99 {d99:.1} ms (all: p99 {d_all99:.1} ms)"
+            "the broker alone (producer → broker → consumer): p50 {d50:.1} ms, p99 {d99:.1} ms (all: p99 {d_all99:.1} ms)"
         ),
         goal: "p99 < 10 ms",
         holds: p99 < 10.0,
@@ -501,7 +550,8 @@ fn first_output(mut cmd: Command, is_record: impl Fn(&str) -> bool) -> f64 {
     secs.expect("host printed a record")
 }
 
-fn p5(broker: &Broker, o: &Options, rows: &mut Vec<Row>) {
+fn p5(at: &Target, o: &Options, rows: &mut Rows) {
+    let broker = &at.broker;
     let chain = ["-p", "parse_stock", "-p", "schema_filter"];
     let (mut test, mut run, mut tuned) = (vec![], vec![], vec![]);
     // `host run` to the console from a new group, until the first record's row.
@@ -531,7 +581,7 @@ fn p5(broker: &Broker, o: &Options, rows: &mut Vec<Row>) {
         ));
     }
     let [test, run, tuned] = [test, run, tuned].map(|v| median(v) * 1e3);
-    rows.push(Row {
+    rows.add(Row {
         id: "P5",
         what: "start → first output record, plugins cached".into(),
         measured: format!(
@@ -545,26 +595,32 @@ fn p5(broker: &Broker, o: &Options, rows: &mut Vec<Row>) {
 
 fn main() {
     let o = options();
-    let broker = Broker::start();
-    let mut rows = Vec::new();
-    p3_p6(&broker, &o, &mut rows);
-    p5(&broker, &o, &mut rows);
-    p4(&broker, &o, &mut rows);
+    let mut rows = Rows::default();
+    let tansu = Target {
+        broker: Broker::start(),
+        mock: None,
+        name: "tansu",
+    };
+    p3_p6(&tansu, &o, &mut rows);
+    p5(&tansu, &o, &mut rows);
+    p4(&tansu, &o, &mut rows);
+    // The same against librdkafka's mock broker (in this process, on loopback): a broker
+    // that is not the bottleneck, to see what Sluice and the Python loop do on their own.
+    let mock = MockCluster::new(1).expect("librdkafka's mock cluster");
+    let mock = Target {
+        broker: Broker::attach(&mock.bootstrap_servers()),
+        mock: Some(mock),
+        name: "mock broker",
+    };
+    p3_p6(&mock, &o, &mut rows);
+    p4(&mock, &o, &mut rows);
     println!(
-        "\nSluice against tansu on loopback, {} records, median of {} runs",
+        "\nSluice against tansu and librdkafka's mock broker on loopback, {} records, median of {} runs",
         o.records, o.runs
     );
     println!("| id | what | Sluice | compared with | goal | holds |");
     println!("|---|---|---|---|---|---|");
-    for r in rows {
-        println!(
-            "| {} | {} | {} | {} | {} | {} |",
-            r.id,
-            r.what,
-            r.measured,
-            r.compared,
-            r.goal,
-            if r.holds { "yes" } else { "no" }
-        );
+    for r in &rows.0 {
+        println!("{}", r.line());
     }
 }
