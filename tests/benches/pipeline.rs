@@ -13,8 +13,6 @@
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Headers, OwnedHeaders};
-use rdkafka::mocking::MockCluster;
-use rdkafka::producer::DefaultProducerContext;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use sluice_tests::{Broker, Record, Spawned, cache_dir, host_bin, plugin_file, spawn};
@@ -208,22 +206,15 @@ struct Row {
     holds: bool,
 }
 
-/// The broker a run is against: tansu (a separate process), or librdkafka's
-/// mock cluster (in this process, on loopback).
+/// The broker a run is against, and its name in the summary.
 struct Target {
     broker: Broker,
-    mock: Option<MockCluster<'static, DefaultProducerContext>>,
     name: &'static str,
 }
 
 impl Target {
-    fn create_topic(&self, name: &str, partitions: i32) {
-        match &self.mock {
-            Some(mock) => mock
-                .create_topic(name, partitions, 1)
-                .unwrap_or_else(|e| panic!("creating topic {name}: {e}")),
-            None => self.broker.create_topic(name, partitions as u32),
-        }
+    fn create_topic(&self, name: &str, partitions: u32) {
+        self.broker.create_topic(name, partitions);
     }
 }
 
@@ -598,24 +589,13 @@ fn main() {
     let mut rows = Rows::default();
     let tansu = Target {
         broker: Broker::start(),
-        mock: None,
         name: "tansu",
     };
     p3_p6(&tansu, &o, &mut rows);
     p5(&tansu, &o, &mut rows);
     p4(&tansu, &o, &mut rows);
-    // The same against librdkafka's mock broker (in this process, on loopback): a broker
-    // that is not the bottleneck, to see what Sluice and the Python loop do on their own.
-    let mock = MockCluster::new(1).expect("librdkafka's mock cluster");
-    let mock = Target {
-        broker: Broker::attach(&mock.bootstrap_servers()),
-        mock: Some(mock),
-        name: "mock broker",
-    };
-    p3_p6(&mock, &o, &mut rows);
-    p4(&mock, &o, &mut rows);
     println!(
-        "\nSluice against tansu and librdkafka's mock broker on loopback, {} records, median of {} runs",
+        "\nSluice against tansu on loopback, {} records, median of {} runs",
         o.records, o.runs
     );
     println!("| id | what | Sluice | compared with | goal | holds |");
