@@ -1,7 +1,7 @@
 //! `host generate`: records from a generator plugin to a Kafka topic, at a
 //! given rate, as the tutorial's producer does.
 
-use super::load_plugins;
+use super::load_specs;
 use crate::cli::GenerateArgs;
 use crate::kafka::ensure_topics;
 use crate::plugin::batch::value;
@@ -88,25 +88,21 @@ impl Generation {
 }
 
 /// Loads the generator plugin `source` and checks it is one. A generator that documents a
-/// `count` key (as stock_generator does) is given `count` unless the user set it, so that
-/// `--count` alone decides how many records are sent.
+/// `count` key (as stock_generator does) is offered `count`, so that `--count` alone decides
+/// how many records are sent unless `--config NAME.count=…` says otherwise.
 pub fn generator(args: &crate::cli::PluginArgs, source: &str, count: u64) -> Result<Stage> {
-    let (_runtime, plugins) = load_plugins(args, &[source.to_string()])?;
-    let plugin = &plugins[0];
-    if plugin.world != World::Generator {
+    let mut specs = args.specs(&[source.to_string()])?;
+    specs[0]
+        .offered
+        .push(("count".to_string(), count.to_string()));
+    let (_runtime, plugins) = load_specs(args, &specs)?;
+    if plugins[0].world != World::Generator {
         bail!(
             "plugin {:?} is a transform; `host generate` takes a generator such as stock_generator",
-            plugin.name
+            plugins[0].name
         );
     }
-    let mut stage = Stage::new(plugin.clone())?;
-    let set_by_user = plugin.config.iter().any(|(k, _)| k == "count");
-    if !set_by_user && stage.about()?.config.iter().any(|k| k.name == "count") {
-        let mut args = args.clone();
-        args.config.push(format!("{}.count={count}", plugin.name));
-        return generator(&args, source, count);
-    }
-    Ok(stage)
+    Stage::new(plugins[0].clone())
 }
 
 /// Runs `host generate` until `--count` records are sent or SIGINT/SIGTERM.

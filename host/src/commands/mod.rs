@@ -9,7 +9,7 @@ pub mod run;
 pub mod test;
 
 use crate::cli::{Command, PluginArgs};
-use crate::plugin::{Plugin, Runtime};
+use crate::plugin::{Plugin, PluginSpec, Runtime};
 use anyhow::Result;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -39,7 +39,11 @@ pub fn stop_on_signals() -> Result<Arc<AtomicBool>> {
 
 /// Starts a runtime and loads the plugins named by `sources`.
 pub fn load_plugins(args: &PluginArgs, sources: &[String]) -> Result<(Runtime, Vec<Arc<Plugin>>)> {
-    let specs = args.specs(sources)?;
+    load_specs(args, &args.specs(sources)?)
+}
+
+/// Starts a runtime and loads `specs`.
+pub fn load_specs(args: &PluginArgs, specs: &[PluginSpec]) -> Result<(Runtime, Vec<Arc<Plugin>>)> {
     let runtime = Runtime::new(args.limits(), args.cache_dir())?;
     let plugins = specs
         .iter()

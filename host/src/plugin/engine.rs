@@ -42,6 +42,9 @@ pub struct PluginSpec {
     pub source: String,
     /// `key=value` pairs for its `init`.
     pub config: Vec<(String, String)>,
+    /// Values the host offers for keys the plugin documents and `config` leaves unset
+    /// (e.g. `host generate --count` as a generator's `count`).
+    pub offered: Vec<(String, String)>,
     /// Capabilities granted beyond the default sandbox.
     pub grants: BTreeSet<Grant>,
 }
@@ -83,6 +86,8 @@ pub struct Plugin {
     pub cache: CacheStatus,
     /// The config given to `init`.
     pub config: Vec<(String, String)>,
+    /// See [`PluginSpec::offered`].
+    pub(crate) offered: Vec<(String, String)>,
     pub(crate) pre: Pre,
     pub(crate) engine: Engine,
     pub(crate) limits: Limits,
@@ -247,6 +252,7 @@ impl Runtime {
             sha256,
             cache,
             config: spec.config.clone(),
+            offered: spec.offered.clone(),
             pre,
             engine: self.engine.clone(),
             limits: self.limits,

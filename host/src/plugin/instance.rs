@@ -166,11 +166,19 @@ impl Stage {
             Pre::Generator(pre) => Exports::Generator(pre.instantiate(&mut store)?),
         };
         let mut config = self.plugin.config.clone();
-        if self.plugin.world == World::Generator
-            && !config.iter().any(|(k, _)| k == LOCAL_OFFSET_KEY)
-        {
+        let mut offered = self.plugin.offered.clone();
+        if self.plugin.world == World::Generator {
             // Generators that document `utc_offset` get the host's zone, so
             // their timestamps are local time, like Python's datetime.now().
+            offered.push((
+                LOCAL_OFFSET_KEY.to_string(),
+                chrono::Local::now().format("%:z").to_string(),
+            ));
+        }
+        offered.retain(|(key, _)| !config.iter().any(|(k, _)| k == key));
+        if !offered.is_empty() {
+            // Offered values go only to keys the plugin documents (others would be
+            // rejected as unknown).
             arm(&mut store, self.plugin.limits);
             let info = exports.about(&mut store).map_err(|err| {
                 anyhow!(
@@ -178,12 +186,11 @@ impl Stage {
                     trap_reason(&err, self.plugin.limits, &store.data().output)
                 )
             })?;
-            if info.config.iter().any(|k| k.name == LOCAL_OFFSET_KEY) {
-                config.push((
-                    LOCAL_OFFSET_KEY.to_string(),
-                    chrono::Local::now().format("%:z").to_string(),
-                ));
-            }
+            config.extend(
+                offered
+                    .into_iter()
+                    .filter(|(key, _)| info.config.iter().any(|k| &k.name == key)),
+            );
         }
         arm(&mut store, self.plugin.limits);
         match exports.init(&mut store, &config) {
