@@ -35,6 +35,19 @@ pub(crate) fn parse_stock_args<'a>(
     args
 }
 
+/// [`parse_stock_args`] for a run from the earliest offsets into the Kafka topic `out`.
+pub(crate) fn parse_stock_to_kafka_args<'a>(
+    broker: &'a Broker,
+    topic: &'a str,
+    out: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut flags = vec!["--starting-offsets", "earliest", "--sink", "kafka"];
+    flags.extend(["--output-topic", out]);
+    flags.extend(extra);
+    parse_stock_args(broker, topic, &flags)
+}
+
 /// Runs `host run --plugin parse_stock.wasm` on `topic`, with `extra` flags.
 fn run_parse_stock(broker: &Broker, topic: &str, extra: &[&str]) -> Run {
     host_bounded(&parse_stock_args(broker, topic, extra), LIMIT)
@@ -343,28 +356,26 @@ fn kafka_to_kafka_with_a_dlq_accounts_for_every_input_offset() {
     let produced = broker.read("in", 300, LIMIT);
     assert_eq!(produced.len(), 300);
 
-    let run = run_parse_stock(
-        &broker,
-        "in",
-        &[
-            "--config",
-            "parse_stock.mode=DLQ",
-            "--sink",
-            "kafka",
-            "--output-topic",
+    let run = host_bounded(
+        &parse_stock_to_kafka_args(
+            &broker,
+            "in",
             "out",
-            "--dlq-topic",
-            "dlq",
-            "--group",
-            "k2k",
-            "--starting-offsets",
-            "earliest",
-            "--available-now",
-            "--workers",
-            "2",
-            "--max-records-per-batch",
-            "25",
-        ],
+            &[
+                "--config",
+                "parse_stock.mode=DLQ",
+                "--dlq-topic",
+                "dlq",
+                "--group",
+                "k2k",
+                "--available-now",
+                "--workers",
+                "2",
+                "--max-records-per-batch",
+                "25",
+            ],
+        ),
+        LIMIT,
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let out = broker.read("out", 269, LIMIT);
@@ -559,18 +570,13 @@ fn sigkill_mid_stream_then_restart_loses_nothing() {
             }
         })
     };
-    let args = parse_stock_args(
+    let args = parse_stock_to_kafka_args(
         &broker,
         "in",
+        "out",
         &[
             "--group",
             "crash",
-            "--starting-offsets",
-            "earliest",
-            "--sink",
-            "kafka",
-            "--output-topic",
-            "out",
             "--max-records-per-batch",
             "20",
             "--batch-linger-ms",

@@ -1,7 +1,7 @@
 //! Failures the pipeline must ride out without losing a record: the broker
 //! going away and coming back.
 
-use crate::kafka::{keyed_ticks, parse_stock_args};
+use crate::kafka::{keyed_ticks, parse_stock_args, parse_stock_to_kafka_args};
 use sluice_tests::{Broker, Record, Spawned, spawn_host};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -51,20 +51,7 @@ fn a_broker_restart_mid_stream_loses_nothing_and_is_logged_once() {
     let records = keyed_ticks(400, 0);
     broker.produce("in", &records[..200]);
     let host = spawn_host(
-        &parse_stock_args(
-            &broker,
-            "in",
-            &[
-                "--starting-offsets",
-                "earliest",
-                "--sink",
-                "kafka",
-                "--output-topic",
-                "out",
-                "--batch-linger-ms",
-                "100",
-            ],
-        ),
+        &parse_stock_to_kafka_args(&broker, "in", "out", &["--batch-linger-ms", "100"]),
         &[],
     );
     host.wait_for("the first records committed", LIMIT, |_| {
@@ -121,19 +108,14 @@ fn hostile_records_are_output_or_dead_lettered_never_lost() {
     });
     broker.produce_large("in", &records);
     let run = spawn_host(
-        &parse_stock_args(
+        &parse_stock_to_kafka_args(
             &broker,
             "in",
+            "out",
             &[
                 "--config",
                 "parse_stock.mode=DLQ",
-                "--starting-offsets",
-                "earliest",
                 "--available-now",
-                "--sink",
-                "kafka",
-                "--output-topic",
-                "out",
                 "--dlq-topic",
                 "dlq",
             ],
@@ -241,20 +223,15 @@ fn ten_sigkills_under_load_lose_nothing_and_repeat_only_what_was_in_flight() {
     broker.create_topic("dlq", 1);
     // A steady load: 100 ticks every 300 ms, one in fifty malformed, until the kills are over.
     let load = SteadyLoad::start(&broker, Duration::from_millis(300), 50);
-    let args = parse_stock_args(
+    let args = parse_stock_to_kafka_args(
         &broker,
         "in",
+        "out",
         &[
             "--config",
             "parse_stock.mode=DLQ",
             "--group",
             "audit",
-            "--starting-offsets",
-            "earliest",
-            "--sink",
-            "kafka",
-            "--output-topic",
-            "out",
             "--dlq-topic",
             "dlq",
             "--workers",
@@ -326,18 +303,13 @@ fn a_group_growing_from_one_to_three_hosts_and_back_loses_nothing() {
     broker.create_topic("in", 6);
     broker.create_topic("out", 3);
     let load = SteadyLoad::start(&broker, Duration::from_millis(200), 0);
-    let args = parse_stock_args(
+    let args = parse_stock_to_kafka_args(
         &broker,
         "in",
+        "out",
         &[
             "--group",
             "elastic",
-            "--starting-offsets",
-            "earliest",
-            "--sink",
-            "kafka",
-            "--output-topic",
-            "out",
             "--max-records-per-batch",
             "50",
             "--batch-linger-ms",
