@@ -583,9 +583,13 @@ fn sigkill_mid_stream_then_restart_loses_nothing() {
             "50",
             "--workers",
             "2",
-            // The killed member's session must end before the restarted one is given its partitions.
+            // The killed member's session must end before the restarted one is given its
+            // partitions, and a rebalance waits for it at most max.poll.interval.ms (tansu
+            // holds a join for the dead member that long; the default is 300 s).
             "-X",
             "session.timeout.ms=6000",
+            "-X",
+            "max.poll.interval.ms=10000",
         ],
     );
     let host = spawn_host(&args, &[]);
@@ -602,6 +606,9 @@ fn sigkill_mid_stream_then_restart_loses_nothing() {
         "killed mid-stream, at {at_kill} of {total}"
     );
 
+    // As an operator restarting a crashed consumer would find it: the dead member's session
+    // (6 s) has ended, so tansu does not hand its partitions to a member that no longer exists.
+    std::thread::sleep(Duration::from_secs(7));
     let restart = std::time::Instant::now();
     let restarted = spawn_host(
         &[&args[..], &["--available-now"]].concat(),
