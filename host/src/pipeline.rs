@@ -9,7 +9,7 @@ use crate::commands::test::write_stdout;
 use crate::plugin::batch::{bytes, headers, value};
 use crate::plugin::bindings::Field;
 use crate::plugin::{Chain, ChainOutput};
-use crate::sink::console::{batch_header, json_lines, row};
+use crate::sink::console::{batch_header, json_lines, table_rows};
 use crate::sink::kafka::KafkaSink;
 use crate::source::kafka::{KafkaSource, SourceBatch};
 use crate::source::offsets::{Ticket, TopicPartition, Tracker};
@@ -65,7 +65,7 @@ impl Router {
     pub fn deliver(
         &self,
         input: &SourceBatch,
-        out: ChainOutput,
+        out: ChainOutput<'_>,
         ticket: &Arc<Ticket>,
     ) -> Result<()> {
         for e in &out.errors {
@@ -115,31 +115,25 @@ impl Router {
             } => {
                 let text = match format {
                     RunFormat::Table => {
-                        let rows: Vec<_> = (0..out.batch.records.len().min(table.num_rows + 1))
-                            .map(|i| row(fields, value(&out.batch, i), *declared))
-                            .collect();
+                        let rows = table_rows(&out, fields, *declared, table.num_rows + 1);
                         let id = batches.fetch_add(1, Ordering::SeqCst);
                         let mut text = batch_header(id).into_bytes();
                         text.extend_from_slice(table.render(fields, &rows).as_bytes());
                         text
                     }
-                    RunFormat::Json => json_lines(&out.batch),
+                    RunFormat::Json => json_lines(&out),
                 };
                 write_stdout(&text)?;
             }
             Output::Kafka { sink, topic } => {
-                let b = &out.batch;
-                for (i, meta) in b.records.iter().enumerate() {
-                    let target = match meta.topic {
-                        Some(t) => std::str::from_utf8(bytes(b, t))?,
-                        None => topic.as_str(),
-                    };
+                let mut scratch = Vec::new();
+                for i in 0..out.len() {
                     sink.send(
-                        target,
-                        meta.key.map(|k| bytes(b, k)),
-                        value(b, i),
-                        headers(b, i),
-                        meta.timestamp,
+                        out.topic(i).unwrap_or(topic),
+                        out.key(i),
+                        out.value(i, &mut scratch),
+                        out.headers(i),
+                        out.timestamp(i),
                         ticket,
                     )?;
                 }

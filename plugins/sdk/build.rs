@@ -28,8 +28,8 @@ macro_rules! __sluice_generate {{
             world: $world,
             runtime_path: "::sluice_sdk::__private::wit_bindgen::rt",
             with: {{
-                "sluice:plugin/types@0.1.0": ::sluice_sdk::wit::types,
-                "sluice:plugin/host@0.1.0": ::sluice_sdk::wit::host,
+                "sluice:plugin/types@0.2.0": ::sluice_sdk::wit::types,
+                "sluice:plugin/host@0.2.0": ::sluice_sdk::wit::host,
             }},
         }});
     }};

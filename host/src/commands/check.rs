@@ -189,6 +189,15 @@ pub fn run(args: &RunArgs, mode: CheckMode) -> Result<()> {
             ));
         }
     }
+    if let Some(first) = stages.first()
+        && first.plugin().world == World::Transform
+        && first.accepts() == crate::plugin::bindings::Accepts::Rows
+    {
+        report.problem(format!(
+            "plugin {:?} reads typed rows, but the source gives raw values; put a parser such as parse_stock before it",
+            first.plugin().name
+        ));
+    }
     for pair in stages.windows(2) {
         for p in fit(&pair[0], &pair[1]) {
             report.problem(p);

@@ -9,6 +9,16 @@ use crate::sink::console::{columns, schema_tree};
 use anyhow::Result;
 use std::fmt::Write as _;
 
+/// What a transform reads, in words.
+pub(crate) fn reads(accepts: crate::plugin::bindings::Accepts) -> &'static str {
+    use crate::plugin::bindings::Accepts;
+    match accepts {
+        Accepts::Raw => "raw values (typed rows are given to it as JSON)",
+        Accepts::Rows => "typed rows only",
+        Accepts::Any => "typed rows or raw values",
+    }
+}
+
 /// Prints the plugin's description to stdout.
 pub fn run(args: InspectArgs) -> Result<()> {
     let (_runtime, plugins) = load_plugins(&args.runtime, std::slice::from_ref(&args.plugin))?;
@@ -18,6 +28,19 @@ pub fn run(args: InspectArgs) -> Result<()> {
     let mut out = String::new();
     writeln!(out, "plugin:      {} ({})", plugin.name, plugin.origin)?;
     writeln!(out, "world:       {}", plugin.world.name())?;
+    writeln!(out, "contract:    {}", crate::plugin::bindings::CONTRACT)?;
+    if plugin.world == crate::plugin::World::Transform {
+        writeln!(
+            out,
+            "reads:       {}{}",
+            reads(stage.accepts()),
+            if stage.reads_metadata() {
+                ", and the records' metadata"
+            } else {
+                ""
+            }
+        )?;
+    }
     if !info.description.is_empty() {
         writeln!(out, "description: {}", info.description)?;
     }

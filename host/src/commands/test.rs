@@ -4,10 +4,10 @@
 
 use super::load_plugins;
 use crate::cli::{TestArgs, TestFormat};
-use crate::plugin::batch::{BatchBuilder, InputRecord, value};
+use crate::plugin::batch::{BatchBuilder, InputRecord};
 use crate::plugin::bindings::Batch;
 use crate::plugin::{Chain, Stage, World};
-use crate::sink::console::{columns, json_lines, row, schema_tree};
+use crate::sink::console::{columns, json_lines, schema_tree, table_rows};
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, Write};
 
@@ -128,7 +128,7 @@ pub fn run(args: TestArgs) -> Result<()> {
     let mut rows = Vec::new();
     let mut generated = 0u64;
     while let Some((batch, first_line)) = source.next(args.batch_size)? {
-        let count = batch.records.len() as u64;
+        let count = u64::from(batch.len);
         let out = chain.process(&batch)?;
         let mut stderr = std::io::stderr().lock();
         for e in &out.errors {
@@ -148,14 +148,11 @@ pub fn run(args: TestArgs) -> Result<()> {
         }
         match args.format {
             TestFormat::Json => {
-                write_stdout(&json_lines(&out.batch))?;
+                write_stdout(&json_lines(&out))?;
             }
             TestFormat::Table => {
-                for i in 0..out.batch.records.len() {
-                    if rows.len() <= args.table.num_rows {
-                        rows.push(row(&fields, value(&out.batch, i), schema.is_some()));
-                    }
-                }
+                let wanted = (args.table.num_rows + 1).saturating_sub(rows.len());
+                rows.extend(table_rows(&out, &fields, schema.is_some(), wanted));
             }
             TestFormat::Schema => unreachable!("handled above"),
         }

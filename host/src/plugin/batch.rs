@@ -1,7 +1,8 @@
 //! Host-side work on packed batches: building them, validating what a plugin
 //! returns (never trusted), and splitting and merging them for bisection.
 
-use super::bindings::{Batch, Header, Output, RecordMeta, Span};
+use super::bindings::{Batch, Header, Output, Produced, RecordMeta, Span};
+use super::rows;
 use anyhow::{Result, bail};
 
 /// One record as the host reads it from a source.
@@ -40,9 +41,12 @@ impl BatchBuilder {
     pub fn with_capacity(records: usize, bytes: usize) -> Self {
         BatchBuilder {
             batch: Batch {
+                len: 0,
                 data: Vec::with_capacity(bytes),
                 headers: Vec::new(),
                 records: Vec::with_capacity(records),
+                rows: None,
+                inputs: Vec::new(),
             },
         }
     }
@@ -50,7 +54,7 @@ impl BatchBuilder {
     /// Adds a record.
     pub fn push(&mut self, record: &InputRecord<'_>) {
         let b = &mut self.batch;
-        let index = b.records.len() as u32;
+        b.len += 1;
         let key = record.key.map(|k| append(&mut b.data, k));
         let value = record.value.map(|v| append(&mut b.data, v));
         let first = b.headers.len() as u32;
@@ -69,7 +73,6 @@ impl BatchBuilder {
             timestamp: record.timestamp,
             partition: record.partition,
             offset: record.offset,
-            input: index,
             topic: None,
             keep_metadata: true,
         });
@@ -87,11 +90,7 @@ impl BatchBuilder {
 
     /// The packed batch.
     pub fn finish(self) -> Batch {
-        Batch {
-            data: self.batch.data,
-            headers: self.batch.headers,
-            records: self.batch.records,
-        }
+        self.batch
     }
 }
 
@@ -103,6 +102,19 @@ pub fn bytes(batch: &Batch, span: Span) -> &[u8] {
 /// The value of record `i`.
 pub fn value(batch: &Batch, i: usize) -> Option<&[u8]> {
     batch.records[i].value.map(|s| bytes(batch, s))
+}
+
+/// Row `i`'s value as bytes: the raw value, or the typed row as one JSON
+/// object (Spark's `to_json`) written into `scratch`.
+pub fn row_value<'a>(batch: &'a Batch, i: usize, scratch: &'a mut Vec<u8>) -> Option<&'a [u8]> {
+    match &batch.rows {
+        Some(typed) => {
+            scratch.clear();
+            rows::write_json(scratch, typed, i);
+            Some(scratch)
+        }
+        None => batch.records[i].value.map(|v| bytes(batch, v)),
+    }
 }
 
 /// The headers of record `i`.
@@ -124,30 +136,53 @@ fn check_span(what: &str, record: usize, span: Span, len: usize) -> Result<()> {
     Ok(())
 }
 
-/// Checks every offset a plugin returned: spans inside the data buffer,
-/// header ranges inside the header list, inputs that exist, topics in UTF-8.
-/// (Overlapping spans are harmless: each is only read.)
-pub fn validate(output: &Output, inputs: usize) -> Result<()> {
-    let batch = &output.batch;
-    let len = batch.data.len();
+/// Checks every offset of a batch a plugin returned: one record per row or
+/// none, spans inside the data buffer, header ranges inside the header
+/// list, topics in UTF-8, typed rows well formed (see [`rows::validate`]),
+/// and (from a transform, `inputs` rows in the input) one existing input per
+/// row. (Overlapping spans are harmless: each is only read.)
+pub fn validate_batch(batch: &Batch, inputs: Option<usize>) -> Result<()> {
+    let len = batch.len as usize;
+    if !batch.records.is_empty() && batch.records.len() != len {
+        bail!(
+            "the batch has {} records for {len} rows (one per row, or none)",
+            batch.records.len()
+        );
+    }
+    if batch.rows.is_none() && batch.records.is_empty() && len > 0 {
+        bail!("the batch has {len} rows but neither records nor typed rows");
+    }
+    if let Some(inputs) = inputs {
+        if batch.inputs.len() != len {
+            bail!(
+                "the batch names the inputs of {} rows, but has {len}",
+                batch.inputs.len()
+            );
+        }
+        if let Some((i, input)) = batch
+            .inputs
+            .iter()
+            .enumerate()
+            .find(|(_, input)| **input as usize >= inputs)
+        {
+            bail!(
+                "output record {i} claims to come from input {input} but the batch had {inputs} records"
+            );
+        }
+    }
+    let data = batch.data.len();
     for (i, h) in batch.headers.iter().enumerate() {
-        check_span("header name", i, h.key, len)?;
+        check_span("header name", i, h.key, data)?;
         if let Some(v) = h.value {
-            check_span("header value", i, v, len)?;
+            check_span("header value", i, v, data)?;
         }
     }
     for (i, r) in batch.records.iter().enumerate() {
-        if r.input as usize >= inputs {
-            bail!(
-                "output record {i} claims to come from input {} but the batch had {inputs} records",
-                r.input
-            );
-        }
         if let Some(k) = r.key {
-            check_span("key", i, k, len)?;
+            check_span("key", i, k, data)?;
         }
         if let Some(v) = r.value {
-            check_span("value", i, v, len)?;
+            check_span("value", i, v, data)?;
         }
         let end = r.headers.offset as u64 + r.headers.len as u64;
         if end > batch.headers.len() as u64 {
@@ -158,9 +193,28 @@ pub fn validate(output: &Output, inputs: usize) -> Result<()> {
             );
         }
         if let Some(t) = r.topic {
-            check_span("topic", i, t, len)?;
+            check_span("topic", i, t, data)?;
             if std::str::from_utf8(bytes(batch, t)).is_err() {
                 bail!("output record {i}: the topic name is not UTF-8");
+            }
+        }
+    }
+    if let Some(typed) = &batch.rows {
+        rows::validate(typed, len)?;
+    }
+    Ok(())
+}
+
+/// Checks what `process` returned for a batch of `inputs` rows.
+pub fn validate(output: &Output, inputs: usize) -> Result<()> {
+    match &output.produced {
+        Produced::Batch(batch) => validate_batch(batch, Some(inputs))?,
+        Produced::Selection(rows) => {
+            if let Some(bad) = rows.iter().find(|r| **r as usize >= inputs) {
+                bail!("the selection names row {bad} but the batch had {inputs} rows");
+            }
+            if rows.windows(2).any(|w| w[0] >= w[1]) {
+                bail!("the selection's rows are not strictly increasing");
             }
         }
     }
@@ -175,16 +229,44 @@ pub fn validate(output: &Output, inputs: usize) -> Result<()> {
     Ok(())
 }
 
-/// Fills what outputs left unset from the input each came from (key,
-/// headers, timestamp, when `keep-metadata`; always partition and offset).
-/// Call only on a validated output.
+/// Whether any record of `batch` carries metadata a plugin set (so later
+/// rows must inherit it rather than the source record's).
+pub fn has_own_metadata(batch: &Batch) -> bool {
+    batch.records.iter().any(|r| {
+        r.key.is_some()
+            || r.headers.len > 0
+            || r.timestamp.is_some()
+            || r.topic.is_some()
+            || !r.keep_metadata
+    })
+}
+
+/// Fills what `output`'s records left unset (key, headers, timestamp, when
+/// `keep-metadata`) from the records of `input` they came from. Call only
+/// on a validated output whose input carries metadata of its own.
 pub fn inherit_metadata(input: &Batch, output: &mut Batch) {
+    if input.records.is_empty() {
+        return;
+    }
+    if output.records.is_empty() {
+        // Typed rows that set nothing: each takes its input's record, value aside.
+        let records = output
+            .inputs
+            .iter()
+            .map(|i| RecordMeta {
+                value: None,
+                ..input.records[*i as usize]
+            })
+            .collect();
+        output.records = records;
+        output.headers = input.headers.clone();
+        output.data = input.data.clone();
+        return;
+    }
     for i in 0..output.records.len() {
         let meta = output.records[i];
-        let source = &input.records[meta.input as usize];
+        let source = &input.records[output.inputs[i] as usize];
         let mut fixed = meta;
-        fixed.partition = source.partition;
-        fixed.offset = source.offset;
         if meta.keep_metadata {
             if meta.key.is_none() {
                 fixed.key = source
@@ -208,42 +290,120 @@ pub fn inherit_metadata(input: &Batch, output: &mut Batch) {
             if meta.timestamp.is_none() {
                 fixed.timestamp = source.timestamp;
             }
+            if meta.topic.is_none() {
+                fixed.topic = source
+                    .topic
+                    .map(|t| append(&mut output.data, bytes(input, t)));
+            }
         }
         output.records[i] = fixed;
     }
 }
 
-/// Records `range` of `batch` as a batch of their own (for bisection).
-pub fn slice(batch: &Batch, range: std::ops::Range<usize>) -> Batch {
-    let mut records = batch.records[range].to_vec();
-    for (i, r) in records.iter_mut().enumerate() {
-        r.input = i as u32;
-    }
+/// The rows at `indices` of a validated batch, in that order (the records'
+/// bytes stay where they are: only the descriptors are picked).
+pub fn take(batch: &Batch, indices: &[u32]) -> Batch {
     Batch {
+        len: indices.len() as u32,
         data: batch.data.clone(),
         headers: batch.headers.clone(),
-        records,
+        records: if batch.records.is_empty() {
+            Vec::new()
+        } else {
+            indices
+                .iter()
+                .map(|i| batch.records[*i as usize])
+                .collect()
+        },
+        rows: batch.rows.as_ref().map(|r| rows::take(r, indices)),
+        inputs: if batch.inputs.is_empty() {
+            Vec::new()
+        } else {
+            indices.iter().map(|i| batch.inputs[*i as usize]).collect()
+        },
     }
 }
 
-/// Appends `part` (the output of a slice starting at input `first`) to `acc`.
-pub fn merge(acc: &mut Output, part: Output, first: u32) {
-    let data_base = acc.batch.data.len() as u32;
-    let header_base = acc.batch.headers.len() as u32;
+/// Rows `range` of `batch` as a batch of their own (for bisection).
+pub fn slice(batch: &Batch, range: std::ops::Range<usize>) -> Batch {
+    let indices: Vec<u32> = (range.start as u32..range.end as u32).collect();
+    take(batch, &indices)
+}
+
+/// The output of a slice as a batch: a selection becomes the slice's rows.
+fn as_batch(part: Output, input: &Batch) -> (Batch, Vec<crate::plugin::bindings::RecordError>) {
+    match part.produced {
+        Produced::Batch(b) => (b, part.errors),
+        Produced::Selection(rows) => {
+            let mut b = take(input, &rows);
+            b.inputs = rows;
+            (b, part.errors)
+        }
+    }
+}
+
+/// Puts together the outputs of the slices of a bisected batch: `parts` are
+/// (first input row of the slice, the slice, its output) in order.
+pub fn merge(parts: Vec<(u32, Batch, Output)>) -> Result<Output> {
+    if parts
+        .iter()
+        .all(|(_, _, o)| matches!(o.produced, Produced::Selection(_)))
+    {
+        let mut selection = Vec::new();
+        let mut errors = Vec::new();
+        for (first, _, part) in parts {
+            if let Produced::Selection(rows) = part.produced {
+                selection.extend(rows.into_iter().map(|r| r + first));
+            }
+            errors.extend(part.errors.into_iter().map(|mut e| {
+                e.input += first;
+                e
+            }));
+        }
+        return Ok(Output {
+            produced: Produced::Selection(selection),
+            errors,
+        });
+    }
+    let mut acc = empty_batch();
+    let mut errors = Vec::new();
+    for (first, slice, part) in parts {
+        let (part, part_errors) = as_batch(part, &slice);
+        errors.extend(part_errors.into_iter().map(|mut e| {
+            e.input += first;
+            e
+        }));
+        append_batch(&mut acc, part, first)?;
+    }
+    Ok(Output {
+        produced: Produced::Batch(acc),
+        errors,
+    })
+}
+
+fn append_batch(acc: &mut Batch, part: Batch, first: u32) -> Result<()> {
+    if part.len == 0 {
+        return Ok(());
+    }
+    if acc.len > 0 && (acc.rows.is_some() != part.rows.is_some()) {
+        bail!("the plugin returned typed rows for some records and raw values for others");
+    }
+    let data_base = acc.data.len() as u32;
+    let header_base = acc.headers.len() as u32;
     let shift = |s: Span| Span {
         offset: s.offset + data_base,
         len: s.len,
     };
-    acc.batch.data.extend_from_slice(&part.batch.data);
-    acc.batch
-        .headers
-        .extend(part.batch.headers.iter().map(|h| Header {
-            key: shift(h.key),
-            value: h.value.map(shift),
-        }));
-    acc.batch
-        .records
-        .extend(part.batch.records.iter().map(|r| RecordMeta {
+    if acc.records.is_empty() && acc.len > 0 && !part.records.is_empty() {
+        acc.records = (0..acc.len).map(|_| bare_record()).collect();
+    }
+    acc.data.extend_from_slice(&part.data);
+    acc.headers.extend(part.headers.iter().map(|h| Header {
+        key: shift(h.key),
+        value: h.value.map(shift),
+    }));
+    if !part.records.is_empty() {
+        acc.records.extend(part.records.iter().map(|r| RecordMeta {
             key: r.key.map(shift),
             value: r.value.map(shift),
             headers: Span {
@@ -251,30 +411,51 @@ pub fn merge(acc: &mut Output, part: Output, first: u32) {
                 len: r.headers.len,
             },
             topic: r.topic.map(shift),
-            input: r.input + first,
             ..*r
         }));
-    acc.errors.extend(part.errors.into_iter().map(|mut e| {
-        e.input += first;
-        e
-    }));
+    } else if !acc.records.is_empty() {
+        acc.records.extend((0..part.len).map(|_| bare_record()));
+    }
+    acc.inputs.extend(part.inputs.iter().map(|i| i + first));
+    match (&mut acc.rows, part.rows) {
+        (Some(rows), Some(more)) => rows::concat(rows, acc.len as usize, more, part.len as usize)?,
+        (None, Some(more)) => acc.rows = Some(more),
+        _ => {}
+    }
+    acc.len += part.len;
+    Ok(())
 }
 
-/// An empty output.
-pub fn empty_output() -> Output {
-    Output {
-        batch: Batch {
-            data: Vec::new(),
-            headers: Vec::new(),
-            records: Vec::new(),
-        },
-        errors: Vec::new(),
+/// A record with nothing set: it inherits everything.
+pub fn bare_record() -> RecordMeta {
+    RecordMeta {
+        key: None,
+        value: None,
+        headers: Span { offset: 0, len: 0 },
+        timestamp: None,
+        partition: 0,
+        offset: 0,
+        topic: None,
+        keep_metadata: true,
+    }
+}
+
+/// A batch of no rows.
+pub fn empty_batch() -> Batch {
+    Batch {
+        len: 0,
+        data: Vec::new(),
+        headers: Vec::new(),
+        records: Vec::new(),
+        rows: None,
+        inputs: Vec::new(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plugin::bindings::RecordError;
 
     fn input() -> Batch {
         let mut b = BatchBuilder::with_capacity(2, 64);
@@ -295,67 +476,65 @@ mod tests {
         b.finish()
     }
 
-    fn output(records: Vec<RecordMeta>, data: &[u8]) -> Output {
+    fn output(records: Vec<RecordMeta>, inputs: Vec<u32>, data: &[u8]) -> Output {
         Output {
-            batch: Batch {
+            produced: Produced::Batch(Batch {
+                len: records.len() as u32,
                 data: data.to_vec(),
                 headers: Vec::new(),
                 records,
-            },
+                rows: None,
+                inputs,
+            }),
             errors: Vec::new(),
         }
     }
 
-    fn meta(input: u32, value: Option<Span>, keep: bool) -> RecordMeta {
+    fn meta(value: Option<Span>, keep: bool) -> RecordMeta {
         RecordMeta {
-            key: None,
             value,
-            headers: Span { offset: 0, len: 0 },
-            timestamp: None,
-            partition: 0,
-            offset: 0,
-            input,
-            topic: None,
             keep_metadata: keep,
+            ..bare_record()
+        }
+    }
+
+    fn batch(output: Output) -> Batch {
+        match output.produced {
+            Produced::Batch(b) => b,
+            Produced::Selection(_) => panic!("a selection"),
         }
     }
 
     #[test]
     fn builder_packs_keys_values_and_headers() {
         let b = input();
+        assert_eq!(b.len, 2);
         assert_eq!(value(&b, 0), Some(&b"v0"[..]));
         assert_eq!(value(&b, 1), None);
         let headers: Vec<_> = headers(&b, 0).collect();
         assert_eq!(headers, [(&b"h"[..], Some(&b"x"[..])), (&b"n"[..], None)]);
-        assert_eq!(b.records[1].input, 1);
     }
 
     #[test]
     fn outputs_inherit_the_inputs_metadata_unless_told_not_to() {
         let input = input();
-        let mut out = output(
-            vec![
-                meta(0, Some(Span { offset: 0, len: 3 }), true),
-                meta(0, Some(Span { offset: 0, len: 3 }), false),
-            ],
-            b"out",
-        );
+        let span = Some(Span { offset: 0, len: 3 });
+        let out = output(vec![meta(span, true), meta(span, false)], vec![0, 0], b"out");
         validate(&out, 2).unwrap();
-        inherit_metadata(&input, &mut out.batch);
-        let b = &out.batch;
-        assert_eq!(b.records[0].key.map(|k| bytes(b, k)), Some(&b"k0"[..]));
-        assert_eq!(headers(b, 0).count(), 2);
+        let mut b = batch(out);
+        inherit_metadata(&input, &mut b);
+        assert_eq!(b.records[0].key.map(|k| bytes(&b, k)), Some(&b"k0"[..]));
+        assert_eq!(headers(&b, 0).count(), 2);
         assert_eq!(b.records[0].timestamp, Some(1_700_000_000_000));
-        assert_eq!((b.records[0].partition, b.records[0].offset), (3, 41));
         assert!(b.records[1].key.is_none());
-        assert_eq!(headers(b, 1).count(), 0);
-        assert_eq!((b.records[1].partition, b.records[1].offset), (3, 41));
+        assert_eq!(headers(&b, 1).count(), 0);
     }
 
     #[test]
     fn invalid_outputs_are_refused() {
         let bad_span = output(
-            vec![meta(0, Some(Span { offset: 2, len: 5 }), true)],
+            vec![meta(Some(Span { offset: 2, len: 5 }), true)],
+            vec![0],
             b"abc",
         );
         assert!(
@@ -364,59 +543,81 @@ mod tests {
                 .to_string()
                 .contains("outside the 3-byte data buffer")
         );
-        let bad_input = output(vec![meta(7, None, true)], b"");
+        let bad_input = output(vec![meta(None, true)], vec![7], b"");
         assert!(
             validate(&bad_input, 2)
                 .unwrap_err()
                 .to_string()
                 .contains("claims to come from input 7")
         );
-        let mut bad_headers = output(vec![meta(0, None, true)], b"");
-        bad_headers.batch.records[0].headers = Span { offset: 0, len: 1 };
+        let missing_inputs = output(vec![meta(None, true)], vec![], b"");
+        assert!(validate(&missing_inputs, 2).is_err());
+        let mut bad_headers = output(vec![meta(None, true)], vec![0], b"");
+        if let Produced::Batch(b) = &mut bad_headers.produced {
+            b.records[0].headers = Span { offset: 0, len: 1 };
+        }
         assert!(validate(&bad_headers, 1).is_err());
-        let mut bad_error = output(vec![], b"");
-        bad_error.errors.push(crate::plugin::bindings::RecordError {
+        let mut bad_error = output(vec![], vec![], b"");
+        bad_error.errors.push(RecordError {
             input: 9,
             message: "x".into(),
         });
         assert!(validate(&bad_error, 1).is_err());
         let overflow = output(
             vec![meta(
-                0,
                 Some(Span {
                     offset: u32::MAX,
                     len: u32::MAX,
                 }),
                 true,
             )],
+            vec![0],
             b"",
         );
         assert!(validate(&overflow, 1).is_err());
+        let selection = |rows: Vec<u32>| Output {
+            produced: Produced::Selection(rows),
+            errors: Vec::new(),
+        };
+        assert!(validate(&selection(vec![0, 1]), 2).is_ok());
+        assert!(validate(&selection(vec![1, 0]), 2).is_err());
+        assert!(validate(&selection(vec![0, 0]), 2).is_err());
+        assert!(validate(&selection(vec![2]), 2).is_err());
     }
 
     #[test]
     fn slices_and_merges_keep_inputs_and_spans_straight() {
         let input = input();
         let second = slice(&input, 1..2);
-        assert_eq!(second.records.len(), 1);
-        assert_eq!(second.records[0].input, 0);
+        assert_eq!(second.len, 1);
         assert_eq!(second.records[0].offset, 42);
-        let mut acc = empty_output();
-        merge(
-            &mut acc,
-            output(vec![meta(0, Some(Span { offset: 0, len: 2 }), true)], b"aa"),
-            0,
-        );
-        let mut part = output(vec![meta(0, Some(Span { offset: 0, len: 2 }), true)], b"bb");
-        part.errors.push(crate::plugin::bindings::RecordError {
+        let first = slice(&input, 0..1);
+        let span = Some(Span { offset: 0, len: 2 });
+        let mut part = output(vec![meta(span, true)], vec![0], b"bb");
+        part.errors.push(RecordError {
             input: 0,
             message: "no".into(),
         });
-        merge(&mut acc, part, 1);
-        assert_eq!(value(&acc.batch, 0), Some(&b"aa"[..]));
-        assert_eq!(value(&acc.batch, 1), Some(&b"bb"[..]));
-        assert_eq!(acc.batch.records[1].input, 1);
-        assert_eq!(acc.errors[0].input, 1);
-        validate(&acc, 2).unwrap();
+        let merged = merge(vec![
+            (0, first, output(vec![meta(span, true)], vec![0], b"aa")),
+            (1, second, part),
+        ])
+        .unwrap();
+        validate(&merged, 2).unwrap();
+        assert_eq!(merged.errors[0].input, 1);
+        let b = batch(merged);
+        assert_eq!(value(&b, 0), Some(&b"aa"[..]));
+        assert_eq!(value(&b, 1), Some(&b"bb"[..]));
+        assert_eq!(b.inputs, [0, 1]);
+        let keep = |rows: Vec<u32>| Output {
+            produced: Produced::Selection(rows),
+            errors: Vec::new(),
+        };
+        let merged = merge(vec![
+            (0, slice(&input, 0..1), keep(vec![])),
+            (1, slice(&input, 1..2), keep(vec![0])),
+        ])
+        .unwrap();
+        assert_eq!(merged.produced, Produced::Selection(vec![1]));
     }
 }

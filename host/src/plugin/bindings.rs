@@ -6,6 +6,7 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "transform",
+    additional_derives: [PartialEq],
 });
 
 /// The `generator` world, reusing the `transform` world's types.
@@ -21,6 +22,9 @@ pub mod generator {
 }
 
 pub use sluice::plugin::types::{
-    Batch, ConfigKey, Error as PluginError, Field, FieldType, Header, Info, Level, Output,
-    RecordError, RecordMeta, Span,
+    Accepts, Batch, ByteValues, Column, ConfigKey, Error as PluginError, Field, FieldType, Header,
+    Info, Level, Output, Produced, RecordError, RecordMeta, Rows, Span, Values,
 };
+
+/// The contract this host speaks (`host --version`, `host inspect`).
+pub const CONTRACT: &str = env!("SLUICE_WIT_PACKAGE");

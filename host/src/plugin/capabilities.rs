@@ -61,7 +61,7 @@ pub enum Need {
 }
 
 /// Classifies one imported function by its interface (`wasi:cli/stderr@0.2.6`,
-/// `sluice:plugin/host@0.1.0`, …) and name.
+/// `sluice:plugin/host@0.2.0`, …) and name.
 ///
 /// `wasi:cli/environment#get-environment` is imported by every Rust guest
 /// (the standard library's panic hook reads `RUST_BACKTRACE`), so it is

@@ -1,10 +1,20 @@
 //! A chain of transforms: each maps a batch to a batch, and every output
 //! keeps the index of the source record it came from, through every stage.
+//!
+//! Between stages the rows stay as the last plugin returned them: typed
+//! columns are handed to the next plugin as they are (a plugin that reads
+//! only raw values gets them encoded as JSON objects, Spark's `to_json`), a
+//! filter's selection picks rows without a plugin copying any bytes, and a
+//! stage that does not read metadata gets none. Metadata (key, headers,
+//! timestamp) stays with the source records unless a plugin sets its own;
+//! the sink takes it from [`ChainOutput::key`] and friends, once, at the end.
 
-use super::bindings::{Batch, Field};
+use super::batch::{self, bare_record, bytes, has_own_metadata, inherit_metadata};
+use super::bindings::{Accepts, Batch, Field, Header, Produced, RecordMeta, Span};
 use super::engine::Plugin;
 use super::instance::Stage;
-use anyhow::Result;
+use super::rows;
+use anyhow::{Result, bail};
 use std::sync::Arc;
 
 /// A record that failed in some stage.
@@ -19,13 +29,101 @@ pub struct ChainError {
 }
 
 /// What a batch becomes after the whole chain.
-pub struct ChainOutput {
-    /// The final records.
-    pub batch: Batch,
-    /// For each final record, the index of the source record it came from.
-    pub origin: Vec<u32>,
+pub struct ChainOutput<'s> {
+    source: &'s Batch,
+    /// The final rows (`None`: the source batch, unchanged).
+    batch: Option<Batch>,
+    /// For each final row, the index of the source record it came from.
+    origin: Vec<u32>,
     /// Source records that failed, in the order they failed.
     pub errors: Vec<ChainError>,
+}
+
+impl<'s> ChainOutput<'s> {
+    /// The final rows.
+    pub fn batch(&self) -> &Batch {
+        self.batch.as_ref().unwrap_or(self.source)
+    }
+
+    /// The number of final rows.
+    pub fn len(&self) -> usize {
+        self.origin.len()
+    }
+
+    /// Whether no row came out.
+    pub fn is_empty(&self) -> bool {
+        self.origin.is_empty()
+    }
+
+    /// The index of the source record row `i` came from.
+    pub fn origin(&self, i: usize) -> usize {
+        self.origin[i] as usize
+    }
+
+    /// The record that holds row `i`'s metadata: its own, unless it left
+    /// a field to inherit, then the source record's.
+    fn meta(&self, i: usize) -> (Option<&RecordMeta>, Option<&RecordMeta>) {
+        let own = self.batch().records.get(i);
+        (own, self.source.records.get(self.origin(i)))
+    }
+
+    /// Row `i`'s key (`None`: a null key).
+    pub fn key(&self, i: usize) -> Option<&[u8]> {
+        match self.meta(i) {
+            (Some(own), _) if own.key.is_some() || !own.keep_metadata => {
+                own.key.map(|k| bytes(self.batch(), k))
+            }
+            (_, source) => source?.key.map(|k| bytes(self.source, k)),
+        }
+    }
+
+    /// Row `i`'s headers.
+    pub fn headers(&self, i: usize) -> Box<dyn Iterator<Item = (&[u8], Option<&[u8]>)> + '_> {
+        match self.meta(i) {
+            (Some(own), _) if own.headers.len > 0 || !own.keep_metadata => {
+                Box::new(header_list(self.batch(), own.headers))
+            }
+            (_, Some(source)) => Box::new(header_list(self.source, source.headers)),
+            (_, None) => Box::new(std::iter::empty()),
+        }
+    }
+
+    /// Row `i`'s timestamp, milliseconds since the Unix epoch.
+    pub fn timestamp(&self, i: usize) -> Option<i64> {
+        match self.meta(i) {
+            (Some(own), _) if own.timestamp.is_some() || !own.keep_metadata => own.timestamp,
+            (_, source) => source?.timestamp,
+        }
+    }
+
+    /// The topic a plugin sent row `i` to, if any.
+    pub fn topic(&self, i: usize) -> Option<&str> {
+        let own = self.batch().records.get(i)?;
+        own.topic
+            .and_then(|t| std::str::from_utf8(bytes(self.batch(), t)).ok())
+    }
+
+    /// Row `i`'s value as bytes: the raw value, or the typed row as one JSON
+    /// object (Spark's `to_json`) written into `scratch`.
+    pub fn value<'a>(&'a self, i: usize, scratch: &'a mut Vec<u8>) -> Option<&'a [u8]> {
+        batch::row_value(self.batch(), i, scratch)
+    }
+}
+
+fn header_list(batch: &Batch, range: Span) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
+    batch.headers[range.offset as usize..(range.offset + range.len) as usize]
+        .iter()
+        .map(move |h| (bytes(batch, h.key), h.value.map(|v| bytes(batch, v))))
+}
+
+/// The rows between two stages.
+struct Current {
+    batch: Option<Batch>,
+    origin: Vec<u32>,
+    /// Whether the records carry metadata a plugin set (else the source's is current).
+    own_metadata: bool,
+    /// Which plugin made the rows (for messages).
+    made_by: Option<Arc<str>>,
 }
 
 /// The transforms of a pipeline, in order, each with its live instance.
@@ -53,34 +151,167 @@ impl Chain {
         self.stages.last().and_then(Stage::schema)
     }
 
-    /// Runs one batch through every stage.
-    pub fn process(&mut self, input: &Batch) -> Result<ChainOutput> {
-        let mut origin: Vec<u32> = (0..input.records.len() as u32).collect();
+    /// Runs one batch of source records through every stage.
+    pub fn process<'s>(&mut self, source: &'s Batch) -> Result<ChainOutput<'s>> {
+        let mut cur = Current {
+            batch: None,
+            origin: (0..source.len).collect(),
+            own_metadata: false,
+            made_by: None,
+        };
         let mut errors = Vec::new();
-        let mut owned: Option<Batch> = None;
         for stage in &mut self.stages {
-            let output = stage.process(owned.as_ref().unwrap_or(input))?;
-            let plugin = stage.plugin().name.clone();
-            errors.extend(output.errors.into_iter().map(|e| ChainError {
-                input: origin[e.input as usize],
-                plugin: plugin.clone(),
-                message: e.message,
+            let name = stage.plugin().name.clone();
+            let input = stage_input(stage, &cur, source)?;
+            let output = stage.process(input.as_ref().unwrap_or_else(|| {
+                cur.batch.as_ref().unwrap_or(source)
+            }))?;
+            let given = input.as_ref().unwrap_or_else(|| cur.batch.as_ref().unwrap_or(source));
+            errors.extend(output.errors.iter().map(|e| ChainError {
+                input: cur.origin[e.input as usize],
+                plugin: name.clone(),
+                message: e.message.clone(),
             }));
-            let mut next = output.batch;
-            origin = next
-                .records
-                .iter()
-                .map(|r| origin[r.input as usize])
-                .collect();
-            for (i, r) in next.records.iter_mut().enumerate() {
-                r.input = i as u32;
-            }
-            owned = Some(next);
+            let (next, origin) = match output.produced {
+                Produced::Selection(keep) => {
+                    if keep.len() == given.len as usize && input.is_none() {
+                        // Every row passed: nothing changes.
+                        continue;
+                    }
+                    let origin = keep.iter().map(|i| cur.origin[*i as usize]).collect();
+                    let mut picked = batch::take(cur.batch.as_ref().unwrap_or(source), &keep);
+                    picked.inputs.clear();
+                    (picked, origin)
+                }
+                Produced::Batch(mut next) => {
+                    let origin = next
+                        .inputs
+                        .iter()
+                        .map(|i| cur.origin[*i as usize])
+                        .collect();
+                    if cur.own_metadata {
+                        inherit_metadata(cur.batch.as_ref().unwrap_or(source), &mut next);
+                    }
+                    cur.own_metadata = cur.own_metadata || has_own_metadata(&next);
+                    cur.made_by = Some(name.clone());
+                    next.inputs.clear();
+                    (next, origin)
+                }
+            };
+            cur.batch = Some(next);
+            cur.origin = origin;
         }
         Ok(ChainOutput {
-            batch: owned.unwrap_or_else(|| input.clone()),
-            origin,
+            source,
+            batch: cur.batch,
+            origin: cur.origin,
             errors,
         })
     }
+}
+
+/// What `stage` is given, when it is not the current rows as they are:
+/// typed rows encoded as JSON for a plugin that reads only raw values, the
+/// source's metadata for a plugin that reads it, or typed rows without
+/// their records for a plugin that does not.
+fn stage_input(stage: &Stage, cur: &Current, source: &Batch) -> Result<Option<Batch>> {
+    let Some(b) = cur.batch.as_ref() else {
+        if stage.accepts() == Accepts::Rows {
+            bail!(
+                "plugin {:?} reads typed rows, but gets raw values from the source; put a parser such as parse_stock before it",
+                stage.plugin().name
+            );
+        }
+        return Ok(None);
+    };
+    let reads_metadata = stage.reads_metadata();
+    match (&b.rows, stage.accepts()) {
+        (None, Accepts::Rows) => bail!(
+            "plugin {:?} reads typed rows, but {} writes raw values; put a parser such as parse_stock between them",
+            stage.plugin().name,
+            cur.made_by.as_deref().unwrap_or("the source")
+        ),
+        (None, _) if reads_metadata && !cur.own_metadata => {
+            Ok(Some(with_source_metadata(b, cur, source, false)))
+        }
+        (None, _) => Ok(None),
+        (Some(_), Accepts::Raw) => Ok(Some(with_source_metadata(b, cur, source, true))),
+        (Some(_), _) if reads_metadata && !cur.own_metadata => {
+            Ok(Some(with_source_metadata(b, cur, source, false)))
+        }
+        (Some(typed), _) if !reads_metadata && !b.records.is_empty() => Ok(Some(Batch {
+            len: b.len,
+            data: Vec::new(),
+            headers: Vec::new(),
+            records: Vec::new(),
+            rows: Some(typed.clone()),
+            inputs: Vec::new(),
+        })),
+        (Some(_), _) => Ok(None),
+    }
+}
+
+/// A copy of `b` whose records carry each row's current metadata (its own,
+/// else its source record's); with `encode`, typed rows become raw JSON values.
+fn with_source_metadata(b: &Batch, cur: &Current, source: &Batch, encode: bool) -> Batch {
+    let mut out = Batch {
+        len: b.len,
+        data: Vec::with_capacity(b.data.len()),
+        headers: Vec::new(),
+        records: Vec::with_capacity(b.len as usize),
+        rows: if encode { None } else { b.rows.clone() },
+        inputs: Vec::new(),
+    };
+    let append = |data: &mut Vec<u8>, bytes: &[u8]| {
+        let offset = data.len() as u32;
+        data.extend_from_slice(bytes);
+        Span {
+            offset,
+            len: bytes.len() as u32,
+        }
+    };
+    for i in 0..b.len as usize {
+        let src = source
+            .records
+            .get(cur.origin[i] as usize)
+            .copied()
+            .unwrap_or_else(bare_record);
+        let (from, meta) = match b.records.get(i) {
+            Some(own) if cur.own_metadata => (b, *own),
+            _ => (source, src),
+        };
+        let mut record = bare_record();
+        record.key = meta.key.map(|k| append(&mut out.data, bytes(from, k)));
+        let first = out.headers.len() as u32;
+        for h in &from.headers
+            [meta.headers.offset as usize..(meta.headers.offset + meta.headers.len) as usize]
+        {
+            let key = append(&mut out.data, bytes(from, h.key));
+            let value = h.value.map(|v| append(&mut out.data, bytes(from, v)));
+            out.headers.push(Header { key, value });
+        }
+        record.headers = Span {
+            offset: first,
+            len: meta.headers.len,
+        };
+        record.timestamp = meta.timestamp;
+        record.partition = src.partition;
+        record.offset = src.offset;
+        record.value = match &b.rows {
+            Some(typed) if encode => {
+                let start = out.data.len();
+                rows::write_json(&mut out.data, typed, i);
+                Some(Span {
+                    offset: start as u32,
+                    len: (out.data.len() - start) as u32,
+                })
+            }
+            Some(_) => None,
+            None => b.records[i]
+                .value
+                .map(|v| append(&mut out.data, bytes(b, v))),
+        };
+        out.records.push(record);
+    }
+    out
 }

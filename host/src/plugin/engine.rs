@@ -203,6 +203,18 @@ impl Runtime {
             .exports(&self.engine)
             .map(|(n, _)| n.to_string())
             .collect();
+        // A plugin built against another version of the contract.
+        let ours = super::bindings::CONTRACT.split('@').nth(1).unwrap_or_default();
+        if let Some(theirs) = exports.iter().find_map(|e| {
+            let (iface, version) = e.split_once('@')?;
+            (iface.starts_with("sluice:plugin/") && version != ours).then_some(version)
+        }) {
+            bail!(
+                "plugin {:?} was built for sluice:plugin@{theirs}, but this host speaks {}; rebuild it with the {ours} SDK (sluice-sdk from this release)",
+                spec.source,
+                super::bindings::CONTRACT
+            );
+        }
         let exported = |iface: &str| exports.iter().any(|e| e.split('@').next() == Some(iface));
         let world = if exported("sluice:plugin/transformer") {
             World::Transform

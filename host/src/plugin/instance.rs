@@ -7,9 +7,10 @@
 //! record that traps becomes a record error and the rest go on.
 
 use super::Limits;
-use super::batch::{self, empty_output};
+use super::batch;
 use super::bindings::{
-    Batch, Field, Info, Output, PluginError, RecordError, Transform, generator::Generator,
+    Accepts, Batch, Field, Info, Output, PluginError, Produced, RecordError, Transform,
+    generator::Generator,
 };
 use super::engine::{Plugin, Pre, World};
 use super::state::{OutputTail, State};
@@ -71,6 +72,7 @@ pub struct Stage {
     plugin: Arc<Plugin>,
     live: Option<Live>,
     schema: Option<Vec<Field>>,
+    info: Option<Info>,
 }
 
 fn mib(bytes: usize) -> String {
@@ -127,6 +129,7 @@ impl Stage {
             plugin,
             live: None,
             schema: None,
+            info: None,
         };
         let live = stage.instantiate()?;
         stage.live = Some(live);
@@ -141,6 +144,17 @@ impl Stage {
     /// The columns the plugin declared after `init`, if any.
     pub fn schema(&self) -> Option<&[Field]> {
         self.schema.as_deref()
+    }
+
+    /// What values the plugin reads (from its `about`).
+    pub fn accepts(&self) -> Accepts {
+        self.info.as_ref().map_or(Accepts::Any, |i| i.accepts)
+    }
+
+    /// Whether the plugin reads the records' key, headers, timestamp,
+    /// partition or offset.
+    pub fn reads_metadata(&self) -> bool {
+        self.info.as_ref().is_none_or(|i| i.reads_metadata)
     }
 
     fn new_store(&self) -> Store<State> {
@@ -176,22 +190,21 @@ impl Stage {
             ));
         }
         offered.retain(|(key, _)| !config.iter().any(|(k, _)| k == key));
-        if !offered.is_empty() {
-            // Offered values go only to keys the plugin documents (others would be
-            // rejected as unknown).
-            arm(&mut store, self.plugin.limits);
-            let info = exports.about(&mut store).map_err(|err| {
-                anyhow!(
-                    "plugin {name:?} trapped in about: {}",
-                    trap_reason(&err, self.plugin.limits, &store.data().output)
-                )
-            })?;
-            config.extend(
-                offered
-                    .into_iter()
-                    .filter(|(key, _)| info.config.iter().any(|k| &k.name == key)),
-            );
-        }
+        arm(&mut store, self.plugin.limits);
+        let info = exports.about(&mut store).map_err(|err| {
+            anyhow!(
+                "plugin {name:?} trapped in about: {}",
+                trap_reason(&err, self.plugin.limits, &store.data().output)
+            )
+        })?;
+        // Offered values go only to keys the plugin documents (others would be
+        // rejected as unknown).
+        config.extend(
+            offered
+                .into_iter()
+                .filter(|(key, _)| info.config.iter().any(|k| &k.name == key)),
+        );
+        self.info = Some(info);
         arm(&mut store, self.plugin.limits);
         match exports.init(&mut store, &config) {
             Ok(Ok(())) => {}
@@ -253,7 +266,7 @@ impl Stage {
             .sluice_plugin_transformer()
             .call_process(&mut live.store, input);
         match result {
-            Ok(Ok(output)) => match batch::validate(&output, input.records.len()) {
+            Ok(Ok(output)) => match batch::validate(&output, input.len as usize) {
                 Ok(()) => Ok(output),
                 Err(err) => {
                     self.live = None;
@@ -282,55 +295,55 @@ impl Stage {
     /// record that traps the plugin) come back as record errors; `Err` means
     /// the pipeline must stop.
     pub fn process(&mut self, input: &Batch) -> Result<Output> {
-        let mut output = match self.attempt(input) {
-            Ok(output) => output,
-            Err(Failure::Fatal(err)) => return Err(err),
+        match self.attempt(input) {
+            Ok(output) => Ok(output),
+            Err(Failure::Fatal(err)) => Err(err),
             Err(Failure::Broken(reason)) => {
                 tracing::warn!(
                     plugin = &*self.plugin.name,
-                    records = input.records.len(),
-                    "plugin failed on a batch, retrying: {reason}"
+                    records = input.len,
+                    "plugin failed on a batch, retrying: {}",
+                    reason.replace('\n', "\\n")
                 );
-                let mut acc = empty_output();
-                self.bisect(input, 0..input.records.len(), &mut acc)?;
-                acc
+                let mut parts = Vec::new();
+                self.bisect(input, 0..input.len as usize, &mut parts)?;
+                batch::merge(parts)
+                    .map_err(|e| anyhow!("plugin {:?}: {e:#}", self.plugin.name))
             }
-        };
-        batch::inherit_metadata(input, &mut output.batch);
-        Ok(output)
+        }
     }
 
     fn bisect(
         &mut self,
         input: &Batch,
         range: std::ops::Range<usize>,
-        acc: &mut Output,
+        parts: &mut Vec<(u32, Batch, Output)>,
     ) -> Result<()> {
         if range.is_empty() {
             return Ok(());
         }
-        let part = if range.len() == input.records.len() {
-            None
-        } else {
-            Some(batch::slice(input, range.clone()))
-        };
-        match self.attempt(part.as_ref().unwrap_or(input)) {
+        let part = batch::slice(input, range.clone());
+        match self.attempt(&part) {
             Ok(output) => {
-                batch::merge(acc, output, range.start as u32);
+                parts.push((range.start as u32, part, output));
                 Ok(())
             }
             Err(Failure::Fatal(err)) => Err(err),
             Err(Failure::Broken(reason)) if range.len() == 1 => {
-                acc.errors.push(RecordError {
-                    input: range.start as u32,
-                    message: format!("plugin {:?} trapped: {reason}", self.plugin.name),
-                });
+                let failed = Output {
+                    produced: Produced::Selection(Vec::new()),
+                    errors: vec![RecordError {
+                        input: 0,
+                        message: format!("plugin {:?} trapped: {reason}", self.plugin.name),
+                    }],
+                };
+                parts.push((range.start as u32, part, failed));
                 Ok(())
             }
             Err(Failure::Broken(_)) => {
                 let mid = range.start + range.len() / 2;
-                self.bisect(input, range.start..mid, acc)?;
-                self.bisect(input, mid..range.end, acc)
+                self.bisect(input, range.start..mid, parts)?;
+                self.bisect(input, mid..range.end, parts)
             }
         }
     }
@@ -357,15 +370,9 @@ impl Stage {
             .call_next_batch(&mut live.store, max)
         {
             Ok(Ok(Some(batch))) => {
-                let output = Output {
-                    batch,
-                    errors: Vec::new(),
-                };
-                // A generator's outputs name themselves as their input.
-                let count = output.batch.records.len();
-                batch::validate(&output, count.max(1))
+                batch::validate_batch(&batch, None)
                     .map_err(|e| anyhow!("plugin {name:?} returned an invalid batch: {e:#}"))?;
-                Ok(Some(output.batch))
+                Ok(Some(batch))
             }
             Ok(Ok(None)) => Ok(None),
             Ok(Err(PluginError::Fatal(m) | PluginError::BadConfig(m))) => {

@@ -8,6 +8,7 @@
 //! - `state`: a store's data (WASI context, limits, captured output).
 //! - `instance`: a live instance, trap recovery and bisection ([`Stage`]).
 //! - `batch`: building, validating, splitting and merging packed batches.
+//! - `rows`: typed rows: validating, reading, picking, joining, `to_json`.
 //! - `chain`: transforms in sequence, with provenance ([`Chain`]).
 
 pub mod batch;
@@ -18,6 +19,7 @@ pub mod capabilities;
 pub mod chain;
 pub mod engine;
 pub mod instance;
+pub mod rows;
 pub mod state;
 
 pub use chain::{Chain, ChainError, ChainOutput};

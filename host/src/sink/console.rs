@@ -8,8 +8,9 @@
 //! between two borders and a border closes the table; past `num_rows`,
 //! `only showing top N rows`.
 
-use crate::plugin::batch::value;
-use crate::plugin::bindings::{Batch, Field, FieldType};
+use crate::plugin::ChainOutput;
+use crate::plugin::bindings::{Field, FieldType};
+use crate::plugin::rows;
 use sluice_sdk::value::{java_double, java_float};
 use unicode_width::UnicodeWidthStr;
 
@@ -22,6 +23,7 @@ pub fn columns(schema: Option<&[Field]>) -> Vec<Field> {
             name: "value".into(),
             ty: FieldType::String,
             nullable: true,
+            parent: None,
         }],
     }
 }
@@ -29,27 +31,38 @@ pub fn columns(schema: Option<&[Field]>) -> Vec<Field> {
 /// Spark's `printSchema` name of a column type.
 pub fn type_name(ty: FieldType) -> &'static str {
     match ty {
-        FieldType::String | FieldType::Json => "string",
+        FieldType::String => "string",
         FieldType::Double => "double",
         FieldType::Float => "float",
         FieldType::Long => "long",
         FieldType::Integer => "integer",
         FieldType::Boolean => "boolean",
         FieldType::Binary => "binary",
+        FieldType::Timestamp => "timestamp",
+        FieldType::Struct => "struct",
     }
 }
 
-/// Spark's `printSchema` tree, with its trailing blank line.
+/// Spark's `printSchema` tree, with its trailing blank line; a struct's
+/// fields are indented under it.
 pub fn schema_tree(fields: &[Field]) -> String {
-    let mut out = String::from("root\n");
-    for f in fields {
-        out.push_str(&format!(
-            " |-- {}: {} (nullable = {})\n",
-            f.name,
-            type_name(f.ty),
-            f.nullable
-        ));
+    fn level(out: &mut String, fields: &[Field], parent: Option<usize>, depth: usize) {
+        for i in rows::children(fields, parent) {
+            let f = &fields[i];
+            out.push_str(&" |   ".repeat(depth));
+            out.push_str(&format!(
+                " |-- {}: {} (nullable = {})\n",
+                f.name,
+                type_name(f.ty),
+                f.nullable
+            ));
+            if f.ty == FieldType::Struct {
+                level(out, fields, Some(i), depth + 1);
+            }
+        }
     }
+    let mut out = String::from("root\n");
+    level(&mut out, fields, None, 0);
     out.push('\n');
     out
 }
@@ -90,12 +103,51 @@ pub fn row(fields: &[Field], value: Option<&[u8]>, declared: bool) -> Vec<Option
     }
 }
 
-/// A batch as JSON lines: one line per record, the value itself when it
-/// is one line of JSON, else the value as a JSON string; `null` for null.
-pub fn json_lines(batch: &Batch) -> Vec<u8> {
-    let mut out = Vec::with_capacity(batch.data.len() + batch.records.len());
-    for i in 0..batch.records.len() {
-        match value(batch, i) {
+/// The first `max` rows of a chain's output as table cells under `fields`:
+/// typed rows cell by cell, raw values through [`row`].
+pub fn table_rows(
+    out: &ChainOutput<'_>,
+    fields: &[Field],
+    declared: bool,
+    max: usize,
+) -> Vec<Vec<Option<String>>> {
+    let b = out.batch();
+    (0..out.len().min(max))
+        .map(|i| match &b.rows {
+            Some(typed) => fields
+                .iter()
+                .map(|f| {
+                    let c = rows::children(&typed.fields, None)
+                        .find(|c| typed.fields[*c].name == f.name)?;
+                    rows::show(typed, c, i)
+                })
+                .collect(),
+            None => row(
+                fields,
+                b.records[i]
+                    .value
+                    .map(|v| crate::plugin::batch::bytes(b, v)),
+                declared,
+            ),
+        })
+        .collect()
+}
+
+/// A chain's output as JSON lines: a typed row as one JSON object (Spark's
+/// `to_json`); a raw value itself when it is one line of JSON, else as a
+/// JSON string; `null` for null.
+pub fn json_lines(chain: &ChainOutput<'_>) -> Vec<u8> {
+    let b = chain.batch();
+    let mut out = Vec::with_capacity(b.data.len() + chain.len() * 64);
+    if let Some(typed) = &b.rows {
+        for i in 0..chain.len() {
+            rows::write_json(&mut out, typed, i);
+            out.push(b'\n');
+        }
+        return out;
+    }
+    for i in 0..chain.len() {
+        match b.records[i].value.map(|v| crate::plugin::batch::bytes(b, v)) {
             None => out.extend_from_slice(b"null"),
             Some(v)
                 if !v.contains(&b'\n')
@@ -212,6 +264,7 @@ mod tests {
             name: n.into(),
             ty,
             nullable: true,
+            parent: None,
         };
         vec![
             f("event_time", FieldType::String),

@@ -1,8 +1,11 @@
 //! `parse_stock`: Spark's `from_json(value, "event_time string, ticker string, price double")`.
 //!
-//! Each input value is parsed with Spark's rules (see `sluice_sdk::value`)
-//! into one row, written as a JSON object with exactly the schema's fields in
-//! schema order (`null` for nulls). A record that Spark calls malformed (a JSON
+//! Each input value is read once, by a reader specialised to the schema's
+//! field names (`sluice_sdk::json`, with Spark's `JSONOptions`, each settable
+//! as `--config parse_stock.allowSingleQuotes=false` and so on), and its
+//! fields are converted with Spark's rules (`sluice_sdk::value`) straight into
+//! typed columns: later plugins read cells, and the host's sink writes each
+//! row once. A record that Spark calls malformed (a JSON
 //! syntax error, a top-level value that is not an object, a field of the wrong
 //! type) is handled by `mode`:
 //! - `PERMISSIVE` (default): the row is output with what could be parsed
@@ -16,9 +19,12 @@
 //! A null, empty or all-whitespace value (or the JSON literal `null`) is a
 //! null row, not a malformed record, as in Spark.
 
+use sluice_sdk::json::{JsonOptions, Top, Token, read_object};
 use sluice_sdk::schema::parse_ddl;
-use sluice_sdk::value::{Cell, Document, Row, convert, read_document, write_json_row};
-use sluice_sdk::{Config, Error, Fail, Field, FieldType, Info, Out, Record, Transform, key};
+use sluice_sdk::value::{Cell, Row, convert_token};
+use sluice_sdk::{
+    Accepts, Config, Error, Fail, Field, FieldType, Info, Input, Out, Output, Transform, key,
+};
 
 /// The tutorial's schema.
 pub const DEFAULT_SCHEMA: &str = "event_time string, ticker string, price double";
@@ -38,18 +44,22 @@ pub enum Mode {
 
 /// The plugin state: the schema and the mode.
 pub struct ParseStock {
-    /// Columns read from the JSON.
-    fields: Vec<Field>,
-    /// All output columns: `fields` plus the corrupt-record column if any.
+    /// The output columns: the schema's, plus the corrupt-record column if any.
     output: Vec<Field>,
     /// Index in `output` of the corrupt-record column.
     corrupt: Option<usize>,
     mode: Mode,
+    options: JsonOptions,
 }
 
 impl ParseStock {
     /// Builds the plugin from a schema, a mode and an optional corrupt-record column.
-    pub fn new(schema: &str, mode: Mode, corrupt_column: Option<&str>) -> Result<Self, Error> {
+    pub fn new(
+        schema: &str,
+        mode: Mode,
+        corrupt_column: Option<&str>,
+        options: JsonOptions,
+    ) -> Result<Self, Error> {
         let mut output = parse_ddl(schema)
             .map_err(|e| Error::BadConfig(format!("config schema={schema:?}: {e}")))?;
         let corrupt = match corrupt_column {
@@ -62,26 +72,16 @@ impl ParseStock {
                 }
                 Some(i) => Some(i),
                 None => {
-                    output.push(Field {
-                        name: name.to_string(),
-                        ty: FieldType::String,
-                        nullable: true,
-                    });
+                    output.push(sluice_sdk::field(name, FieldType::String));
                     Some(output.len() - 1)
                 }
             },
         };
-        let fields = output
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| Some(*i) != corrupt)
-            .map(|(_, f)| f.clone())
-            .collect();
         Ok(ParseStock {
-            fields,
             output,
             corrupt,
             mode,
+            options,
         })
     }
 
@@ -94,83 +94,43 @@ impl ParseStock {
         if value.iter().all(u8::is_ascii_whitespace) {
             return None;
         }
-        let slots = match read_document(value, &self.fields) {
-            Err(e) => return Some(format!("malformed JSON: {e}")),
-            Ok(Document::Null) => return None,
-            Ok(Document::Other(kind)) => {
-                return Some(format!("expected a JSON object, found {kind}"));
-            }
-            Ok(Document::Object(slots)) => slots,
+        // Columns of `output` by name; the corrupt-record column is not read.
+        let wanted = |name: &str| {
+            self.output
+                .iter()
+                .position(|f| f.name == name)
+                .filter(|i| Some(*i) != self.corrupt)
         };
+        let mut tokens: Row<Option<Token<'a>>> = smallvec_none(self.output.len());
+        match read_object(value, self.options, wanted, |i, token| {
+            tokens[i] = Some(token)
+        }) {
+            Err(e) => return Some(format!("malformed JSON: {e}")),
+            Ok(Top::Null) => return None,
+            Ok(Top::Other(kind)) => return Some(format!("expected a JSON object, found {kind}")),
+            Ok(Top::Object) => {}
+        }
         let mut bad = None;
-        let mut column = 0;
-        for (field, slot) in self.fields.iter().zip(slots) {
-            if Some(column) == self.corrupt {
-                column += 1;
-            }
-            if let Some(raw) = slot {
-                match convert(raw, field.ty, true) {
-                    Ok(cell) => cells[column] = cell,
-                    Err(why) => {
-                        bad.get_or_insert_with(|| format!("field {:?}: {why}", field.name));
-                    }
+        for (i, token) in tokens.into_iter().enumerate() {
+            let Some(token) = token else { continue };
+            let field = &self.output[i];
+            match convert_token(token, field.ty, true) {
+                Ok(cell) => cells[i] = cell,
+                Err(why) => {
+                    bad.get_or_insert_with(|| format!("field {:?}: {why}", field.name));
                 }
             }
-            column += 1;
         }
         bad
     }
-}
 
-fn parse_mode(raw: &str) -> Result<Mode, Error> {
-    match raw.to_ascii_uppercase().as_str() {
-        "PERMISSIVE" => Ok(Mode::Permissive),
-        "FAILFAST" => Ok(Mode::FailFast),
-        "DROP" | "DROPMALFORMED" => Ok(Mode::Drop),
-        "DLQ" => Ok(Mode::Dlq),
-        _ => Err(Error::BadConfig(format!(
-            "config mode={raw:?}: expected PERMISSIVE, FAILFAST, DROP or DLQ"
-        ))),
-    }
-}
-
-impl Transform for ParseStock {
-    fn about() -> Info {
-        Info {
-            description: "Spark from_json(value, schema): parses JSON values into rows".into(),
-            config: vec![
-                key(
-                    "mode",
-                    "malformed records: PERMISSIVE (nulls), FAILFAST (stop), DROP, DLQ (record error)",
-                    Some("PERMISSIVE"),
-                ),
-                key(
-                    "corrupt_record_column",
-                    "column that holds the raw text of malformed records (Spark's _corrupt_record)",
-                    None,
-                ),
-                key(
-                    "schema",
-                    "Spark DDL schema of the JSON values",
-                    Some(DEFAULT_SCHEMA),
-                ),
-            ],
-        }
-    }
-
-    fn init(config: &mut Config) -> Result<Self, Error> {
-        let mode = parse_mode(config.get_or("mode", "PERMISSIVE"))?;
-        let corrupt = config.get("corrupt_record_column").map(str::to_string);
-        let schema = config.get_or("schema", DEFAULT_SCHEMA).to_string();
-        ParseStock::new(&schema, mode, corrupt.as_deref())
-    }
-
-    fn schema(&self) -> Option<Vec<Field>> {
-        Some(self.output.clone())
-    }
-
-    fn process(&mut self, record: &Record<'_>, out: &mut Out<'_>) -> Result<(), Fail> {
-        let value = record.value();
+    /// Parses one record into `output`, by `mode`.
+    fn parse_into(
+        &self,
+        index: u32,
+        value: Option<&[u8]>,
+        output: &mut Output,
+    ) -> Result<(), Fail> {
         let mut cells = Row::new();
         match (self.parse(value, &mut cells), self.mode) {
             (None, _) => {}
@@ -189,7 +149,129 @@ impl Transform for ParseStock {
                 )));
             }
         }
-        out.emit_with(|buf| write_json_row(buf, &self.output, &cells));
+        output.typed_row(index)?.push_cells(&cells);
+        Ok(())
+    }
+}
+
+fn smallvec_none<T>(n: usize) -> Row<Option<T>> {
+    (0..n).map(|_| None).collect()
+}
+
+/// Spark's JSON reader options, as `--config parse_stock.NAME=true|false`.
+const OPTIONS: [(&str, &str, bool); 7] = [
+    ("allowSingleQuotes", "accept 'single-quoted' strings and names", true),
+    ("allowNonNumericNumbers", "accept NaN, Infinity, -Infinity, +INF, -INF as numbers", true),
+    ("allowUnquotedFieldNames", "accept {name: 1}", false),
+    ("allowComments", "accept /* */, // and # comments", false),
+    ("allowNumericLeadingZeros", "accept numbers like 007", false),
+    ("allowBackslashEscapingAnyCharacter", "accept \\q as q in strings", false),
+    ("allowUnquotedControlChars", "accept raw tabs and newlines in strings", false),
+];
+
+fn parse_options(config: &mut Config) -> Result<JsonOptions, Error> {
+    let mut flags = [false; 7];
+    for (flag, (name, _, default)) in flags.iter_mut().zip(OPTIONS) {
+        *flag = match config.get(name).map(|v| v.trim().to_ascii_lowercase()) {
+            None => default,
+            Some(v) if v == "true" => true,
+            Some(v) if v == "false" => false,
+            Some(v) => {
+                return Err(Error::BadConfig(format!(
+                    "config {name}={v:?}: expected true or false"
+                )));
+            }
+        };
+    }
+    let [
+        allow_single_quotes,
+        allow_non_numeric_numbers,
+        allow_unquoted_field_names,
+        allow_comments,
+        allow_numeric_leading_zeros,
+        allow_backslash_escaping_any_character,
+        allow_unquoted_control_chars,
+    ] = flags;
+    Ok(JsonOptions {
+        allow_single_quotes,
+        allow_non_numeric_numbers,
+        allow_unquoted_field_names,
+        allow_comments,
+        allow_numeric_leading_zeros,
+        allow_backslash_escaping_any_character,
+        allow_unquoted_control_chars,
+    })
+}
+
+fn parse_mode(raw: &str) -> Result<Mode, Error> {
+    match raw.to_ascii_uppercase().as_str() {
+        "PERMISSIVE" => Ok(Mode::Permissive),
+        "FAILFAST" => Ok(Mode::FailFast),
+        "DROP" | "DROPMALFORMED" => Ok(Mode::Drop),
+        "DLQ" => Ok(Mode::Dlq),
+        _ => Err(Error::BadConfig(format!(
+            "config mode={raw:?}: expected PERMISSIVE, FAILFAST, DROP or DLQ"
+        ))),
+    }
+}
+
+impl Transform for ParseStock {
+    fn about() -> Info {
+        let mut config = vec![
+            key(
+                "mode",
+                "malformed records: PERMISSIVE (nulls), FAILFAST (stop), DROP, DLQ (record error)",
+                Some("PERMISSIVE"),
+            ),
+            key(
+                "corrupt_record_column",
+                "column that holds the raw text of malformed records (Spark's _corrupt_record)",
+                None,
+            ),
+            key(
+                "schema",
+                "Spark DDL schema of the JSON values",
+                Some(DEFAULT_SCHEMA),
+            ),
+        ];
+        for (name, description, default) in OPTIONS {
+            config.push(key(name, description, Some(if default { "true" } else { "false" })));
+        }
+        Info {
+            accepts: Accepts::Raw,
+            reads_metadata: false,
+            ..sluice_sdk::info(
+                "Spark from_json(value, schema): parses JSON values into typed rows",
+                config,
+            )
+        }
+    }
+
+    fn init(config: &mut Config) -> Result<Self, Error> {
+        let mode = parse_mode(config.get_or("mode", "PERMISSIVE"))?;
+        let corrupt = config.get("corrupt_record_column").map(str::to_string);
+        let schema = config.get_or("schema", DEFAULT_SCHEMA).to_string();
+        let options = parse_options(config)?;
+        ParseStock::new(&schema, mode, corrupt.as_deref(), options)
+    }
+
+    fn schema(&self) -> Option<Vec<Field>> {
+        Some(self.output.clone())
+    }
+
+    fn process(&mut self, row: &sluice_sdk::Row<'_, '_>, _: &mut Out<'_, '_, '_>) -> Result<(), Fail> {
+        // Only reached through process_batch, which needs the whole output.
+        Err(Fail::Fatal(format!("row {} outside a batch", row.index())))
+    }
+
+    fn process_batch(&mut self, input: &Input<'_>, output: &mut Output) -> Result<(), Error> {
+        for row in input.rows() {
+            match self.parse_into(row.index(), row.value(), output) {
+                Ok(()) => {}
+                Err(Fail::Record(message)) => output.reject(row.index(), message),
+                Err(Fail::Fatal(message)) => return Err(Error::Fatal(message)),
+            }
+        }
         Ok(())
     }
 }

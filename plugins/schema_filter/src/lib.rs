@@ -1,18 +1,25 @@
-//! `schema_filter`: checks JSON records against a Spark DDL schema and keeps
+//! `schema_filter`: checks records against a Spark DDL schema and keeps
 //! those that satisfy a SQL `where` predicate.
 //!
-//! - A record that does not conform (not a JSON object, a field of the wrong
-//!   type, a null in a `NOT NULL` / `not_null` field) is a record error that
-//!   names the field and why.
-//! - A conforming record that fails the predicate is dropped; one that passes
-//!   is output unchanged.
+//! - Typed rows (from `parse_stock`) are checked column by column: a column
+//!   of another type than the schema's makes every row a record error; the
+//!   predicate reads cells (a `column op number` predicate runs as one loop
+//!   over the column).
+//! - Raw JSON values are parsed against the schema: one that does not
+//!   conform (not a JSON object, a field of the wrong type) is a record error
+//!   that names the field and why.
+//! - A null in a `NOT NULL` / `not_null` field is a record error.
+//! - A row that fails the predicate is dropped; the rows that pass go back
+//!   to the host as a selection, unchanged and uncopied.
 
 pub mod predicate;
 
 use predicate::Expr;
 use sluice_sdk::schema::parse_ddl;
 use sluice_sdk::value::{Cell, Document, Row, convert, read_document};
-use sluice_sdk::{Config, Error, Fail, Field, Info, Out, Record, Transform, key};
+use sluice_sdk::{
+    Accepts, ColumnView, Config, Error, Fail, Field, Info, Input, Out, Output, Transform, key,
+};
 
 /// The tutorial's schema, used when `schema` is not given.
 pub const DEFAULT_SCHEMA: &str = "event_time string, ticker string, price double";
@@ -78,19 +85,63 @@ impl SchemaFilter {
                     .map_err(|why| format!("field {:?}: {why}", field.name))?,
             };
             if cell == Cell::Null && !field.nullable {
-                let how = if slot.is_some() {
-                    "is null"
-                } else {
-                    "is missing"
-                };
-                return Err(format!(
-                    "field {:?} {how} but declared NOT NULL",
-                    field.name
-                ));
+                return Err(not_null(field, slot.is_some()));
             }
             cells.push(cell);
         }
         Ok(cells)
+    }
+
+    /// Filters typed rows: checks the columns' types once, then each row's
+    /// NOT NULL fields and the predicate.
+    fn filter_columns(&self, input: &Input<'_>, output: &mut Output) {
+        let columns: Vec<Option<ColumnView<'_>>> =
+            self.fields.iter().map(|f| input.column(&f.name)).collect();
+        for (field, column) in self.fields.iter().zip(&columns) {
+            if let Some(column) = column
+                && column.field().ty != field.ty
+            {
+                let why = format!(
+                    "field {:?}: expected {}, found a {} column",
+                    field.name,
+                    sluice_sdk::schema::type_name(field.ty),
+                    sluice_sdk::schema::type_name(column.field().ty)
+                );
+                for i in 0..input.len() as u32 {
+                    output.reject(i, why.clone());
+                }
+                return;
+            }
+        }
+        let checks_nulls = self.fields.iter().any(|f| !f.nullable);
+        if !checks_nulls
+            && let Some((c, op, n)) = self.predicate.as_ref().and_then(|p| p.column_vs_number())
+            && let Some(column) = &columns[c]
+            && let Some(values) = column.f64s()
+        {
+            // The vectorised case: one comparison per value, nulls never pass.
+            for (i, x) in values.iter().enumerate().take(input.len()) {
+                if predicate::compare_numbers(*x, op, n) && column.is_valid(i) {
+                    output.keep_index(i as u32);
+                }
+            }
+            return;
+        }
+        let mut cells: Row<Cell<'_>> = Row::new();
+        'rows: for i in 0..input.len() {
+            cells.clear();
+            for (field, column) in self.fields.iter().zip(&columns) {
+                let cell = column.map_or(Cell::Null, |c| c.cell(i));
+                if cell == Cell::Null && !field.nullable {
+                    output.reject(i as u32, not_null(field, column.is_some()));
+                    continue 'rows;
+                }
+                cells.push(cell);
+            }
+            if self.passes(&cells) {
+                output.keep_index(i as u32);
+            }
+        }
     }
 
     /// Whether a conforming row passes the predicate (unknown does not).
@@ -101,29 +152,36 @@ impl SchemaFilter {
     }
 }
 
+fn not_null(field: &Field, present: bool) -> String {
+    let how = if present { "is null" } else { "is missing" };
+    format!("field {:?} {how} but declared NOT NULL", field.name)
+}
+
 impl Transform for SchemaFilter {
     fn about() -> Info {
         Info {
-            description:
-                "checks JSON records against a schema and keeps those matching a SQL predicate"
-                    .into(),
-            config: vec![
-                key(
-                    "schema",
-                    "Spark DDL schema the records must conform to",
-                    Some(DEFAULT_SCHEMA),
-                ),
-                key(
-                    "not_null",
-                    "comma-separated columns that must not be null",
-                    None,
-                ),
-                key(
-                    "where",
-                    "SQL predicate, e.g. price > 50 AND ticker IN ('AAPL','MSFT')",
-                    None,
-                ),
-            ],
+            accepts: Accepts::Any,
+            reads_metadata: false,
+            ..sluice_sdk::info(
+                "checks records against a schema and keeps those matching a SQL predicate",
+                vec![
+                    key(
+                        "schema",
+                        "Spark DDL schema the records must conform to",
+                        Some(DEFAULT_SCHEMA),
+                    ),
+                    key(
+                        "not_null",
+                        "comma-separated columns that must not be null",
+                        None,
+                    ),
+                    key(
+                        "where",
+                        "SQL predicate, e.g. price > 50 AND ticker IN ('AAPL','MSFT')",
+                        None,
+                    ),
+                ],
+            )
         }
     }
 
@@ -138,10 +196,29 @@ impl Transform for SchemaFilter {
         Some(self.fields.clone())
     }
 
-    fn process(&mut self, record: &Record<'_>, out: &mut Out<'_>) -> Result<(), Fail> {
-        let cells = self.check(record.value())?;
+    fn process(
+        &mut self,
+        row: &sluice_sdk::Row<'_, '_>,
+        out: &mut Out<'_, '_, '_>,
+    ) -> Result<(), Fail> {
+        let cells = self.check(row.value())?;
         if self.passes(&cells) {
-            out.keep(record);
+            out.keep()?;
+        }
+        Ok(())
+    }
+
+    fn process_batch(&mut self, input: &Input<'_>, output: &mut Output) -> Result<(), Error> {
+        if input.fields().is_some() {
+            self.filter_columns(input, output);
+            return Ok(());
+        }
+        for row in input.rows() {
+            match self.check(row.value()) {
+                Ok(cells) if self.passes(&cells) => output.keep_index(row.index()),
+                Ok(_) => {}
+                Err(why) => output.reject(row.index(), why),
+            }
         }
         Ok(())
     }

@@ -15,14 +15,24 @@ macro_rules! export_transform {
                 fn process(
                     input: $crate::Batch,
                 ) -> Result<$crate::wit::types::Output, $crate::Error> {
-                    with_plugin("process", |plugin| {
-                        let mut output = $crate::Output::sized_for(&input);
+                    with_plugin("process", |plugin, schema| {
+                        let input = $crate::Input::new(&input);
+                        let mut output = $crate::Output::new(schema.clone(), input.len());
                         plugin.process_batch(&input, &mut output)?;
-                        Ok(output.finish())
+                        output.finish()
                     })
                 }
             }
         );
+    };
+}
+
+/// Exports a [`Filter`](crate::Filter) implementation as a `transform`
+/// world component: the rows it keeps go back to the host as a selection.
+#[macro_export]
+macro_rules! export_filter {
+    ($plugin:ty) => {
+        $crate::export_transform!($crate::FilterTransform<$plugin>);
     };
 }
 
@@ -38,7 +48,7 @@ macro_rules! export_generator {
             producer,
             impl producer::Guest for Export {
                 fn next_batch(max: u32) -> Result<Option<$crate::Batch>, $crate::Error> {
-                    with_plugin("next-batch", |plugin| {
+                    with_plugin("next-batch", |plugin, _| {
                         let mut out = $crate::BatchBuilder::new();
                         let more = plugin.next_batch(max, &mut out)?;
                         Ok(if more || !out.is_empty() { Some(out.finish()) } else { None })
@@ -73,21 +83,22 @@ macro_rules! __sluice_export {
             use $crate::$trait as _;
 
             ::std::thread_local! {
-                static STATE: RefCell<Option<$plugin>> = const { RefCell::new(None) };
+                static STATE: RefCell<Option<($plugin, Option<Vec<$crate::Field>>)>> =
+                    const { RefCell::new(None) };
             }
 
             struct Export;
 
             fn with_plugin<R>(
                 call: &str,
-                f: impl FnOnce(&mut $plugin) -> Result<R, $crate::Error>,
+                f: impl FnOnce(&mut $plugin, &Option<Vec<$crate::Field>>) -> Result<R, $crate::Error>,
             ) -> Result<R, $crate::Error> {
                 STATE.with(|s| {
                     let mut state = s.borrow_mut();
-                    let plugin = state.as_mut().ok_or_else(|| {
+                    let (plugin, schema) = state.as_mut().ok_or_else(|| {
                         $crate::Error::Fatal(format!("{call} called before init"))
                     })?;
-                    f(plugin)
+                    f(plugin, schema)
                 })
             }
 
@@ -104,11 +115,12 @@ macro_rules! __sluice_export {
                         .map(|k| k.name)
                         .collect();
                     config.reject_unknown(&known)?;
-                    STATE.with(|s| *s.borrow_mut() = Some(plugin));
+                    let schema = plugin.schema();
+                    STATE.with(|s| *s.borrow_mut() = Some((plugin, schema)));
                     Ok(())
                 }
                 fn schema() -> Option<Vec<$crate::Field>> {
-                    STATE.with(|s| s.borrow().as_ref().and_then(|p| p.schema()))
+                    STATE.with(|s| s.borrow().as_ref().and_then(|p| p.1.clone()))
                 }
             }
 

@@ -1,41 +1,51 @@
 //! The Sluice guest SDK: write a plugin as a plain Rust type.
 //!
-//! A transform implements [`Transform`]; the SDK calls
-//! [`Transform::process`] once per input record and packs what it emits into
-//! the contract's batch layout. A generator implements [`Generator`]. Then one
-//! macro line exports it:
+//! A filter implements [`Filter`] and returns a selection of its input rows
+//! (nothing is copied); the tutorial's filter is:
 //!
 //! ```
-//! use sluice_sdk::{Config, Error, Fail, Out, Record, Transform};
+//! use sluice_sdk::{Config, Error, Filter, Row};
 //!
-//! struct MinPrice(f64);
-//! impl Transform for MinPrice {
-//!     fn init(config: &mut Config) -> Result<Self, Error> {
-//!         Ok(MinPrice(config.parse_or("min", 50.0)?))
-//!     }
-//!     fn process(&mut self, record: &Record, out: &mut Out) -> Result<(), Fail> {
-//!         if record.json_f64("price")?.is_some_and(|p| p >= self.0) { out.keep(record) }
-//!         Ok(())
-//!     }
+//! struct Expensive;
+//! impl Filter for Expensive {
+//!     fn init(_: &mut Config) -> Result<Self, Error> { Ok(Expensive) }
+//!     fn keep(&self, row: &Row) -> bool { row.f64("price") > Some(50.0) }
 //! }
-//! sluice_sdk::export_transform!(MinPrice);
+//! sluice_sdk::export_filter!(Expensive);
 //! ```
+//!
+//! Rows are typed views: `row.f64("price")`, `row.str("ticker")`, `None` for
+//! a null. They read the cells of typed rows (what `parse_stock` writes)
+//! and the fields of raw JSON values alike. A transform implements
+//! [`Transform`]: [`Transform::process`] is called per input row and emits
+//! typed rows ([`Out::emit_row`]), raw values ([`Out::emit`]) or keeps the
+//! row ([`Out::keep`]); [`Transform::process_batch`] may work on whole
+//! columns ([`Input::column`], [`Output::typed_row`]). A generator
+//! implements [`Generator`]. One macro line exports each.
 //!
 //! # Layout
-//! - `batch`: reading an input batch ([`Record`]) and building outputs ([`Out`], [`BatchBuilder`]).
+//! - `input`: reading an input batch ([`Input`], [`Row`], [`ColumnView`]).
+//! - `output`: building outputs ([`Output`], [`Out`], [`RowsBuilder`], [`BatchBuilder`]).
 //! - `config`: typed access to `--config plugin.key=value` pairs ([`Config`]).
 //! - `schema`: Spark DDL strings (`"ticker string, price double"`) to [`Field`]s.
-//! - `value`: Spark's JSON-to-column conversion rules, shared by the stock plugins.
+//! - `json`: a JSON reader with Spark's reader options (`JSONOptions`).
+//! - `value`: Spark's JSON-to-column conversion rules and `to_json` writing.
+//! - `time`: timestamps as Spark prints them.
 //! - `export`: the export macros that bind a type to the WIT contract.
 
-mod batch;
 mod config;
 mod export;
+mod input;
+pub mod json;
+mod output;
 pub mod schema;
+pub mod time;
 pub mod value;
 
-pub use batch::{BatchBuilder, Out, Output, Record};
 pub use config::{Config, key};
+pub use input::{ColumnView, Input, Row};
+pub use output::{BatchBuilder, ColumnBuilder, Emitted, Out, Output, RowsBuilder};
+pub use value::Cell;
 
 /// Bindings of the contract's shared types and the host import, generated
 /// once here so every plugin uses the same Rust types.
@@ -43,15 +53,41 @@ pub mod wit {
     #![allow(missing_docs, clippy::all)]
     wit_bindgen::generate!({
         path: "../../wit",
-        inline: "package sluice:sdk; world sdk { import sluice:plugin/types@0.1.0; import sluice:plugin/host@0.1.0; }",
+        inline: "package sluice:sdk; world sdk { import sluice:plugin/types@0.2.0; import sluice:plugin/host@0.2.0; }",
         world: "sluice:sdk/sdk",
         generate_unused_types: true,
+        additional_derives: [PartialEq],
         generate_all,
     });
     pub use sluice::plugin::{host, types};
 }
 
-pub use wit::types::{Batch, ConfigKey, Error, Field, FieldType, Info, Level};
+pub use wit::types::{Accepts, Batch, ConfigKey, Error, Field, FieldType, Info, Level};
+
+/// The contract version this SDK builds plugins for.
+pub const CONTRACT: &str = "sluice:plugin@0.2.0";
+
+/// A plugin description: `description` and the documented config keys;
+/// it reads typed or raw values and the records' metadata. Adjust the
+/// returned value's `accepts` and `reads_metadata` to say less.
+pub fn info(description: &str, config: Vec<ConfigKey>) -> Info {
+    Info {
+        description: description.into(),
+        config,
+        accepts: Accepts::Any,
+        reads_metadata: true,
+    }
+}
+
+/// A field of a schema: a nullable top-level column.
+pub fn field(name: &str, ty: FieldType) -> Field {
+    Field {
+        name: name.into(),
+        ty,
+        nullable: true,
+        parent: None,
+    }
+}
 
 #[doc(hidden)]
 pub mod __private {
@@ -88,37 +124,79 @@ impl From<serde_json::Error> for Fail {
     }
 }
 
-/// A transform plugin: maps each input record to zero, one or many outputs.
+/// A transform plugin: maps each input row to zero, one or many outputs.
 pub trait Transform: Sized + 'static {
-    /// Describes the plugin and its config keys for `host inspect`.
+    /// Describes the plugin, its config keys and what it reads, for the
+    /// host and `host inspect`.
     fn about() -> Info {
-        Info {
-            description: String::new(),
-            config: Vec::new(),
-        }
+        info("", Vec::new())
     }
 
     /// Builds the plugin from its configuration. Keys left unread are
     /// reported as unknown by the SDK, so a typo never passes silently.
     fn init(config: &mut Config) -> Result<Self, Error>;
 
-    /// The columns of the output records, if they are rows.
+    /// The columns of the output rows, if they are rows (required for
+    /// typed outputs).
     fn schema(&self) -> Option<Vec<Field>> {
         None
     }
 
-    /// Processes one record, emitting its outputs through `out`.
-    fn process(&mut self, record: &Record<'_>, out: &mut Out<'_>) -> Result<(), Fail>;
+    /// Processes one row, emitting its outputs through `out`.
+    fn process(&mut self, row: &Row<'_, '_>, out: &mut Out<'_, '_, '_>) -> Result<(), Fail>;
 
     /// Processes a whole batch. The default calls [`Transform::process`] per
-    /// record; override it only to amortise work across a batch.
-    fn process_batch(&mut self, input: &Batch, output: &mut Output) -> Result<(), Error> {
-        for record in Record::all(input) {
-            let mut out = output.out_for(record.index());
-            match self.process(&record, &mut out) {
+    /// row; override it to work column by column.
+    fn process_batch(&mut self, input: &Input<'_>, output: &mut Output) -> Result<(), Error> {
+        for row in input.rows() {
+            let mut out = output.out_for(row);
+            match self.process(&row, &mut out) {
                 Ok(()) => {}
-                Err(Fail::Record(message)) => output.reject(record.index(), message),
+                Err(Fail::Record(message)) => output.reject(row.index(), message),
                 Err(Fail::Fatal(message)) => return Err(Error::Fatal(message)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A filter: keeps the rows for which [`Filter::keep`] is true, returning
+/// their indices to the host (no record is copied). Export it with
+/// [`export_filter!`].
+pub trait Filter: Sized + 'static {
+    /// Describes the plugin and its config keys for `host inspect`.
+    fn about() -> Info {
+        info("", Vec::new())
+    }
+
+    /// Builds the filter from its configuration.
+    fn init(config: &mut Config) -> Result<Self, Error>;
+
+    /// Whether `row` passes.
+    fn keep(&self, row: &Row<'_, '_>) -> bool;
+}
+
+/// A [`Filter`] seen as a [`Transform`] (what [`export_filter!`] exports).
+#[doc(hidden)]
+pub struct FilterTransform<F>(pub F);
+
+impl<F: Filter> Transform for FilterTransform<F> {
+    fn about() -> Info {
+        F::about()
+    }
+    fn init(config: &mut Config) -> Result<Self, Error> {
+        F::init(config).map(FilterTransform)
+    }
+    fn process(&mut self, row: &Row<'_, '_>, out: &mut Out<'_, '_, '_>) -> Result<(), Fail> {
+        if self.0.keep(row) {
+            out.keep()?;
+        }
+        Ok(())
+    }
+    fn process_batch(&mut self, input: &Input<'_>, output: &mut Output) -> Result<(), Error> {
+        for row in input.rows() {
+            if self.0.keep(&row) {
+                output.keep_index(row.index());
             }
         }
         Ok(())
@@ -129,10 +207,7 @@ pub trait Transform: Sized + 'static {
 pub trait Generator: Sized + 'static {
     /// Describes the plugin and its config keys for `host inspect`.
     fn about() -> Info {
-        Info {
-            description: String::new(),
-            config: Vec::new(),
-        }
+        info("", Vec::new())
     }
 
     /// Builds the generator from its configuration.

@@ -32,7 +32,8 @@ pub fn type_name(ty: FieldType) -> &'static str {
         FieldType::Integer => "integer",
         FieldType::Boolean => "boolean",
         FieldType::Binary => "binary",
-        FieldType::Json => "string",
+        FieldType::Timestamp => "timestamp",
+        FieldType::Struct => "struct",
     }
 }
 
@@ -212,7 +213,12 @@ pub fn parse_ddl(ddl: &str) -> Result<Vec<Field>, DdlError> {
                 break;
             }
         }
-        fields.push(Field { name, ty, nullable });
+        fields.push(Field {
+            name,
+            ty,
+            nullable,
+            parent: None,
+        });
         if !lx.eat(',') {
             break;
         }

@@ -25,6 +25,10 @@ pub enum Cell<'a> {
     I64(i64),
     /// A boolean column.
     Bool(bool),
+    /// A binary column.
+    Bytes(Cow<'a, [u8]>),
+    /// A timestamp column: microseconds since the Unix epoch, UTC.
+    Micros(i64),
 }
 
 /// Up to eight items inline (no allocation per record for the common
@@ -194,6 +198,24 @@ fn non_numeric(s: &str) -> Option<f64> {
     }
 }
 
+/// A raw JSON value as the cell its own JSON type suggests: a string as
+/// text, an integral number as a long, another number as a double, a boolean
+/// as one; an object or array as its compact JSON text; `null` as null.
+pub fn natural(raw: &RawValue) -> Cell<'_> {
+    let text = raw.get();
+    match text.as_bytes().first() {
+        Some(b'n') => Cell::Null,
+        Some(b't') => Cell::Bool(true),
+        Some(b'f') => Cell::Bool(false),
+        Some(b'"') => string_of(raw).map_or(Cell::Null, Cell::Str),
+        Some(b'{' | b'[') => Cell::Str(Cow::Owned(compact(text))),
+        _ => match text.parse::<i64>() {
+            Ok(n) => Cell::I64(n),
+            Err(_) => text.parse::<f64>().map_or(Cell::Null, Cell::F64),
+        },
+    }
+}
+
 /// Converts one raw JSON value to a column of type `ty`.
 ///
 /// `any_as_string` is `from_json`'s rule that a string column takes any
@@ -218,10 +240,10 @@ pub fn convert<'a>(
     }
     let first = text.as_bytes().first().copied().unwrap_or(b' ');
     match ty {
-        FieldType::String | FieldType::Binary | FieldType::Json => {
-            if first == b'"' && ty != FieldType::Json {
+        FieldType::String | FieldType::Binary => {
+            if first == b'"' {
                 string_of(raw).map(Cell::Str)
-            } else if any_as_string || ty == FieldType::Json {
+            } else if any_as_string {
                 Ok(Cell::Str(match first {
                     b'{' | b'[' => Cow::Owned(compact(text)),
                     // Jackson re-writes a float through a double: 1.50 -> 1.5, 1e3 -> 1000.0.
@@ -274,6 +296,95 @@ pub fn convert<'a>(
             "false" => Ok(Cell::Bool(false)),
             _ => Err(mismatch()),
         },
+        FieldType::Timestamp | FieldType::Struct => Err(format!(
+            "reading a {} from JSON is not supported yet",
+            crate::schema::type_name(ty)
+        )),
+    }
+}
+
+/// Converts one JSON value read by [`crate::json`] to a column of type `ty`,
+/// by the same rules as [`convert`] (`from_json`'s when `any_as_string`).
+pub fn convert_token<'a>(
+    token: crate::json::Token<'a>,
+    ty: FieldType,
+    any_as_string: bool,
+) -> Result<Cell<'a>, String> {
+    use crate::json::Token;
+    let mismatch = |token: &Token<'_>| {
+        let (kind, text) = match token {
+            Token::Null => ("null", "null".to_string()),
+            Token::Bool(b) => ("boolean", b.to_string()),
+            Token::Str(s) => (
+                "string",
+                serde_json::to_string(s.as_ref()).unwrap_or_default(),
+            ),
+            Token::Number { text, .. } => ("number", text.to_string()),
+            Token::NonNumeric(v) => ("number", java_double(*v)),
+            Token::Compound(raw) => (json_kind(raw), raw.to_string()),
+        };
+        format!(
+            "expected {}, found {kind} {}",
+            crate::schema::type_name(ty),
+            describe(&text)
+        )
+    };
+    if token == Token::Null {
+        return Ok(Cell::Null);
+    }
+    match ty {
+        FieldType::String | FieldType::Binary => match token {
+            Token::Str(s) => Ok(Cell::Str(s)),
+            _ if !any_as_string => Err(mismatch(&token)),
+            // Jackson re-writes a float through a double: 1.50 -> 1.5, 1e3 -> 1000.0.
+            Token::Number { text, float: true } => Ok(Cell::Str(Cow::Owned(
+                text.parse::<f64>()
+                    .map(java_double)
+                    .unwrap_or_else(|_| text.to_string()),
+            ))),
+            Token::Number { text, .. } => Ok(Cell::Str(Cow::Borrowed(text))),
+            Token::NonNumeric(v) => Ok(Cell::Str(Cow::Owned(java_double(v)))),
+            Token::Bool(b) => Ok(Cell::Str(Cow::Borrowed(if b { "true" } else { "false" }))),
+            Token::Compound(raw) => Ok(Cell::Str(Cow::Owned(compact(raw)))),
+            Token::Null => Ok(Cell::Null),
+        },
+        FieldType::Double | FieldType::Float => {
+            let value = match &token {
+                Token::Number { text, .. } => text.parse::<f64>().map_err(|_| mismatch(&token))?,
+                Token::NonNumeric(v) => *v,
+                Token::Str(s) => non_numeric(s).ok_or_else(|| mismatch(&token))?,
+                _ => return Err(mismatch(&token)),
+            };
+            Ok(Cell::F64(if ty == FieldType::Float {
+                value as f32 as f64
+            } else {
+                value
+            }))
+        }
+        FieldType::Long | FieldType::Integer => match &token {
+            Token::Number { text, float: false } => {
+                let n: i64 = text.parse().map_err(|_| {
+                    format!(
+                        "{} is out of range for {}",
+                        describe(text),
+                        crate::schema::type_name(ty)
+                    )
+                })?;
+                if ty == FieldType::Integer && i32::try_from(n).is_err() {
+                    return Err(format!("{text} is out of range for integer"));
+                }
+                Ok(Cell::I64(n))
+            }
+            _ => Err(mismatch(&token)),
+        },
+        FieldType::Boolean => match token {
+            Token::Bool(b) => Ok(Cell::Bool(b)),
+            _ => Err(mismatch(&token)),
+        },
+        FieldType::Timestamp | FieldType::Struct => Err(format!(
+            "reading a {} from JSON is not supported yet",
+            crate::schema::type_name(ty)
+        )),
     }
 }
 
@@ -327,15 +438,15 @@ fn java_layout(value: f64, plain: impl Fn() -> String, scientific: impl Fn() -> 
     format!("{mantissa}E{exponent}")
 }
 
-/// Appends a column value as JSON. Non-finite doubles become the strings
-/// `"NaN"`, `"Infinity"` and `"-Infinity"`, as Spark's `to_json` writes them.
+/// Appends a column value as JSON, as Spark's `to_json` (Jackson) writes
+/// it: doubles as Java prints them (`100.0`, `1.0E7`), non-finite doubles as
+/// the strings `"NaN"`, `"Infinity"` and `"-Infinity"`, binary as base64,
+/// timestamps as `yyyy-MM-ddTHH:mm:ss.SSSZ` in UTC.
 pub fn write_json_cell(out: &mut Vec<u8>, cell: &Cell<'_>) {
     match cell {
         Cell::Null => out.extend_from_slice(b"null"),
-        Cell::Str(s) => serde_json::to_writer(&mut *out, s.as_ref()).expect("writing to a Vec"),
-        Cell::F64(v) if v.is_finite() => {
-            serde_json::to_writer(&mut *out, v).expect("writing to a Vec")
-        }
+        Cell::Str(s) => write_json_str(out, s),
+        Cell::F64(v) if v.is_finite() => out.extend_from_slice(java_double(*v).as_bytes()),
         Cell::F64(v) => {
             out.push(b'"');
             out.extend_from_slice(java_double(*v).as_bytes());
@@ -343,17 +454,65 @@ pub fn write_json_cell(out: &mut Vec<u8>, cell: &Cell<'_>) {
         }
         Cell::I64(v) => out.extend_from_slice(v.to_string().as_bytes()),
         Cell::Bool(v) => out.extend_from_slice(if *v { b"true" } else { b"false" }),
+        Cell::Bytes(b) => {
+            out.push(b'"');
+            base64(out, b);
+            out.push(b'"');
+        }
+        Cell::Micros(v) => {
+            out.push(b'"');
+            out.extend_from_slice(crate::time::json_timestamp(*v).as_bytes());
+            out.push(b'"');
+        }
     }
 }
 
-/// Appends a row as a compact JSON object with exactly `fields`, in order.
+/// Appends `s` as a JSON string (quotes and escapes).
+pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    if s
+        .bytes()
+        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f)
+    {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(&mut *out, s).expect("writing to a Vec");
+    }
+}
+
+fn base64(out: &mut Vec<u8>, bytes: &[u8]) {
+    const ALPHABET: &[u8; 64] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]);
+            } else {
+                out.push(b'=');
+            }
+        }
+    }
+}
+
+/// Appends a row as a compact JSON object with `fields` in order, leaving
+/// out null fields as Spark's `to_json` does (`ignoreNullFields`).
 pub fn write_json_row(out: &mut Vec<u8>, fields: &[Field], cells: &[Cell<'_>]) {
     out.push(b'{');
-    for (i, (field, cell)) in fields.iter().zip(cells).enumerate() {
-        if i > 0 {
+    let mut first = true;
+    for (field, cell) in fields.iter().zip(cells) {
+        if *cell == Cell::Null {
+            continue;
+        }
+        if !first {
             out.push(b',');
         }
-        serde_json::to_writer(&mut *out, &field.name).expect("writing to a Vec");
+        first = false;
+        write_json_str(out, &field.name);
         out.push(b':');
         write_json_cell(out, cell);
     }
@@ -380,6 +539,25 @@ mod tests {
         }
         assert_eq!(java_float(42.17), "42.17");
         assert_eq!(java_float(1e10), "1.0E10");
+    }
+
+    #[test]
+    fn to_json_cells_as_spark_writes_them() {
+        let mut out = Vec::new();
+        for cell in [
+            Cell::F64(1e7),
+            Cell::F64(f64::NAN),
+            Cell::Str("a\"b".into()),
+            Cell::Bytes((&b"hello"[..]).into()),
+            Cell::Micros(1_764_072_000_123_456),
+        ] {
+            write_json_cell(&mut out, &cell);
+            out.push(b' ');
+        }
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"1.0E7 "NaN" "a\"b" "aGVsbG8=" "2025-11-25T12:00:00.123Z" "#
+        );
     }
 
     #[test]

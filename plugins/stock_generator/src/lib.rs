@@ -85,10 +85,9 @@ impl StockGenerator {
 
 impl Generator for StockGenerator {
     fn about() -> Info {
-        Info {
-            description: "stock ticks like the tutorial's producer: event_time, ticker, price"
-                .into(),
-            config: vec![
+        sluice_sdk::info(
+            "stock ticks like the tutorial's producer: event_time, ticker, price",
+            vec![
                 key(
                     "count",
                     "number of records, then the generator ends",
@@ -110,7 +109,7 @@ impl Generator for StockGenerator {
                     Some("+00:00"),
                 ),
             ],
-        }
+        )
     }
 
     fn init(config: &mut Config) -> Result<Self, Error> {
@@ -135,11 +134,7 @@ impl Generator for StockGenerator {
     }
 
     fn schema(&self) -> Option<Vec<Field>> {
-        let field = |name: &str, ty| Field {
-            name: name.into(),
-            ty,
-            nullable: true,
-        };
+        let field = sluice_sdk::field;
         Some(vec![
             field("event_time", FieldType::String),
             field("ticker", FieldType::String),
@@ -149,8 +144,8 @@ impl Generator for StockGenerator {
 
     fn next_batch(&mut self, max: u32, out: &mut BatchBuilder) -> Result<bool, Error> {
         let n = self.remaining.min(u64::from(max));
-        for i in 0..n {
-            out.push_with(i as u32, |buf| self.write_tick(buf));
+        for _ in 0..n {
+            out.push_with(|buf| self.write_tick(buf));
         }
         self.remaining -= n;
         Ok(self.remaining > 0)

@@ -103,6 +103,7 @@ enum Class {
     Number,
     Boolean,
     Null,
+    Other,
 }
 
 struct Parser<'a> {
@@ -239,7 +240,10 @@ impl Parser<'_> {
                     Class::Number
                 }
                 FieldType::Boolean => Class::Boolean,
-                FieldType::String | FieldType::Binary | FieldType::Json => Class::Text,
+                FieldType::String | FieldType::Binary => Class::Text,
+                // Microseconds, compared as numbers; a struct compares with nothing.
+                FieldType::Timestamp => Class::Number,
+                FieldType::Struct => Class::Other,
             },
             Operand::Literal(lit) => literal_class(lit),
         }
@@ -361,6 +365,7 @@ fn class_name(class: Class) -> &'static str {
         Class::Number => "number",
         Class::Boolean => "boolean",
         Class::Null => "null",
+        Class::Other => "struct",
     }
 }
 
@@ -401,8 +406,9 @@ fn value<'a>(operand: &'a Operand, row: &'a [Cell<'_>]) -> Val<'a> {
             Cell::Null => Val::Null,
             Cell::Str(s) => Val::Text(s),
             Cell::F64(v) => Val::Num(*v),
-            Cell::I64(v) => Val::Num(*v as f64),
+            Cell::I64(v) | Cell::Micros(v) => Val::Num(*v as f64),
             Cell::Bool(b) => Val::Bool(*b),
+            Cell::Bytes(b) => Val::Text(std::str::from_utf8(b).unwrap_or("")),
         },
         Operand::Literal(lit) => literal_value(lit),
     }
@@ -432,7 +438,44 @@ fn compare(a: &Val<'_>, b: &Val<'_>) -> Option<Ordering> {
     }
 }
 
+/// `x op y` on doubles with Spark's ordering (NaN above every number).
+pub fn compare_numbers(x: f64, op: CmpOp, y: f64) -> bool {
+    let ord = compare(&Val::Num(x), &Val::Num(y)).unwrap_or(Ordering::Equal);
+    match op {
+        CmpOp::Eq => ord == Ordering::Equal,
+        CmpOp::Ne => ord != Ordering::Equal,
+        CmpOp::Lt => ord == Ordering::Less,
+        CmpOp::Le => ord != Ordering::Greater,
+        CmpOp::Gt => ord == Ordering::Greater,
+        CmpOp::Ge => ord != Ordering::Less,
+    }
+}
+
+fn flip(op: CmpOp) -> CmpOp {
+    match op {
+        CmpOp::Lt => CmpOp::Gt,
+        CmpOp::Le => CmpOp::Ge,
+        CmpOp::Gt => CmpOp::Lt,
+        CmpOp::Ge => CmpOp::Le,
+        other => other,
+    }
+}
+
 impl Expr {
+    /// `column op number` (either way round), the predicate a vectorised
+    /// loop over one column can evaluate.
+    pub fn column_vs_number(&self) -> Option<(usize, CmpOp, f64)> {
+        match self {
+            Expr::Cmp(Operand::Column(c), op, Operand::Literal(Literal::Num(n))) => {
+                Some((*c, *op, *n))
+            }
+            Expr::Cmp(Operand::Literal(Literal::Num(n)), op, Operand::Column(c)) => {
+                Some((*c, flip(*op), *n))
+            }
+            _ => None,
+        }
+    }
+
     /// Evaluates the predicate on a row; `None` is SQL's unknown.
     pub fn eval(&self, row: &[Cell<'_>]) -> Option<bool> {
         match self {

@@ -1,0 +1,443 @@
+//! Typed rows on the host side: validating what a plugin returns (never
+//! trusted), reading cells, taking rows out of them and putting them
+//! together, and encoding a row as Spark's `to_json` does.
+
+use super::bindings::{ByteValues, Column, Field, FieldType, Rows, Values};
+use anyhow::{Result, bail};
+use sluice_sdk::value::{Cell, write_json_cell, write_json_str};
+use std::borrow::Cow;
+
+fn bit(bits: &[u8], i: usize) -> bool {
+    bits.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0)
+}
+
+fn set_bit(bits: &mut Vec<u8>, i: usize, on: bool) {
+    if i % 8 == 0 {
+        bits.push(0);
+    }
+    if on {
+        bits[i / 8] |= 1 << (i % 8);
+    }
+}
+
+fn type_name(ty: FieldType) -> &'static str {
+    sluice_sdk::schema::type_name(match ty {
+        FieldType::String => sluice_sdk::FieldType::String,
+        FieldType::Double => sluice_sdk::FieldType::Double,
+        FieldType::Float => sluice_sdk::FieldType::Float,
+        FieldType::Long => sluice_sdk::FieldType::Long,
+        FieldType::Integer => sluice_sdk::FieldType::Integer,
+        FieldType::Boolean => sluice_sdk::FieldType::Boolean,
+        FieldType::Binary => sluice_sdk::FieldType::Binary,
+        FieldType::Timestamp => sluice_sdk::FieldType::Timestamp,
+        FieldType::Struct => sluice_sdk::FieldType::Struct,
+    })
+}
+
+fn values_len(values: &Values) -> Option<usize> {
+    Some(match values {
+        Values::Bytes(b) => b.offsets.len().checked_sub(1)?,
+        Values::F64s(v) => v.len(),
+        Values::F32s(v) => v.len(),
+        Values::S64s(v) => v.len(),
+        Values::S32s(v) => v.len(),
+        Values::Bits(_) | Values::Children => usize::MAX,
+    })
+}
+
+/// Checks typed rows from a plugin: one column per field, each of its
+/// field's type with exactly `len` values, offsets in order and inside the
+/// buffer, strings in UTF-8, bitmaps long enough, no null in a NOT NULL
+/// field, struct fields after their struct.
+pub fn validate(rows: &Rows, len: usize) -> Result<()> {
+    if rows.columns.len() != rows.fields.len() {
+        bail!(
+            "typed rows have {} columns for {} fields",
+            rows.columns.len(),
+            rows.fields.len()
+        );
+    }
+    let bitmap_bytes = len.div_ceil(8);
+    for (i, (field, column)) in rows.fields.iter().zip(&rows.columns).enumerate() {
+        let name = &field.name;
+        if let Some(parent) = field.parent {
+            let parent = parent as usize;
+            if parent >= i || rows.fields[parent].ty != FieldType::Struct {
+                bail!("field {name:?} names parent {parent}, which is not an earlier struct field");
+            }
+        }
+        let fits = matches!(
+            (field.ty, &column.values),
+            (FieldType::String | FieldType::Binary, Values::Bytes(_))
+                | (FieldType::Double, Values::F64s(_))
+                | (FieldType::Float, Values::F32s(_))
+                | (FieldType::Long | FieldType::Timestamp, Values::S64s(_))
+                | (FieldType::Integer, Values::S32s(_))
+                | (FieldType::Boolean, Values::Bits(_))
+                | (FieldType::Struct, Values::Children)
+        );
+        if !fits {
+            bail!(
+                "column {name:?} is declared {} but holds other values",
+                type_name(field.ty)
+            );
+        }
+        match &column.values {
+            Values::Bits(bits) if bits.len() < bitmap_bytes => {
+                bail!("column {name:?} has a {}-byte bitmap for {len} rows", bits.len())
+            }
+            Values::Bits(_) | Values::Children => {}
+            values => {
+                let n = values_len(values).unwrap_or(usize::MAX);
+                if n != len {
+                    bail!("column {name:?} has {n} values for {len} rows");
+                }
+            }
+        }
+        if let Values::Bytes(b) = &column.values {
+            if b.offsets.windows(2).any(|w| w[0] > w[1])
+                || b.offsets.last().is_some_and(|end| *end as usize > b.data.len())
+            {
+                bail!("column {name:?} has offsets out of order or past its data");
+            }
+            if field.ty == FieldType::String {
+                let text = std::str::from_utf8(&b.data)
+                    .map_err(|_| anyhow::anyhow!("column {name:?} is not UTF-8"))?;
+                if b.offsets.iter().any(|o| !text.is_char_boundary(*o as usize)) {
+                    bail!("column {name:?} has an offset inside a UTF-8 character");
+                }
+            }
+        }
+        match &column.valid {
+            Some(valid) if valid.len() < bitmap_bytes => {
+                bail!(
+                    "column {name:?} has a {}-byte validity bitmap for {len} rows",
+                    valid.len()
+                )
+            }
+            Some(valid) if !field.nullable && (0..len).any(|r| !bit(valid, r)) => {
+                bail!("column {name:?} is declared NOT NULL but holds a null")
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Whether row `i` of `column` holds a value.
+pub fn is_valid(column: &Column, i: usize) -> bool {
+    column.valid.as_deref().is_none_or(|v| bit(v, i))
+}
+
+/// Row `i` of column `c` as a cell (validated rows only).
+pub fn cell(rows: &Rows, c: usize, i: usize) -> Cell<'_> {
+    let (field, column) = (&rows.fields[c], &rows.columns[c]);
+    if !is_valid(column, i) {
+        return Cell::Null;
+    }
+    match &column.values {
+        Values::Bytes(b) => {
+            let bytes = &b.data[b.offsets[i] as usize..b.offsets[i + 1] as usize];
+            match field.ty {
+                FieldType::String => Cell::Str(Cow::Borrowed(
+                    std::str::from_utf8(bytes).unwrap_or_default(),
+                )),
+                _ => Cell::Bytes(Cow::Borrowed(bytes)),
+            }
+        }
+        Values::F64s(v) => Cell::F64(v[i]),
+        Values::F32s(v) => Cell::F64(f64::from(v[i])),
+        Values::S64s(v) if field.ty == FieldType::Timestamp => Cell::Micros(v[i]),
+        Values::S64s(v) => Cell::I64(v[i]),
+        Values::S32s(v) => Cell::I64(i64::from(v[i])),
+        Values::Bits(v) => Cell::Bool(bit(v, i)),
+        Values::Children => Cell::Null,
+    }
+}
+
+/// The fields whose parent is `parent` (`None`: the top-level ones).
+pub fn children(fields: &[Field], parent: Option<usize>) -> impl Iterator<Item = usize> + '_ {
+    fields
+        .iter()
+        .enumerate()
+        .filter(move |(_, f)| f.parent.map(|p| p as usize) == parent)
+        .map(|(i, _)| i)
+}
+
+/// Row `i` as one JSON object, as Spark's `to_json` writes it: fields in
+/// schema order, null fields left out, structs as nested objects.
+pub fn write_json(out: &mut Vec<u8>, rows: &Rows, i: usize) {
+    write_object(out, rows, None, i);
+}
+
+fn write_object(out: &mut Vec<u8>, rows: &Rows, parent: Option<usize>, i: usize) {
+    out.push(b'{');
+    let mut first = true;
+    for c in children(&rows.fields, parent) {
+        if !is_valid(&rows.columns[c], i) {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        write_json_str(out, &rows.fields[c].name);
+        out.push(b':');
+        if rows.fields[c].ty == FieldType::Struct {
+            write_object(out, rows, Some(c), i);
+        } else {
+            write_json_cell(out, &cell(rows, c, i));
+        }
+    }
+    out.push(b'}');
+}
+
+/// Row `i` of column `c` as Spark's console shows it (`None`: NULL). A
+/// struct shows as `{a, b}` with `null` for its null fields.
+pub fn show(rows: &Rows, c: usize, i: usize) -> Option<String> {
+    if !is_valid(&rows.columns[c], i) {
+        return None;
+    }
+    if rows.fields[c].ty == FieldType::Struct {
+        let parts: Vec<String> = children(&rows.fields, Some(c))
+            .map(|f| show(rows, f, i).unwrap_or_else(|| "null".into()))
+            .collect();
+        return Some(format!("{{{}}}", parts.join(", ")));
+    }
+    Some(match cell(rows, c, i) {
+        Cell::Null => return None,
+        Cell::Str(s) => s.into_owned(),
+        Cell::F64(v) if rows.fields[c].ty == FieldType::Float => {
+            sluice_sdk::value::java_float(v as f32)
+        }
+        Cell::F64(v) => sluice_sdk::value::java_double(v),
+        Cell::I64(v) => v.to_string(),
+        Cell::Bool(v) => v.to_string(),
+        Cell::Micros(v) => sluice_sdk::time::show_timestamp(v),
+        Cell::Bytes(b) => {
+            let hex: Vec<String> = b.iter().map(|x| format!("{x:02X}")).collect();
+            format!("[{}]", hex.join(" "))
+        }
+    })
+}
+
+fn take_values(values: &Values, rows: &[u32]) -> Values {
+    fn pick<T: Copy>(v: &[T], rows: &[u32]) -> Vec<T> {
+        rows.iter().map(|r| v[*r as usize]).collect()
+    }
+    match values {
+        Values::Bytes(b) => {
+            let mut offsets = Vec::with_capacity(rows.len() + 1);
+            let mut data = Vec::new();
+            offsets.push(0);
+            for r in rows {
+                let r = *r as usize;
+                data.extend_from_slice(&b.data[b.offsets[r] as usize..b.offsets[r + 1] as usize]);
+                offsets.push(data.len() as u32);
+            }
+            Values::Bytes(ByteValues { offsets, data })
+        }
+        Values::F64s(v) => Values::F64s(pick(v, rows)),
+        Values::F32s(v) => Values::F32s(pick(v, rows)),
+        Values::S64s(v) => Values::S64s(pick(v, rows)),
+        Values::S32s(v) => Values::S32s(pick(v, rows)),
+        Values::Bits(v) => {
+            let mut bits = Vec::with_capacity(rows.len().div_ceil(8));
+            for (i, r) in rows.iter().enumerate() {
+                set_bit(&mut bits, i, bit(v, *r as usize));
+            }
+            Values::Bits(bits)
+        }
+        Values::Children => Values::Children,
+    }
+}
+
+/// The rows at `indices` (validated rows, indices in range), in that order.
+pub fn take(rows: &Rows, indices: &[u32]) -> Rows {
+    let columns = rows
+        .columns
+        .iter()
+        .map(|c| {
+            let valid = c.valid.as_ref().and_then(|v| {
+                let mut bits = Vec::with_capacity(indices.len().div_ceil(8));
+                let mut any_null = false;
+                for (i, r) in indices.iter().enumerate() {
+                    let on = bit(v, *r as usize);
+                    any_null |= !on;
+                    set_bit(&mut bits, i, on);
+                }
+                any_null.then_some(bits)
+            });
+            Column {
+                valid,
+                values: take_values(&c.values, indices),
+            }
+        })
+        .collect();
+    Rows {
+        fields: rows.fields.clone(),
+        columns,
+    }
+}
+
+/// `b`'s rows after `a`'s (`a` has `a_len` rows, `b` `b_len`); both must
+/// have the same fields.
+pub fn concat(a: &mut Rows, a_len: usize, b: Rows, b_len: usize) -> Result<()> {
+    if a.fields != b.fields {
+        bail!("the plugin returned rows of two different schemas for one batch");
+    }
+    for (x, y) in a.columns.iter_mut().zip(b.columns) {
+        if x.valid.is_some() || y.valid.is_some() {
+            let mut bits = Vec::with_capacity((a_len + b_len).div_ceil(8));
+            for i in 0..a_len {
+                set_bit(&mut bits, i, is_valid(x, i));
+            }
+            for i in 0..b_len {
+                set_bit(&mut bits, a_len + i, is_valid(&y, i));
+            }
+            x.valid = Some(bits);
+        }
+        match (&mut x.values, y.values) {
+            (Values::Bytes(p), Values::Bytes(q)) => {
+                let base = p.data.len() as u32;
+                p.data.extend_from_slice(&q.data);
+                p.offsets.extend(q.offsets.iter().skip(1).map(|o| o + base));
+            }
+            (Values::F64s(p), Values::F64s(q)) => p.extend(q),
+            (Values::F32s(p), Values::F32s(q)) => p.extend(q),
+            (Values::S64s(p), Values::S64s(q)) => p.extend(q),
+            (Values::S32s(p), Values::S32s(q)) => p.extend(q),
+            (Values::Bits(p), Values::Bits(q)) => {
+                let mut bits = Vec::with_capacity((a_len + b_len).div_ceil(8));
+                for i in 0..a_len {
+                    set_bit(&mut bits, i, bit(p, i));
+                }
+                for i in 0..b_len {
+                    set_bit(&mut bits, a_len + i, bit(&q, i));
+                }
+                *p = bits;
+            }
+            (Values::Children, Values::Children) => {}
+            _ => bail!("the plugin returned rows of two different layouts for one batch"),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(name: &str, ty: FieldType, parent: Option<u32>) -> Field {
+        Field {
+            name: name.into(),
+            ty,
+            nullable: true,
+            parent,
+        }
+    }
+
+    fn stock() -> Rows {
+        Rows {
+            fields: vec![
+                field("ticker", FieldType::String, None),
+                field("price", FieldType::Double, None),
+                field("window", FieldType::Struct, None),
+                field("start", FieldType::Timestamp, Some(2)),
+                field("end", FieldType::Timestamp, Some(2)),
+            ],
+            columns: vec![
+                Column {
+                    valid: Some(vec![0b01]),
+                    values: Values::Bytes(ByteValues {
+                        offsets: vec![0, 4, 4],
+                        data: b"AAPL".to_vec(),
+                    }),
+                },
+                Column {
+                    valid: None,
+                    values: Values::F64s(vec![42.17, 1e7]),
+                },
+                Column {
+                    valid: None,
+                    values: Values::Children,
+                },
+                Column {
+                    valid: None,
+                    values: Values::S64s(vec![1_764_072_000_000_000, 0]),
+                },
+                Column {
+                    valid: Some(vec![0b10]),
+                    values: Values::S64s(vec![0, 60_000_000]),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn rows_print_and_encode_as_spark_does() {
+        let rows = stock();
+        validate(&rows, 2).unwrap();
+        let mut out = Vec::new();
+        write_json(&mut out, &rows, 0);
+        out.push(b'\n');
+        write_json(&mut out, &rows, 1);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"ticker\":\"AAPL\",\"price\":42.17,\"window\":{\"start\":\"2025-11-25T12:00:00.000Z\"}}\n\
+             {\"price\":1.0E7,\"window\":{\"start\":\"1970-01-01T00:00:00.000Z\",\"end\":\"1970-01-01T00:01:00.000Z\"}}"
+        );
+        assert_eq!(show(&rows, 0, 1), None);
+        assert_eq!(show(&rows, 1, 1).as_deref(), Some("1.0E7"));
+        assert_eq!(
+            show(&rows, 2, 0).as_deref(),
+            Some("{2025-11-25 12:00:00, null}")
+        );
+    }
+
+    #[test]
+    fn invalid_rows_are_refused() {
+        let mut short = stock();
+        short.columns[1].values = Values::F64s(vec![1.0]);
+        assert!(validate(&short, 2).is_err());
+        let mut offsets = stock();
+        offsets.columns[0].values = Values::Bytes(ByteValues {
+            offsets: vec![0, 9, 9],
+            data: b"AAPL".to_vec(),
+        });
+        assert!(validate(&offsets, 2).is_err());
+        let mut utf8 = stock();
+        utf8.columns[0].values = Values::Bytes(ByteValues {
+            offsets: vec![0, 1, 2],
+            data: "é".as_bytes().to_vec(),
+        });
+        assert!(validate(&utf8, 2).is_err());
+        let mut wrong = stock();
+        wrong.columns[1].values = Values::S64s(vec![1, 2]);
+        assert!(validate(&wrong, 2).is_err());
+        let mut orphan = stock();
+        orphan.fields[3].parent = Some(1);
+        assert!(validate(&orphan, 2).is_err());
+        let mut not_null = stock();
+        not_null.fields[0].nullable = false;
+        assert!(validate(&not_null, 2).is_err());
+        let mut columns = stock();
+        columns.columns.pop();
+        assert!(validate(&columns, 2).is_err());
+    }
+
+    #[test]
+    fn take_and_concat_keep_cells() {
+        let rows = stock();
+        let picked = take(&rows, &[1, 0]);
+        validate(&picked, 2).unwrap();
+        assert_eq!(show(&picked, 0, 1).as_deref(), Some("AAPL"));
+        assert_eq!(show(&picked, 0, 0), None);
+        let mut both = take(&rows, &[0]);
+        concat(&mut both, 1, take(&rows, &[1]), 1).unwrap();
+        validate(&both, 2).unwrap();
+        assert_eq!(show(&both, 1, 1).as_deref(), Some("1.0E7"));
+        assert_eq!(show(&both, 0, 1), None);
+        assert!(concat(&mut both, 2, Rows { fields: vec![], columns: vec![] }, 0).is_err());
+    }
+}
