@@ -10,6 +10,7 @@ const GUESTS: &[&str] = &[
     "reads_args",
     "not_a_plugin",
     "router",
+    "old_contract",
 ];
 
 fn main() {

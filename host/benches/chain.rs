@@ -1,6 +1,12 @@
-//! Records per second through `parse_stock → schema_filter`, as WebAssembly
-//! plugins in the host and as the same Rust code compiled natively, over the
-//! same in-memory records, at several batch sizes.
+//! Records per second through `parse_stock → schema_filter(price > 50)` and
+//! the sink's JSON encoding, as WebAssembly plugins in the host, beside the
+//! same job written as an ordinary native Rust program (`bench/native`:
+//! serde_json derive, borrowed strings) and the plugins' own code compiled
+//! natively, over the same in-memory records, at several batch sizes.
+//!
+//! `host test` end to end beside it: the release `host` over a file of the
+//! same records (`-f json` and `-f table` to /dev/null), against the native
+//! program reading the same file and writing the same JSON lines.
 //!
 //! P2 beside it: the same records through one chain per core (two threads here) and, given
 //! `--python /ABSOLUTE/VENV_PYTHON` (with pyspark installed; cargo runs benches in host/),
@@ -12,11 +18,12 @@
 
 use host::plugin::batch::{BatchBuilder, InputRecord};
 use host::plugin::{Chain, Limits, Plugin, PluginSpec, Runtime};
-use sluice_sdk::{Output, Transform};
+use host::sink::console::json_lines;
+use sluice_sdk::{Input, Output, Transform};
 use std::sync::Arc;
 use std::time::Instant;
 
-const WHERE: &str = "price > 50 AND ticker IN ('AAPL','MSFT')";
+const WHERE: &str = "price > 50";
 
 /// Tutorial-shaped records (about 80 bytes), deterministic.
 fn records(n: usize) -> Vec<Vec<u8>> {
@@ -59,10 +66,22 @@ fn wasm(chain: &mut Chain, input: &[Vec<u8>], batch: usize) -> (f64, usize) {
                 ..Default::default()
             });
         }
-        let out = chain.process(&builder.finish()).expect("the chain runs");
-        passed += out.batch.records.len();
+        let batch = builder.finish();
+        let out = chain.process(&batch).expect("the chain runs");
+        passed += out.len();
+        // What the sink does: one JSON line per row.
+        std::hint::black_box(json_lines(&out));
     }
     (input.len() as f64 / start.elapsed().as_secs_f64(), passed)
+}
+
+/// Records/s through the ordinary native program (`bench/native`).
+fn ordinary(joined: &[u8], records: usize) -> (f64, usize) {
+    let start = Instant::now();
+    let mut out = Vec::with_capacity(joined.len());
+    let kept = native_tutorial::run(joined, &mut out).expect("writing to a Vec");
+    std::hint::black_box(out);
+    (records as f64 / start.elapsed().as_secs_f64(), kept)
 }
 
 /// Records/s through the same plugin code compiled natively.
@@ -71,6 +90,7 @@ fn native(input: &[Vec<u8>], batch: usize) -> (f64, usize) {
         parse_stock::DEFAULT_SCHEMA,
         parse_stock::Mode::Permissive,
         None,
+        Default::default(),
     )
     .unwrap();
     let mut filter =
@@ -79,17 +99,25 @@ fn native(input: &[Vec<u8>], batch: usize) -> (f64, usize) {
     let mut passed = 0;
     for chunk in input.chunks(batch) {
         let mut builder = sluice_sdk::BatchBuilder::new();
-        for (i, value) in chunk.iter().enumerate() {
-            builder.push(i as u32, Some(value));
+        for value in chunk {
+            builder.push(Some(value));
         }
-        // As the exported `process` does: outputs sized for their input.
+        // As the exported `process` does.
         let input = builder.finish();
-        let mut parsed = Output::sized_for(&input);
-        parse.process_batch(&input, &mut parsed).unwrap();
-        let parsed = parsed.finish().batch;
-        let mut filtered = Output::sized_for(&parsed);
-        filter.process_batch(&parsed, &mut filtered).unwrap();
-        passed += filtered.finish().batch.records.len();
+        let rows = Input::new(&input);
+        let mut parsed = Output::new(parse.schema(), rows.len());
+        parse.process_batch(&rows, &mut parsed).unwrap();
+        let sluice_sdk::wit::types::Produced::Batch(parsed) = parsed.finish().unwrap().produced
+        else {
+            panic!("parse_stock returns rows")
+        };
+        let rows = Input::new(&parsed);
+        let mut filtered = Output::new(filter.schema(), rows.len());
+        filter.process_batch(&rows, &mut filtered).unwrap();
+        passed += match filtered.finish().unwrap().produced {
+            sluice_sdk::wit::types::Produced::Selection(keep) => keep.len(),
+            sluice_sdk::wit::types::Produced::Batch(b) => b.len as usize,
+        };
     }
     (input.len() as f64 / start.elapsed().as_secs_f64(), passed)
 }
@@ -142,6 +170,62 @@ fn pyspark(python: &str, input: &[Vec<u8>]) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(&result).expect("its result")).expect("JSON")
 }
 
+/// `host test` over a file against the native program over the same file.
+fn end_to_end(joined: &[u8], n: usize) {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let file = dir.path().join("ticks.jsonl");
+    std::fs::write(&file, joined).expect("writing the records");
+    let host = |format: &str| {
+        let start = Instant::now();
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_host"))
+            .args(["test", "-p", "parse_stock", "-p", "schema_filter"])
+            .args(["--config", &format!("schema_filter.where={WHERE}")])
+            .arg("--input")
+            .arg(&file)
+            .args(["-f", format, "--batch-size", "1024"])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("running host test");
+        assert!(status.success());
+        start.elapsed().as_secs_f64()
+    };
+    let native = || {
+        let start = Instant::now();
+        let input = std::fs::read(&file).expect("reading the records");
+        let devnull = std::fs::File::create("/dev/null").expect("/dev/null");
+        let mut out = std::io::BufWriter::new(devnull);
+        native_tutorial::run(&input, &mut out).expect("writing");
+        drop(out);
+        start.elapsed().as_secs_f64()
+    };
+    let (json, table, plain): (Vec<f64>, Vec<f64>, Vec<f64>) = (0..3)
+        .map(|_| (host("json"), host("table"), native()))
+        .fold(
+            (vec![], vec![], vec![]),
+            |(mut a, mut b, mut c), (x, y, z)| {
+                a.push(x);
+                b.push(y);
+                c.push(z);
+                (a, b, c)
+            },
+        );
+    let (json, table, plain) = (median(json), median(table), median(plain));
+    println!("\n`host test` end to end, {n} records from a file to /dev/null, median of 3 runs");
+    println!("| what | seconds | records/s | speed / native program |");
+    println!("|---|---:|---:|---:|");
+    for (what, secs) in [
+        ("native program (bench/native), JSON lines", plain),
+        ("`host test -p parse_stock -p schema_filter -f json`", json),
+        ("`host test … -f table` (20 rows shown)", table),
+    ] {
+        println!(
+            "| {what} | {secs:.3} | {:.2} M | {:.2}x |",
+            n as f64 / secs / 1e6,
+            plain / secs
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let n: usize = args
@@ -172,38 +256,53 @@ fn main() {
         ),
     ];
     let mut chain = Chain::new(&plugins).unwrap();
-    println!("parse_stock -> schema_filter, {n} records, one core, median of 3 runs");
-    println!("| batch size | WASM records/s | native records/s | WASM / native |");
-    println!("|---:|---:|---:|---:|");
+    let mut joined = Vec::with_capacity(n * 90);
+    for r in &input {
+        joined.extend_from_slice(r);
+        joined.push(b'\n');
+    }
+    println!(
+        "P1: parse_stock -> schema_filter(price > 50) -> JSON lines, {n} records in memory, one core, median of 3 runs"
+    );
+    println!(
+        "| batch size | Sluice (WASM) records/s | ordinary native program | Sluice / native | plugin code compiled natively | host + boundary + JSON out, ns/record |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
     // `--batch N` measures one batch size only (for profiling: `valgrind --tool=callgrind`).
     let sizes: Vec<usize> = match args.iter().position(|a| a == "--batch") {
         Some(i) => vec![args[i + 1].parse().expect("--batch N")],
         None => vec![1, 64, 256, 1024],
     };
     for batch in sizes {
-        let (mut w, mut nat) = (Vec::new(), Vec::new());
+        let (mut w, mut ord, mut nat) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..3 {
             let (rate, passed_w) = wasm(&mut chain, &input, batch);
             w.push(rate);
+            let (rate, passed_o) = ordinary(&joined, n);
+            ord.push(rate);
             let (rate, passed_n) = native(&input, batch);
             nat.push(rate);
             assert_eq!(
-                passed_w, passed_n,
-                "WASM and native must agree on the output"
+                (passed_w, passed_w),
+                (passed_n, passed_o),
+                "WASM, the plugins natively and the native program must agree on the output"
             );
         }
-        let (w, nat) = (median(w), median(nat));
+        let (w, ord, nat) = (median(w), median(ord), median(nat));
         println!(
-            "| {batch} | {:.2} M | {:.2} M | {:.2}x |",
+            "| {batch} | {:.2} M | {:.2} M | {:.2}x | {:.2} M | {:.0} |",
             w / 1e6,
+            ord / 1e6,
+            w / ord,
             nat / 1e6,
-            w / nat
+            (1.0 / w - 1.0 / nat) * 1e9
         );
     }
 
     if args.iter().any(|a| a == "--batch") {
         return;
     }
+    end_to_end(&joined, n);
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let both = median(
         (0..3)

@@ -362,6 +362,9 @@ pub struct TestArgs {
     /// Records per plugin call.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub batch_size: u32,
+    /// Exit with an error when any record was rejected (a record error or a trap).
+    #[arg(long)]
+    pub fail_on_error: bool,
     /// How tables are shown.
     #[command(flatten)]
     pub table: TableArgs,

@@ -36,10 +36,7 @@ fn bundled_plugins_load_by_name_or_file_name_from_any_directory() {
         &["test", "-p", &plugin_file("parse_stock")],
         "{\"ticker\":\"A\"}\n",
     );
-    assert_eq!(
-        run.lines(),
-        [r#"{"event_time":null,"ticker":"A","price":null}"#]
-    );
+    assert_eq!(run.lines(), [r#"{"ticker":"A"}"#]);
     let run = host(&["inspect", &plugin_file("parse_stock")], "");
     assert!(
         run.stdout.contains(&format!(
@@ -182,12 +179,16 @@ fn min_price_example_is_a_ten_line_plugin_that_works() {
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.lines(), [r#"{"ticker":"B","price":50}"#]);
-    assert_eq!(
-        run.errors().len(),
-        1,
-        "not json is a record error: {}",
-        run.stderr
+    // A filter keeps or drops, as Spark's filter does: a row with no price (or no JSON
+    // object at all) fails `price >= min` and is dropped, not reported.
+    assert!(run.errors().is_empty(), "{}", run.stderr);
+    // The same filter reads parse_stock's typed rows: cells, not JSON.
+    let run = host(
+        &["test", "-p", "parse_stock", "-p", &plugin_file("min_price")],
+        "{\"ticker\":\"A\",\"price\":49.99}\n{\"ticker\":\"B\",\"price\":50}\n{\"ticker\":\"C\"}\n",
     );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.lines(), [r#"{"ticker":"B","price":50.0}"#]);
 }
 
 #[test]
@@ -370,12 +371,83 @@ fn version_names_the_plugin_contract() {
     assert_eq!(run.code, 0);
     let wit =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../wit/plugin.wit")).unwrap();
-    assert!(wit.contains("package sluice:plugin@0.1.0;"));
+    assert!(wit.contains("package sluice:plugin@0.2.0;"));
     assert_eq!(
         run.stdout.trim(),
         format!(
-            "host {} (plugin contract sluice:plugin@0.1.0)",
+            "host {} (plugin contract sluice:plugin@0.2.0)",
             env!("CARGO_PKG_VERSION")
         )
+    );
+}
+
+#[test]
+fn host_test_counts_rejected_records_and_fails_on_them_when_asked() {
+    let input = "{\"ticker\":\"A\"}\nnot json\n[1]\n";
+    let args = [
+        "test",
+        "-p",
+        "parse_stock",
+        "--config",
+        "parse_stock.mode=DLQ",
+    ];
+    let run = host(&args, input);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.errors().len(), 2);
+    assert!(
+        run.stderr.contains("2 records were rejected"),
+        "{}",
+        run.stderr
+    );
+    let mut failing = args.to_vec();
+    failing.push("--fail-on-error");
+    let run = host(&failing, input);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert_eq!(
+        run.lines(),
+        [r#"{"ticker":"A"}"#],
+        "the good rows still print"
+    );
+    assert!(
+        run.stderr
+            .contains("error: 2 records were rejected (their errors are above); failing as --fail-on-error says"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn typed_rows_reach_a_raw_values_plugin_as_sparks_to_json() {
+    // `router` reads value bytes (accepts raw): after parse_stock's typed rows the
+    // host hands it each row as one JSON object, which it passes on.
+    let run = host(
+        &["test", "-p", "parse_stock", "-p", guest("router")],
+        "{\"ticker\": \"A\", \"price\": 1e7, \"extra\": 1}\n{\"price\": null}\n",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.lines(), [r#"{"ticker":"A","price":1.0E7}"#, "{}"]);
+}
+
+#[test]
+fn inspect_names_the_contract_and_what_a_plugin_reads() {
+    let run = host(&["inspect", "parse_stock"], "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("contract:    sluice:plugin@0.2.0\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("reads:       raw values (typed rows are given to it as JSON)\n"),
+        "{}",
+        run.stdout
+    );
+    let run = host(&["inspect", &plugin_file("min_price")], "");
+    assert!(
+        run.stdout
+            .contains("reads:       typed rows or raw values, and the records' metadata\n"),
+        "{}",
+        run.stdout
     );
 }

@@ -3,7 +3,8 @@
 
 use sluice_tests::host;
 
-/// (input line, the exact row Spark's from_json + select("value.*") gives, as JSON)
+/// (input line, the exact row Spark's from_json + select("value.*") gives, as
+/// Spark's to_json writes it: null fields left out, doubles as Java prints them)
 const CASES: &[(&str, &str)] = &[
     // The tutorial's record, as the Python producer writes it.
     (
@@ -13,158 +14,65 @@ const CASES: &[(&str, &str)] = &[
     // double takes JSON integers and floats
     (
         r#"{"ticker":"A","price":42}"#,
-        r#"{"event_time":null,"ticker":"A","price":42.0}"#,
+        r#"{"ticker":"A","price":42.0}"#,
     ),
-    (
-        r#"{"price":0.05}"#,
-        r#"{"event_time":null,"ticker":null,"price":0.05}"#,
-    ),
-    (
-        r#"{"price":-0.0}"#,
-        r#"{"event_time":null,"ticker":null,"price":-0.0}"#,
-    ),
+    (r#"{"price":0.05}"#, r#"{"price":0.05}"#),
+    (r#"{"price":-0.0}"#, r#"{"price":-0.0}"#),
     (
         r#"{"price":12345678901234567890}"#,
-        r#"{"event_time":null,"ticker":null,"price":1.2345678901234567e+19}"#,
+        r#"{"price":1.2345678901234567E19}"#,
     ),
-    (
-        r#"{"price":1e400}"#,
-        r#"{"event_time":null,"ticker":null,"price":"Infinity"}"#,
-    ),
+    (r#"{"price":1e400}"#, r#"{"price":"Infinity"}"#),
     // double takes exactly these strings
-    (
-        r#"{"price":"NaN"}"#,
-        r#"{"event_time":null,"ticker":null,"price":"NaN"}"#,
-    ),
-    (
-        r#"{"price":"Infinity"}"#,
-        r#"{"event_time":null,"ticker":null,"price":"Infinity"}"#,
-    ),
-    (
-        r#"{"price":"+Infinity"}"#,
-        r#"{"event_time":null,"ticker":null,"price":"Infinity"}"#,
-    ),
-    (
-        r#"{"price":"+INF"}"#,
-        r#"{"event_time":null,"ticker":null,"price":"Infinity"}"#,
-    ),
-    (
-        r#"{"price":"-Infinity"}"#,
-        r#"{"event_time":null,"ticker":null,"price":"-Infinity"}"#,
-    ),
-    (
-        r#"{"price":"-INF"}"#,
-        r#"{"event_time":null,"ticker":null,"price":"-Infinity"}"#,
-    ),
+    (r#"{"price":"NaN"}"#, r#"{"price":"NaN"}"#),
+    (r#"{"price":"Infinity"}"#, r#"{"price":"Infinity"}"#),
+    (r#"{"price":"+Infinity"}"#, r#"{"price":"Infinity"}"#),
+    (r#"{"price":"+INF"}"#, r#"{"price":"Infinity"}"#),
+    (r#"{"price":"-Infinity"}"#, r#"{"price":"-Infinity"}"#),
+    (r#"{"price":"-INF"}"#, r#"{"price":"-Infinity"}"#),
     // a field of the wrong type is null, the others are kept
-    (
-        r#"{"ticker":"MSFT","price":"abc"}"#,
-        r#"{"event_time":null,"ticker":"MSFT","price":null}"#,
-    ),
-    (
-        r#"{"ticker":"A","price":"42.5"}"#,
-        r#"{"event_time":null,"ticker":"A","price":null}"#,
-    ),
-    (
-        r#"{"ticker":"A","price":"nan"}"#,
-        r#"{"event_time":null,"ticker":"A","price":null}"#,
-    ),
-    (
-        r#"{"ticker":"A","price":true}"#,
-        r#"{"event_time":null,"ticker":"A","price":null}"#,
-    ),
-    (
-        r#"{"price":{"a":1},"ticker":"A"}"#,
-        r#"{"event_time":null,"ticker":"A","price":null}"#,
-    ),
+    (r#"{"ticker":"MSFT","price":"abc"}"#, r#"{"ticker":"MSFT"}"#),
+    (r#"{"ticker":"A","price":"42.5"}"#, r#"{"ticker":"A"}"#),
+    (r#"{"ticker":"A","price":"nan"}"#, r#"{"ticker":"A"}"#),
+    (r#"{"ticker":"A","price":true}"#, r#"{"ticker":"A"}"#),
+    (r#"{"price":{"a":1},"ticker":"A"}"#, r#"{"ticker":"A"}"#),
     // null and missing fields are null
-    (
-        r#"{"price":null,"ticker":"A"}"#,
-        r#"{"event_time":null,"ticker":"A","price":null}"#,
-    ),
-    (
-        r#"{"ticker":null}"#,
-        r#"{"event_time":null,"ticker":null,"price":null}"#,
-    ),
-    (r#"{}"#, r#"{"event_time":null,"ticker":null,"price":null}"#),
+    (r#"{"price":null,"ticker":"A"}"#, r#"{"ticker":"A"}"#),
+    (r#"{"ticker":null}"#, r#"{}"#),
+    (r#"{}"#, r#"{}"#),
     // extra fields are ignored; names match case-sensitively; last duplicate wins
     (
         r#"{"ticker":"A","volume":100,"extra":{"x":[1,2]}}"#,
-        r#"{"event_time":null,"ticker":"A","price":null}"#,
+        r#"{"ticker":"A"}"#,
     ),
-    (
-        r#"{"Ticker":"A","PRICE":1.5}"#,
-        r#"{"event_time":null,"ticker":null,"price":null}"#,
-    ),
-    (
-        r#"{"ticker":"A","ticker":"B"}"#,
-        r#"{"event_time":null,"ticker":"B","price":null}"#,
-    ),
+    (r#"{"Ticker":"A","PRICE":1.5}"#, r#"{}"#),
+    (r#"{"ticker":"A","ticker":"B"}"#, r#"{"ticker":"B"}"#),
     // a string field keeps any JSON value as its JSON text
-    (
-        r#"{"ticker":7}"#,
-        r#"{"event_time":null,"ticker":"7","price":null}"#,
-    ),
-    (
-        r#"{"ticker":1.50}"#,
-        r#"{"event_time":null,"ticker":"1.5","price":null}"#,
-    ),
-    (
-        r#"{"ticker":1e3}"#,
-        r#"{"event_time":null,"ticker":"1000.0","price":null}"#,
-    ),
-    (
-        r#"{"ticker":true}"#,
-        r#"{"event_time":null,"ticker":"true","price":null}"#,
-    ),
+    (r#"{"ticker":7}"#, r#"{"ticker":"7"}"#),
+    (r#"{"ticker":1.50}"#, r#"{"ticker":"1.5"}"#),
+    (r#"{"ticker":1e3}"#, r#"{"ticker":"1000.0"}"#),
+    (r#"{"ticker":true}"#, r#"{"ticker":"true"}"#),
     (
         r#"{"ticker":{"a": 1, "b": [1, 2]}}"#,
-        r#"{"event_time":null,"ticker":"{\"a\":1,\"b\":[1,2]}","price":null}"#,
+        r#"{"ticker":"{\"a\":1,\"b\":[1,2]}"}"#,
     ),
-    (
-        r#"{"ticker":[1, "x y"]}"#,
-        r#"{"event_time":null,"ticker":"[1,\"x y\"]","price":null}"#,
-    ),
-    (
-        r#"{"ticker":"A\"B\u00e9\n"}"#,
-        r#"{"event_time":null,"ticker":"A\"Bé\n","price":null}"#,
-    ),
-    (
-        r#"{"ticker":"日本"}"#,
-        r#"{"event_time":null,"ticker":"日本","price":null}"#,
-    ),
+    (r#"{"ticker":[1, "x y"]}"#, r#"{"ticker":"[1,\"x y\"]"}"#),
+    (r#"{"ticker":"A\"B\u00e9\n"}"#, r#"{"ticker":"A\"Bé\n"}"#),
+    (r#"{"ticker":"日本"}"#, r#"{"ticker":"日本"}"#),
     // JSON syntax errors: every field null
-    (
-        r#"{"ticker":"A","price":"#,
-        r#"{"event_time":null,"ticker":null,"price":null}"#,
-    ),
-    (
-        r#"not json"#,
-        r#"{"event_time":null,"ticker":null,"price":null}"#,
-    ),
-    (
-        r#"{'ticker':'A'"#,
-        r#"{"event_time":null,"ticker":null,"price":null}"#,
-    ),
+    (r#"{"ticker":"A","price":"#, r#"{}"#),
+    (r#"not json"#, r#"{}"#),
+    (r#"{'ticker':'A'"#, r#"{}"#),
     // a top-level array or scalar is a bad record: every field null
-    (
-        r#"[{"ticker":"A"}]"#,
-        r#"{"event_time":null,"ticker":null,"price":null}"#,
-    ),
-    (
-        r#""AAPL""#,
-        r#"{"event_time":null,"ticker":null,"price":null}"#,
-    ),
-    (r#"42"#, r#"{"event_time":null,"ticker":null,"price":null}"#),
+    (r#"[{"ticker":"A"}]"#, r#"{}"#),
+    (r#""AAPL""#, r#"{}"#),
+    (r#"42"#, r#"{}"#),
     // empty, whitespace and JSON null are a null row
-    ("", r#"{"event_time":null,"ticker":null,"price":null}"#),
-    ("   ", r#"{"event_time":null,"ticker":null,"price":null}"#),
-    ("null", r#"{"event_time":null,"ticker":null,"price":null}"#),
+    ("", r#"{}"#),
+    ("   ", r#"{}"#),
+    ("null", r#"{}"#),
     // like Jackson, the first JSON value is read and what follows is ignored
-    (
-        r#"  {"ticker":"A"}  trailing"#,
-        r#"{"event_time":null,"ticker":"A","price":null}"#,
-    ),
+    (r#"  {"ticker":"A"}  trailing"#, r#"{"ticker":"A"}"#),
 ];
 
 fn input() -> String {
@@ -204,10 +112,7 @@ fn invalid_utf8_is_a_malformed_record() {
         &[],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(
-        run.lines(),
-        [r#"{"event_time":null,"ticker":"ok","price":null}"#]
-    );
+    assert_eq!(run.lines(), [r#"{"ticker":"ok"}"#]);
     assert_eq!(run.errors()[0]["line"], 1);
 }
 
@@ -229,10 +134,10 @@ fn corrupt_record_column_holds_the_raw_text_of_bad_records() {
     assert_eq!(
         run.lines(),
         [
-            r#"{"event_time":null,"ticker":"A","price":1.0,"_corrupt_record":null}"#,
-            r#"{"event_time":null,"ticker":null,"price":null,"_corrupt_record":"not json"}"#,
-            r#"{"event_time":null,"ticker":"B","price":null,"_corrupt_record":"{\"ticker\":\"B\",\"price\":\"abc\"}"}"#,
-            r#"{"event_time":null,"ticker":null,"price":null,"_corrupt_record":null}"#,
+            r#"{"ticker":"A","price":1.0}"#,
+            r#"{"_corrupt_record":"not json"}"#,
+            r#"{"ticker":"B","_corrupt_record":"{\"ticker\":\"B\",\"price\":\"abc\"}"}"#,
+            r#"{}"#,
         ]
     );
 }
@@ -272,13 +177,7 @@ fn drop_mode_drops_bad_records_silently() {
         "{\"ticker\":\"A\"}\nnot json\n{\"price\":\"x\"}\n\n",
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(
-        run.lines(),
-        [
-            r#"{"event_time":null,"ticker":"A","price":null}"#,
-            r#"{"event_time":null,"ticker":null,"price":null}"#
-        ]
-    );
+    assert_eq!(run.lines(), [r#"{"ticker":"A"}"#, r#"{}"#]);
     assert!(run.errors().is_empty());
 }
 
@@ -295,10 +194,7 @@ fn dlq_mode_reports_each_bad_record_with_its_reason() {
         "{\"ticker\":\"A\"}\nnot json\n[1]\n{\"ticker\":\"B\",\"price\":\"abc\"}\n",
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(
-        run.lines(),
-        [r#"{"event_time":null,"ticker":"A","price":null}"#]
-    );
+    assert_eq!(run.lines(), [r#"{"ticker":"A"}"#]);
     let errors = run.errors();
     let lines: Vec<_> = errors.iter().map(|e| e["line"].as_u64().unwrap()).collect();
     assert_eq!(lines, [2, 3, 4]);
@@ -363,5 +259,66 @@ fn schema_format_is_sparks_print_schema() {
     assert_eq!(
         run.stdout,
         "root\n |-- event_time: string (nullable = true)\n |-- ticker: string (nullable = true)\n |-- price: double (nullable = true)\n\n"
+    );
+}
+
+#[test]
+fn reader_options_follow_sparks_json_options_and_each_can_be_set() {
+    let input = "{'ticker':'A','price':NaN}\n{\"ticker\":\"B\",\"price\":-Infinity}\n{ticker:\"C\"}\n{\"ticker\":\"D\",\"price\":007}\n{\"ticker\":\"E\" /* c */}\n{\"ticker\":\"\\q\"}\n";
+    // Spark's defaults: single quotes and NaN/Infinity on; the rest off (a syntax error: all null).
+    let run = host(&["test", "-p", "parse_stock"], input);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.lines(),
+        [
+            r#"{"ticker":"A","price":"NaN"}"#,
+            r#"{"ticker":"B","price":"-Infinity"}"#,
+            "{}",
+            "{}",
+            "{}",
+            "{}"
+        ]
+    );
+    let flipped = [
+        "parse_stock.allowSingleQuotes=false",
+        "parse_stock.allowNonNumericNumbers=false",
+        "parse_stock.allowUnquotedFieldNames=true",
+        "parse_stock.allowNumericLeadingZeros=true",
+        "parse_stock.allowComments=true",
+        "parse_stock.allowBackslashEscapingAnyCharacter=true",
+    ];
+    let mut args = vec!["test", "-p", "parse_stock"];
+    for option in flipped {
+        args.extend(["--config", option]);
+    }
+    let run = host(&args, input);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.lines(),
+        [
+            "{}",
+            "{}",
+            r#"{"ticker":"C"}"#,
+            r#"{"ticker":"D","price":7.0}"#,
+            r#"{"ticker":"E"}"#,
+            r#"{"ticker":"q"}"#
+        ]
+    );
+    let run = host(
+        &[
+            "test",
+            "-p",
+            "parse_stock",
+            "--config",
+            "parse_stock.allowComments=yes",
+        ],
+        "",
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr
+            .contains("config allowComments=\"yes\": expected true or false"),
+        "{}",
+        run.stderr
     );
 }

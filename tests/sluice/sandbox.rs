@@ -284,3 +284,39 @@ fn compiled_plugins_are_cached_by_content_hash() {
     let off = host(&["inspect", "schema_filter", "--no-cache"], "");
     assert!(off.stdout.contains("cache:       off"), "{}", off.stdout);
 }
+
+#[test]
+fn a_plugin_built_for_an_older_contract_is_refused_with_the_fix() {
+    let run = host(&["test", "-p", guest("old_contract")], "x\n");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "was built for sluice:plugin@0.1.0, but this host speaks sluice:plugin@0.2.0; rebuild it with the 0.2.0 SDK"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn inspect_shows_a_refused_plugins_imports_beside_the_refusal() {
+    let run = host(&["inspect", guest("reads_file")], "");
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stdout
+            .contains("plugin:      reads_file (refused)\nimports:\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("denied: the filesystem"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr
+            .starts_with("error: plugin \"reads_file\" is refused: it imports "),
+        "{}",
+        run.stderr
+    );
+}

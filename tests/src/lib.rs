@@ -46,6 +46,7 @@ pub fn guest(name: &str) -> &'static str {
         "reads_args" => env!("GUEST_READS_ARGS"),
         "not_a_plugin" => env!("GUEST_NOT_A_PLUGIN"),
         "router" => env!("GUEST_ROUTER"),
+        "old_contract" => env!("GUEST_OLD_CONTRACT"),
         other => panic!("no test guest {other:?}"),
     }
 }

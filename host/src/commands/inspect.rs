@@ -2,9 +2,10 @@
 
 use super::load_plugins;
 use crate::cli::InspectArgs;
-use crate::plugin::Stage;
 use crate::plugin::cache::CacheStatus;
+use crate::plugin::capabilities::Import;
 use crate::plugin::capabilities::{Need, classify};
+use crate::plugin::{Runtime, Stage};
 use crate::sink::console::{columns, schema_tree};
 use anyhow::Result;
 use std::fmt::Write as _;
@@ -19,9 +20,49 @@ pub(crate) fn reads(accepts: crate::plugin::bindings::Accepts) -> &'static str {
     }
 }
 
-/// Prints the plugin's description to stdout.
+/// The import table: each imported function and what the sandbox does with it.
+fn imports(out: &mut String, imports: &[Import]) -> std::fmt::Result {
+    writeln!(out, "imports:")?;
+    for import in imports {
+        let functions: Vec<&str> = if import.functions.is_empty() {
+            vec![""]
+        } else {
+            import.functions.iter().map(String::as_str).collect()
+        };
+        for function in functions {
+            let need = match classify(&import.name, function) {
+                Need::Default => "sandbox default".to_string(),
+                Need::Sealed => "allowed, answered with an empty environment".to_string(),
+                Need::Grant(g) => format!("granted: {}", g.name()),
+                Need::Denied(what) => format!("denied: {what}"),
+            };
+            let what = if function.is_empty() {
+                import.name.clone()
+            } else {
+                format!("{}#{function}", import.name)
+            };
+            writeln!(out, "  {what:<50} {need}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Prints the plugin's description to stdout; for a plugin the sandbox
+/// refuses, its imports, then the refusal as the error.
 pub fn run(args: InspectArgs) -> Result<()> {
-    let (_runtime, plugins) = load_plugins(&args.runtime, std::slice::from_ref(&args.plugin))?;
+    let plugins = match load_plugins(&args.runtime, std::slice::from_ref(&args.plugin)) {
+        Ok((_, plugins)) => plugins,
+        Err(err) => {
+            let specs = args.runtime.specs(std::slice::from_ref(&args.plugin))?;
+            let runtime = Runtime::new(args.runtime.limits(), args.runtime.cache_dir())?;
+            if let Ok(list) = runtime.imports(&specs[0]) {
+                let mut out = format!("plugin:      {} (refused)\n", specs[0].name());
+                imports(&mut out, &list)?;
+                super::test::write_stdout(out.as_bytes())?;
+            }
+            return Err(err);
+        }
+    };
     let plugin = &plugins[0];
     let mut stage = Stage::new(plugin.clone())?;
     let info = stage.about()?;
@@ -69,28 +110,7 @@ pub fn run(args: InspectArgs) -> Result<()> {
             grants.join(", ")
         }
     )?;
-    writeln!(out, "imports:")?;
-    for import in &plugin.imports {
-        let functions: Vec<&str> = if import.functions.is_empty() {
-            vec![""]
-        } else {
-            import.functions.iter().map(String::as_str).collect()
-        };
-        for function in functions {
-            let need = match classify(&import.name, function) {
-                Need::Default => "sandbox default".to_string(),
-                Need::Sealed => "allowed, answered with an empty environment".to_string(),
-                Need::Grant(g) => format!("granted: {}", g.name()),
-                Need::Denied(what) => format!("denied: {what}"),
-            };
-            let what = if function.is_empty() {
-                import.name.clone()
-            } else {
-                format!("{}#{function}", import.name)
-            };
-            writeln!(out, "  {what:<50} {need}")?;
-        }
-    }
+    imports(&mut out, &plugin.imports)?;
     writeln!(out, "config keys:")?;
     if info.config.is_empty() {
         writeln!(out, "  (none)")?;

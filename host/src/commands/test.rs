@@ -127,10 +127,12 @@ pub fn run(args: TestArgs) -> Result<()> {
     let from_lines = matches!(source, Source::Lines { .. });
     let mut rows = Vec::new();
     let mut generated = 0u64;
+    let mut rejected = 0usize;
     while let Some((batch, first_line)) = source.next(args.batch_size)? {
         let count = u64::from(batch.len);
         let out = chain.process(&batch)?;
         let mut stderr = std::io::stderr().lock();
+        rejected += out.errors.len();
         for e in &out.errors {
             let (key, n) = if from_lines {
                 ("line", first_line)
@@ -160,6 +162,21 @@ pub fn run(args: TestArgs) -> Result<()> {
     }
     if args.format == TestFormat::Table {
         write_stdout(args.table.render(&fields, &rows).as_bytes())?;
+    }
+    if rejected > 0 {
+        let records = if rejected == 1 {
+            "record was"
+        } else {
+            "records were"
+        };
+        if args.fail_on_error {
+            bail!(
+                "{rejected} {records} rejected (their errors are above); failing as --fail-on-error says"
+            );
+        }
+        eprintln!(
+            "{rejected} {records} rejected (their errors are above; --fail-on-error makes this an error)"
+        );
     }
     Ok(())
 }

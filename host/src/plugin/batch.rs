@@ -310,10 +310,7 @@ pub fn take(batch: &Batch, indices: &[u32]) -> Batch {
         records: if batch.records.is_empty() {
             Vec::new()
         } else {
-            indices
-                .iter()
-                .map(|i| batch.records[*i as usize])
-                .collect()
+            indices.iter().map(|i| batch.records[*i as usize]).collect()
         },
         rows: batch.rows.as_ref().map(|r| rows::take(r, indices)),
         inputs: if batch.inputs.is_empty() {
@@ -519,7 +516,11 @@ mod tests {
     fn outputs_inherit_the_inputs_metadata_unless_told_not_to() {
         let input = input();
         let span = Some(Span { offset: 0, len: 3 });
-        let out = output(vec![meta(span, true), meta(span, false)], vec![0, 0], b"out");
+        let out = output(
+            vec![meta(span, true), meta(span, false)],
+            vec![0, 0],
+            b"out",
+        );
         validate(&out, 2).unwrap();
         let mut b = batch(out);
         inherit_metadata(&input, &mut b);

@@ -78,14 +78,15 @@ impl<'s> ChainOutput<'s> {
     }
 
     /// Row `i`'s headers.
-    pub fn headers(&self, i: usize) -> Box<dyn Iterator<Item = (&[u8], Option<&[u8]>)> + '_> {
-        match self.meta(i) {
+    pub fn headers(&self, i: usize) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> + '_ {
+        let (batch, range) = match self.meta(i) {
             (Some(own), _) if own.headers.len > 0 || !own.keep_metadata => {
-                Box::new(header_list(self.batch(), own.headers))
+                (self.batch(), own.headers)
             }
-            (_, Some(source)) => Box::new(header_list(self.source, source.headers)),
-            (_, None) => Box::new(std::iter::empty()),
-        }
+            (_, Some(source)) => (self.source, source.headers),
+            (_, None) => (self.source, Span { offset: 0, len: 0 }),
+        };
+        header_list(batch, range)
     }
 
     /// Row `i`'s timestamp, milliseconds since the Unix epoch.
@@ -163,10 +164,14 @@ impl Chain {
         for stage in &mut self.stages {
             let name = stage.plugin().name.clone();
             let input = stage_input(stage, &cur, source)?;
-            let output = stage.process(input.as_ref().unwrap_or_else(|| {
-                cur.batch.as_ref().unwrap_or(source)
-            }))?;
-            let given = input.as_ref().unwrap_or_else(|| cur.batch.as_ref().unwrap_or(source));
+            let output = stage.process(
+                input
+                    .as_ref()
+                    .unwrap_or_else(|| cur.batch.as_ref().unwrap_or(source)),
+            )?;
+            let given = input
+                .as_ref()
+                .unwrap_or_else(|| cur.batch.as_ref().unwrap_or(source));
             errors.extend(output.errors.iter().map(|e| ChainError {
                 input: cur.origin[e.input as usize],
                 plugin: name.clone(),

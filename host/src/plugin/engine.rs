@@ -174,18 +174,17 @@ impl Runtime {
         self.limits
     }
 
-    /// Loads a plugin: reads it (file or bundled), compiles it (or loads it
-    /// from the cache), checks its world and imports, and links it.
-    pub fn load(&self, spec: &PluginSpec) -> Result<Plugin> {
-        let name: Arc<str> = spec.name().into();
+    /// Reads a plugin (file or bundled) and compiles it (or loads it from
+    /// the cache), checking nothing more than that it is a component.
+    fn compile(&self, spec: &PluginSpec) -> Result<Compiled> {
         let (bytes, origin) = read_source(&spec.source)?;
         check_header(&spec.source, &bytes)?;
         let sha256 = cache::content_hash(&bytes);
         let (component, cache) =
             cache::load(&self.engine, self.cache_dir.as_deref(), &bytes, &sha256)
                 .map_err(|e| anyhow!("plugin {:?} is not a valid component: {e:#}", spec.source))?;
-        let ty = component.component_type();
-        let imports: Vec<Import> = ty
+        let imports: Vec<Import> = component
+            .component_type()
             .imports(&self.engine)
             .map(|(name, item)| Import {
                 name: name.to_string(),
@@ -199,12 +198,44 @@ impl Runtime {
                 },
             })
             .collect();
+        Ok(Compiled {
+            component,
+            size: bytes.len(),
+            origin,
+            sha256,
+            cache,
+            imports,
+        })
+    }
+
+    /// What a plugin imports, even one that [`Runtime::load`] refuses
+    /// (`host inspect` shows them beside the refusal).
+    pub fn imports(&self, spec: &PluginSpec) -> Result<Vec<Import>> {
+        Ok(self.compile(spec)?.imports)
+    }
+
+    /// Loads a plugin: reads it (file or bundled), compiles it (or loads it
+    /// from the cache), checks its world and imports, and links it.
+    pub fn load(&self, spec: &PluginSpec) -> Result<Plugin> {
+        let name: Arc<str> = spec.name().into();
+        let Compiled {
+            component,
+            size,
+            origin,
+            sha256,
+            cache,
+            imports,
+        } = self.compile(spec)?;
+        let ty = component.component_type();
         let exports: Vec<String> = ty
             .exports(&self.engine)
             .map(|(n, _)| n.to_string())
             .collect();
         // A plugin built against another version of the contract.
-        let ours = super::bindings::CONTRACT.split('@').nth(1).unwrap_or_default();
+        let ours = super::bindings::CONTRACT
+            .split('@')
+            .nth(1)
+            .unwrap_or_default();
         if let Some(theirs) = exports.iter().find_map(|e| {
             let (iface, version) = e.split_once('@')?;
             (iface.starts_with("sluice:plugin/") && version != ours).then_some(version)
@@ -260,7 +291,7 @@ impl Runtime {
             world,
             imports,
             grants,
-            size: bytes.len(),
+            size,
             sha256,
             cache,
             config: spec.config.clone(),
@@ -270,6 +301,16 @@ impl Runtime {
             limits: self.limits,
         })
     }
+}
+
+/// A compiled component and what is known of it before any check.
+struct Compiled {
+    component: wasmtime::component::Component,
+    size: usize,
+    origin: String,
+    sha256: String,
+    cache: CacheStatus,
+    imports: Vec<Import>,
 }
 
 fn read_source(source: &str) -> Result<(Vec<u8>, String)> {

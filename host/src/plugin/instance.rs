@@ -307,8 +307,7 @@ impl Stage {
                 );
                 let mut parts = Vec::new();
                 self.bisect(input, 0..input.len as usize, &mut parts)?;
-                batch::merge(parts)
-                    .map_err(|e| anyhow!("plugin {:?}: {e:#}", self.plugin.name))
+                batch::merge(parts).map_err(|e| anyhow!("plugin {:?}: {e:#}", self.plugin.name))
             }
         }
     }

@@ -12,7 +12,7 @@ fn bit(bits: &[u8], i: usize) -> bool {
 }
 
 fn set_bit(bits: &mut Vec<u8>, i: usize, on: bool) {
-    if i % 8 == 0 {
+    if i.is_multiple_of(8) {
         bits.push(0);
     }
     if on {
@@ -84,7 +84,10 @@ pub fn validate(rows: &Rows, len: usize) -> Result<()> {
         }
         match &column.values {
             Values::Bits(bits) if bits.len() < bitmap_bytes => {
-                bail!("column {name:?} has a {}-byte bitmap for {len} rows", bits.len())
+                bail!(
+                    "column {name:?} has a {}-byte bitmap for {len} rows",
+                    bits.len()
+                )
             }
             Values::Bits(_) | Values::Children => {}
             values => {
@@ -96,14 +99,19 @@ pub fn validate(rows: &Rows, len: usize) -> Result<()> {
         }
         if let Values::Bytes(b) = &column.values {
             if b.offsets.windows(2).any(|w| w[0] > w[1])
-                || b.offsets.last().is_some_and(|end| *end as usize > b.data.len())
+                || b.offsets
+                    .last()
+                    .is_some_and(|end| *end as usize > b.data.len())
             {
                 bail!("column {name:?} has offsets out of order or past its data");
             }
             if field.ty == FieldType::String {
                 let text = std::str::from_utf8(&b.data)
                     .map_err(|_| anyhow::anyhow!("column {name:?} is not UTF-8"))?;
-                if b.offsets.iter().any(|o| !text.is_char_boundary(*o as usize)) {
+                if b.offsets
+                    .iter()
+                    .any(|o| !text.is_char_boundary(*o as usize))
+                {
                     bail!("column {name:?} has an offset inside a UTF-8 character");
                 }
             }
@@ -438,6 +446,17 @@ mod tests {
         validate(&both, 2).unwrap();
         assert_eq!(show(&both, 1, 1).as_deref(), Some("1.0E7"));
         assert_eq!(show(&both, 0, 1), None);
-        assert!(concat(&mut both, 2, Rows { fields: vec![], columns: vec![] }, 0).is_err());
+        assert!(
+            concat(
+                &mut both,
+                2,
+                Rows {
+                    fields: vec![],
+                    columns: vec![]
+                },
+                0
+            )
+            .is_err()
+        );
     }
 }

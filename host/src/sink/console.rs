@@ -147,7 +147,10 @@ pub fn json_lines(chain: &ChainOutput<'_>) -> Vec<u8> {
         return out;
     }
     for i in 0..chain.len() {
-        match b.records[i].value.map(|v| crate::plugin::batch::bytes(b, v)) {
+        match b.records[i]
+            .value
+            .map(|v| crate::plugin::batch::bytes(b, v))
+        {
             None => out.extend_from_slice(b"null"),
             Some(v)
                 if !v.contains(&b'\n')

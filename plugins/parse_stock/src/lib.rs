@@ -19,7 +19,7 @@
 //! A null, empty or all-whitespace value (or the JSON literal `null`) is a
 //! null row, not a malformed record, as in Spark.
 
-use sluice_sdk::json::{JsonOptions, Top, Token, read_object};
+use sluice_sdk::json::{JsonOptions, Token, Top, read_object};
 use sluice_sdk::schema::parse_ddl;
 use sluice_sdk::value::{Cell, Row, convert_token};
 use sluice_sdk::{
@@ -160,13 +160,29 @@ fn smallvec_none<T>(n: usize) -> Row<Option<T>> {
 
 /// Spark's JSON reader options, as `--config parse_stock.NAME=true|false`.
 const OPTIONS: [(&str, &str, bool); 7] = [
-    ("allowSingleQuotes", "accept 'single-quoted' strings and names", true),
-    ("allowNonNumericNumbers", "accept NaN, Infinity, -Infinity, +INF, -INF as numbers", true),
+    (
+        "allowSingleQuotes",
+        "accept 'single-quoted' strings and names",
+        true,
+    ),
+    (
+        "allowNonNumericNumbers",
+        "accept NaN, Infinity, -Infinity, +INF, -INF as numbers",
+        true,
+    ),
     ("allowUnquotedFieldNames", "accept {name: 1}", false),
     ("allowComments", "accept /* */, // and # comments", false),
     ("allowNumericLeadingZeros", "accept numbers like 007", false),
-    ("allowBackslashEscapingAnyCharacter", "accept \\q as q in strings", false),
-    ("allowUnquotedControlChars", "accept raw tabs and newlines in strings", false),
+    (
+        "allowBackslashEscapingAnyCharacter",
+        "accept \\q as q in strings",
+        false,
+    ),
+    (
+        "allowUnquotedControlChars",
+        "accept raw tabs and newlines in strings",
+        false,
+    ),
 ];
 
 fn parse_options(config: &mut Config) -> Result<JsonOptions, Error> {
@@ -235,7 +251,11 @@ impl Transform for ParseStock {
             ),
         ];
         for (name, description, default) in OPTIONS {
-            config.push(key(name, description, Some(if default { "true" } else { "false" })));
+            config.push(key(
+                name,
+                description,
+                Some(if default { "true" } else { "false" }),
+            ));
         }
         Info {
             accepts: Accepts::Raw,
@@ -259,7 +279,11 @@ impl Transform for ParseStock {
         Some(self.output.clone())
     }
 
-    fn process(&mut self, row: &sluice_sdk::Row<'_, '_>, _: &mut Out<'_, '_, '_>) -> Result<(), Fail> {
+    fn process(
+        &mut self,
+        row: &sluice_sdk::Row<'_, '_>,
+        _: &mut Out<'_, '_, '_>,
+    ) -> Result<(), Fail> {
         // Only reached through process_batch, which needs the whole output.
         Err(Fail::Fatal(format!("row {} outside a batch", row.index())))
     }

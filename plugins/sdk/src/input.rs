@@ -154,7 +154,6 @@ impl<'a> Input<'a> {
     pub fn rows(&self) -> impl Iterator<Item = Row<'a, '_>> {
         (0..self.len()).map(|i| self.row(i))
     }
-
 }
 
 /// One input row: a view into the batch, nothing copied.
@@ -287,8 +286,9 @@ impl<'a, 'i> Row<'a, 'i> {
             return Ok(Cell::Null);
         };
         match ty {
-            Some(ty) => convert(raw, ty, true)
-                .map_err(|why| Fail::Record(format!("field {name:?}: {why}"))),
+            Some(ty) => {
+                convert(raw, ty, true).map_err(|why| Fail::Record(format!("field {name:?}: {why}")))
+            }
             None => Ok(crate::value::natural(raw)),
         }
     }

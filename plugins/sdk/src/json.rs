@@ -552,8 +552,11 @@ mod tests {
     fn escapes_numbers_and_positions() {
         let d = JsonOptions::default();
         assert_eq!(
-            fields(r#"{"a": "x\"\u00e9\ud83d\ude00", "b": -1.5e3, "c": [1, {"d": 2}]}"#, d)
-                .unwrap(),
+            fields(
+                r#"{"a": "x\"\u00e9\ud83d\ude00", "b": -1.5e3, "c": [1, {"d": 2}]}"#,
+                d
+            )
+            .unwrap(),
             [
                 Token::Str("x\"é😀".into()),
                 Token::Number {

@@ -189,7 +189,7 @@ impl<F: Filter> Transform for FilterTransform<F> {
     }
     fn process(&mut self, row: &Row<'_, '_>, out: &mut Out<'_, '_, '_>) -> Result<(), Fail> {
         if self.0.keep(row) {
-            out.keep()?;
+            out.keep();
         }
         Ok(())
     }

@@ -29,7 +29,7 @@ enum Building {
 }
 
 fn set_bit(bits: &mut Vec<u8>, i: usize, on: bool) {
-    if i % 8 == 0 {
+    if i.is_multiple_of(8) {
         bits.push(0);
     }
     if on {
@@ -225,7 +225,11 @@ impl RowsBuilder {
         }
         Ok(Rows {
             fields: self.fields,
-            columns: self.columns.into_iter().map(ColumnBuilder::finish).collect(),
+            columns: self
+                .columns
+                .into_iter()
+                .map(ColumnBuilder::finish)
+                .collect(),
         })
     }
 }
@@ -273,7 +277,10 @@ pub struct Emitted<'b> {
 
 impl Emitted<'_> {
     fn meta(&mut self) -> &mut RecordMeta {
-        self.raw.records.last_mut().expect("a record was just pushed")
+        self.raw
+            .records
+            .last_mut()
+            .expect("a record was just pushed")
     }
 
     /// Sets the key (`None`: null key).
@@ -385,6 +392,8 @@ pub struct Output {
     raw: Raw,
     inputs: Vec<u32>,
     errors: Vec<RecordError>,
+    /// A misuse found while building (reported by `finish`).
+    misuse: Option<String>,
 }
 
 impl Output {
@@ -399,7 +408,12 @@ impl Output {
             raw: Raw::default(),
             inputs: Vec::new(),
             errors: Vec::new(),
+            misuse: None,
         }
+    }
+
+    fn misuse(&mut self, message: &str) {
+        self.misuse.get_or_insert_with(|| message.to_string());
     }
 
     /// The emitter for outputs derived from `row`.
@@ -443,39 +457,45 @@ impl Output {
         }
     }
 
+    /// Emits `value` as a raw output of input row `index` (what
+    /// [`Out::emit`] does, for batch-level code that works on indices).
+    pub fn emit_for(&mut self, input: &Input<'_>, index: u32, value: &[u8]) -> Emitted<'_> {
+        let raw = self.raw_mode(input);
+        let span = raw.append(value);
+        raw.push(Some(span));
+        self.inputs.push(index);
+        Emitted { raw: &mut self.raw }
+    }
+
     /// Switches to raw output, turning rows kept so far into raw outputs.
-    fn raw_mode(&mut self, input: &Input<'_>) -> Result<&mut Raw, Fail> {
+    fn raw_mode(&mut self, input: &Input<'_>) -> &mut Raw {
         match self.mode {
             Mode::Raw => {}
-            Mode::Typed(_) => {
-                return Err(Fail::Fatal(
-                    "a batch's outputs are all typed rows or all raw values".into(),
-                ));
-            }
+            Mode::Typed(_) => self.misuse("a batch's outputs are all typed rows or all raw values"),
             Mode::Selection => {
                 self.mode = Mode::Raw;
                 for i in std::mem::take(&mut self.kept) {
-                    self.copy_raw(input.row(i as usize))?;
+                    self.copy_raw(input.row(i as usize));
                 }
             }
         }
-        Ok(&mut self.raw)
+        &mut self.raw
     }
 
-    fn copy_raw(&mut self, row: Row<'_, '_>) -> Result<(), Fail> {
+    fn copy_raw(&mut self, row: Row<'_, '_>) {
         if row.is_typed() {
-            return Err(Fail::Fatal(
-                "a typed input row cannot be kept among raw outputs; emit it as raw bytes".into(),
-            ));
+            self.misuse("a typed input row cannot be kept among raw outputs; emit it as raw bytes");
         }
         let span = row.value().map(|v| self.raw.append(v));
         self.raw.push(span);
         self.inputs.push(row.index());
-        Ok(())
     }
 
     /// The contract's output value.
     pub fn finish(self) -> Result<crate::wit::types::Output, Error> {
+        if let Some(misuse) = self.misuse {
+            return Err(Error::Fatal(misuse));
+        }
         let produced = match self.mode {
             Mode::Selection => Produced::Selection(self.kept),
             Mode::Raw => Produced::Batch(Batch {
@@ -513,42 +533,43 @@ pub struct Out<'o, 'a, 'i> {
 
 impl Out<'_, '_, '_> {
     /// Passes the input row on unchanged (what a filter does with a match).
-    pub fn keep(&mut self) -> Result<(), Fail> {
+    pub fn keep(&mut self) {
         match &mut self.output.mode {
-            Mode::Selection => {
-                self.output.kept.push(self.row.index());
-                Ok(())
-            }
+            Mode::Selection => self.output.kept.push(self.row.index()),
             Mode::Raw => self.output.copy_raw(self.row),
             Mode::Typed(_) => {
                 let row = self.row;
-                let same_schema = row.fields().is_some() && row.fields() == self.output.schema.as_deref();
+                let same_schema =
+                    row.fields().is_some() && row.fields() == self.output.schema.as_deref();
                 if !same_schema {
-                    return Err(Fail::Fatal(
-                        "a kept row must have the plugin's output schema to join typed rows"
-                            .into(),
-                    ));
+                    return self.output.misuse(
+                        "a kept row must have the plugin's output schema to join typed rows",
+                    );
                 }
                 let cells: Vec<Cell<'_>> = (0..row.fields().map_or(0, <[_]>::len))
-                    .map(|i| row.input().column_at(i).map_or(Cell::Null, |c| c.cell(row.index() as usize)))
+                    .map(|i| {
+                        row.input()
+                            .column_at(i)
+                            .map_or(Cell::Null, |c| c.cell(row.index() as usize))
+                    })
                     .collect();
-                self.output.typed_row(row.index())?.push_cells(&cells);
-                Ok(())
+                if let Ok(rows) = self.output.typed_row(row.index()) {
+                    rows.push_cells(&cells);
+                }
             }
         }
     }
 
     /// Emits `value` as a raw output of the current input row; its key,
     /// headers and timestamp are the input's unless set on the result.
-    pub fn emit(&mut self, value: &[u8]) -> Result<Emitted<'_>, Fail> {
+    pub fn emit(&mut self, value: &[u8]) -> Emitted<'_> {
         self.emit_with(|buf| buf.extend_from_slice(value))
     }
 
     /// Emits a raw output whose value `write` serialises in place.
-    pub fn emit_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Result<Emitted<'_>, Fail> {
+    pub fn emit_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Emitted<'_> {
         let row = self.row;
-        let input = row.input();
-        let raw = self.output.raw_mode(input)?;
+        let raw = self.output.raw_mode(row.input());
         let offset = raw.data.len();
         write(&mut raw.data);
         let span = Span {
@@ -556,24 +577,24 @@ impl Out<'_, '_, '_> {
             len: (raw.data.len() - offset) as u32,
         };
         raw.push(Some(span));
-        self.output.inputs.push(self.row.index());
-        Ok(Emitted {
+        self.output.inputs.push(row.index());
+        Emitted {
             raw: &mut self.output.raw,
-        })
+        }
     }
 
     /// Emits a raw output with a null value (a tombstone).
-    pub fn emit_null(&mut self) -> Result<Emitted<'_>, Fail> {
+    pub fn emit_null(&mut self) -> Emitted<'_> {
         let row = self.row;
-        let input = row.input();
-        self.output.raw_mode(input)?.push(None);
-        self.output.inputs.push(self.row.index());
-        Ok(Emitted {
+        self.output.raw_mode(row.input()).push(None);
+        self.output.inputs.push(row.index());
+        Emitted {
             raw: &mut self.output.raw,
-        })
+        }
     }
 
-    /// Emits a typed row of the plugin's declared schema, one cell per field.
+    /// Emits a typed row of the plugin's declared schema, one cell per
+    /// field (see [`Transform::schema`](crate::Transform::schema)).
     pub fn emit_row(&mut self, cells: &[Cell<'_>]) -> Result<(), Fail> {
         let index = self.row.index();
         self.output.typed_row(index)?.push_cells(cells);

@@ -469,8 +469,7 @@ pub fn write_json_cell(out: &mut Vec<u8>, cell: &Cell<'_>) {
 
 /// Appends `s` as a JSON string (quotes and escapes).
 pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    if s
-        .bytes()
+    if s.bytes()
         .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f)
     {
         out.push(b'"');
@@ -482,8 +481,7 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
 }
 
 fn base64(out: &mut Vec<u8>, bytes: &[u8]) {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     for chunk in bytes.chunks(3) {
         let n = chunk
             .iter()

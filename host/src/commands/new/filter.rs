@@ -1,17 +1,18 @@
 //! `{{name}}`: keeps the stock ticks whose price is at least `min` (default 50).
-//! A filter emits each input record unchanged, or nothing.
-use sluice_sdk::{Config, Error, Fail, Info, Out, Record, Transform, key};
+//! A filter keeps or drops each row; the rows it keeps go on unchanged. It
+//! reads typed rows (after `parse_stock`) and raw JSON values alike.
+use sluice_sdk::{Config, Error, Filter, Info, Row, info, key};
 
 struct Plugin {
     min: f64,
 }
 
-impl Transform for Plugin {
+impl Filter for Plugin {
     fn about() -> Info {
-        Info {
-            description: "keeps the records whose price is at least min".into(),
-            config: vec![key("min", "the lowest price kept", Some("50"))],
-        }
+        info(
+            "keeps the records whose price is at least min",
+            vec![key("min", "the lowest price kept", Some("50"))],
+        )
     }
 
     fn init(config: &mut Config) -> Result<Self, Error> {
@@ -20,14 +21,10 @@ impl Transform for Plugin {
         })
     }
 
-    fn process(&mut self, record: &Record, out: &mut Out) -> Result<(), Fail> {
-        // A value that is not a JSON object with a number `price` is a record error:
-        // the host sends it to the dead-letter topic (or drops it, or stops) and goes on.
-        if record.json_f64("price")?.is_some_and(|price| price >= self.min) {
-            out.keep(record);
-        }
-        Ok(())
+    fn keep(&self, row: &Row) -> bool {
+        // A missing, null or non-numeric price is `None`: the row is dropped.
+        row.f64("price").is_some_and(|price| price >= self.min)
     }
 }
 
-sluice_sdk::export_transform!(Plugin);
+sluice_sdk::export_filter!(Plugin);

@@ -1,15 +1,16 @@
 //! `{{name}}`: a record holding a JSON array becomes one record per element;
 //! any other record passes through. A flat-map emits zero, one or many outputs.
 use serde_json::Value;
-use sluice_sdk::{Config, Error, Fail, Info, Out, Record, Transform};
+use sluice_sdk::{Accepts, Config, Error, Fail, Info, Out, Row, Transform, info};
 
 struct Plugin;
 
 impl Transform for Plugin {
     fn about() -> Info {
         Info {
-            description: "splits JSON arrays into one record per element".into(),
-            config: Vec::new(),
+            // It reads raw bytes: typed rows reach it as JSON objects.
+            accepts: Accepts::Raw,
+            ..info("splits JSON arrays into one record per element", Vec::new())
         }
     }
 
@@ -17,14 +18,14 @@ impl Transform for Plugin {
         Ok(Plugin)
     }
 
-    fn process(&mut self, record: &Record, out: &mut Out) -> Result<(), Fail> {
-        match serde_json::from_slice::<Value>(record.value().unwrap_or_default())? {
+    fn process(&mut self, row: &Row, out: &mut Out) -> Result<(), Fail> {
+        match serde_json::from_slice::<Value>(row.value().unwrap_or_default())? {
             Value::Array(items) => {
                 for item in items {
                     out.emit_with(|buf| serde_json::to_writer(buf, &item).expect("writing JSON to a Vec"));
                 }
             }
-            _ => out.keep(record),
+            _ => out.keep(),
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! `{{name}}`: generates `count` records (default 10), `{"n": 0}`, `{"n": 1}`, …
 //! A generator is a source: `host test` and `host generate` read it instead of input.
 use sluice_sdk::schema::parse_ddl;
-use sluice_sdk::{BatchBuilder, Config, Error, Field, Generator, Info, key};
+use sluice_sdk::{BatchBuilder, Config, Error, Field, Generator, Info, info, key};
 
 struct Plugin {
     next: u64,
@@ -10,10 +10,10 @@ struct Plugin {
 
 impl Generator for Plugin {
     fn about() -> Info {
-        Info {
-            description: "counts from 0".into(),
-            config: vec![key("count", "number of records, then the generator ends", Some("10"))],
-        }
+        info(
+            "counts from 0",
+            vec![key("count", "number of records, then the generator ends", Some("10"))],
+        )
     }
 
     fn init(config: &mut Config) -> Result<Self, Error> {
@@ -30,7 +30,7 @@ impl Generator for Plugin {
     fn next_batch(&mut self, max: u32, out: &mut BatchBuilder) -> Result<bool, Error> {
         for i in 0..u64::from(max).min(self.count - self.next) {
             let n = self.next + i;
-            out.push_with(i as u32, |buf| buf.extend_from_slice(format!("{{\"n\": {n}}}").as_bytes()));
+            out.push_with(|buf| buf.extend_from_slice(format!("{{\"n\": {n}}}").as_bytes()));
         }
         self.next += u64::from(max).min(self.count - self.next);
         Ok(self.next < self.count)

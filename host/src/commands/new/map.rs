@@ -1,35 +1,35 @@
 //! `{{name}}`: maps each stock tick to a new row, `ticker` and the price in cents.
-//! A map emits exactly one output per input; key, headers and timestamp are kept.
-use serde_json::Value;
+//! A map emits one output per input: here a typed row of the columns that
+//! `schema()` declares, which the next plugin and the sink read as cells.
 use sluice_sdk::schema::parse_ddl;
-use sluice_sdk::{Config, Error, Fail, Field, Info, Out, Record, Transform};
+use sluice_sdk::{Cell, Config, Error, Fail, Field, Info, Out, Row, Transform, info};
 
-struct Plugin;
+struct Plugin {
+    columns: Vec<Field>,
+}
 
 impl Transform for Plugin {
     fn about() -> Info {
-        Info {
-            description: "ticker and price in cents of each stock tick".into(),
-            config: Vec::new(),
-        }
+        info("ticker and price in cents of each stock tick", Vec::new())
     }
 
     fn init(_config: &mut Config) -> Result<Self, Error> {
-        Ok(Plugin)
+        let columns = parse_ddl("ticker string, price_cents long")
+            .map_err(|e| Error::BadConfig(format!("output schema: {e}")))?;
+        Ok(Plugin { columns })
     }
 
     // The output columns: `host test -f table` and the console sink show them.
     fn schema(&self) -> Option<Vec<Field>> {
-        parse_ddl("ticker string, price_cents long").ok()
+        Some(self.columns.clone())
     }
 
-    fn process(&mut self, record: &Record, out: &mut Out) -> Result<(), Fail> {
-        let tick: Value = serde_json::from_slice(record.value().unwrap_or_default())?;
-        let ticker = tick["ticker"].as_str().ok_or("no ticker")?;
-        let price = tick["price"].as_f64().ok_or("no numeric price")?;
-        let row = serde_json::json!({"ticker": ticker, "price_cents": (price * 100.0).round() as i64});
-        out.emit_with(|buf| serde_json::to_writer(buf, &row).expect("writing JSON to a Vec"));
-        Ok(())
+    fn process(&mut self, row: &Row, out: &mut Out) -> Result<(), Fail> {
+        // A record without them is a record error: the host sends it to the
+        // dead-letter topic (or drops it, or stops) and goes on.
+        let ticker = row.str("ticker").ok_or("no ticker")?;
+        let price = row.f64("price").ok_or("no numeric price")?;
+        out.emit_row(&[Cell::Str(ticker), Cell::I64((price * 100.0).round() as i64)])
     }
 }
 

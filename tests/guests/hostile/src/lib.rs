@@ -5,7 +5,7 @@
 //! record on (slow but correct), `bad_input` emits an output claiming to
 //! come from an input that does not exist; anything else passes through.
 //! With `--config hostile.init=loop` it spins forever in `init`.
-use sluice_sdk::{Batch, Config, Error, Fail, Out, Output, Record, Transform};
+use sluice_sdk::{Config, Error, Fail, Input, Out, Output, Row, Transform};
 use std::hint::black_box;
 
 struct Hostile;
@@ -34,7 +34,7 @@ impl Transform for Hostile {
         Ok(Hostile)
     }
 
-    fn process(&mut self, record: &Record, out: &mut Out) -> Result<(), Fail> {
+    fn process(&mut self, record: &Row, out: &mut Out) -> Result<(), Fail> {
         match record.value().unwrap_or_default() {
             b"loop" => loop {
                 black_box(spin(1 << 20));
@@ -59,22 +59,20 @@ impl Transform for Hostile {
             }
             b"slow" => {
                 black_box(spin(30_000_000));
-                out.keep(record);
+                out.keep();
             }
-            _ => out.keep(record),
+            _ => out.keep(),
         }
         Ok(())
     }
 
-    fn process_batch(&mut self, input: &Batch, output: &mut Output) -> Result<(), Error> {
-        for record in Record::all(input) {
+    fn process_batch(&mut self, input: &Input, output: &mut Output) -> Result<(), Error> {
+        for record in input.rows() {
             if record.value() == Some(b"bad_input") {
-                output
-                    .out_for(input.records.len() as u32 + 5)
-                    .emit(b"from nowhere");
+                output.emit_for(input, input.len() as u32 + 5, b"from nowhere");
                 continue;
             }
-            let mut out = output.out_for(record.index());
+            let mut out = output.out_for(record);
             if let Err(Fail::Record(message)) = self.process(&record, &mut out) {
                 output.reject(record.index(), message);
             }
