@@ -6,7 +6,7 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use host::plugin::batch::{
-    BatchBuilder, InputRecord, bytes, headers, inherit_metadata, row_value, take, validate,
+    BatchBuilder, InputRecord, RowValues, bytes, headers, inherit_metadata, take, validate,
 };
 use host::plugin::bindings::{
     Batch, ByteValues, Column, Field, FieldType, Header, Output, Produced, RecordError, RecordMeta,
@@ -174,6 +174,12 @@ fn output(u: &mut Unstructured<'_>) -> arbitrary::Result<(Output, usize)> {
             });
         }
     }
+    let values = maybe(u, |u| {
+        Ok(Column {
+            valid: maybe(u, Vec::<u8>::arbitrary)?,
+            values: values(u, FieldType::Binary, len)?,
+        })
+    })?;
     let rows = maybe(u, |u| typed(u, len))?;
     let batch_inputs = (0..len + usize::from(u8::arbitrary(u)? % 16 == 0))
         .map(|_| Ok(u32::from(u8::arbitrary(u)? % 10)))
@@ -183,6 +189,7 @@ fn output(u: &mut Unstructured<'_>) -> arbitrary::Result<(Output, usize)> {
         data,
         headers,
         records,
+        values,
         rows,
         inputs: batch_inputs,
     };
@@ -192,9 +199,9 @@ fn output(u: &mut Unstructured<'_>) -> arbitrary::Result<(Output, usize)> {
 
 /// Reads every row of a validated batch as the sinks do.
 fn read_all(b: &Batch) {
-    let mut scratch = Vec::new();
+    let mut values = RowValues::new(b);
     for i in 0..b.len as usize {
-        let _ = row_value(b, i, &mut scratch).map(<[u8]>::len);
+        let _ = values.get(i).map(<[u8]>::len);
         if let Some(meta) = b.records.get(i) {
             let _ = meta.key.map(|k| bytes(b, k));
             let _ = meta.topic.map(|t| std::str::from_utf8(bytes(b, t)).is_ok());

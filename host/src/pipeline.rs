@@ -126,12 +126,12 @@ impl Router {
                 write_stdout(&text)?;
             }
             Output::Kafka { sink, topic } => {
-                let mut scratch = Vec::new();
+                let mut values = out.values();
                 for i in 0..out.len() {
                     sink.send(
                         out.topic(i).unwrap_or(topic),
                         out.key(i),
-                        out.value(i, &mut scratch),
+                        values.get(i),
                         out.headers(i),
                         out.timestamp(i),
                         ticket,

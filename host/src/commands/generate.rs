@@ -4,7 +4,7 @@
 use super::load_specs;
 use crate::cli::GenerateArgs;
 use crate::kafka::ensure_topics;
-use crate::plugin::batch::row_value;
+use crate::plugin::batch::RowValues;
 use crate::plugin::{Stage, World};
 use crate::sink::kafka::KafkaSink;
 use crate::source::offsets::Tracker;
@@ -48,7 +48,7 @@ impl Generation {
                 break;
             };
             let ticket = deliveries.open(&[]);
-            let mut scratch = Vec::new();
+            let mut values = RowValues::new(&batch);
             for i in 0..batch.len as usize {
                 if self.rate > 0.0 {
                     let due = start + Duration::from_secs_f64(sent as f64 / self.rate);
@@ -59,7 +59,7 @@ impl Generation {
                         std::thread::sleep(wait.min(Duration::from_millis(100)));
                     }
                 }
-                let payload = row_value(&batch, i, &mut scratch).unwrap_or_default();
+                let payload = values.get(i).unwrap_or_default();
                 self.producer.send(
                     &self.topic,
                     None,

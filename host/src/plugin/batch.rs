@@ -1,7 +1,10 @@
 //! Host-side work on packed batches: building them, validating what a plugin
 //! returns (never trusted), and splitting and merging them for bisection.
 
-use super::bindings::{Batch, Header, Output, Produced, RecordMeta, Span};
+use super::bindings::{
+    Batch, ByteValues, Column, Field, FieldType, Header, Output, Produced, RecordMeta, Rows, Span,
+    Values,
+};
 use super::rows;
 use anyhow::{Result, bail};
 
@@ -22,9 +25,15 @@ pub struct InputRecord<'a> {
     pub offset: i64,
 }
 
-/// Builds a packed batch from records, one copy of each byte.
+/// Builds a packed batch from records, one copy of each byte: the values in
+/// a binary column (`values`), keys and headers in `data`, the metadata in
+/// `records`.
 pub struct BatchBuilder {
     batch: Batch,
+    offsets: Vec<u32>,
+    values: Vec<u8>,
+    valid: Vec<u8>,
+    has_null: bool,
 }
 
 fn append(data: &mut Vec<u8>, bytes: &[u8]) -> Span {
@@ -39,24 +48,41 @@ fn append(data: &mut Vec<u8>, bytes: &[u8]) -> Span {
 impl BatchBuilder {
     /// An empty builder with room for `records` records of `bytes` bytes in all.
     pub fn with_capacity(records: usize, bytes: usize) -> Self {
+        let mut offsets = Vec::with_capacity(records + 1);
+        offsets.push(0);
         BatchBuilder {
             batch: Batch {
                 len: 0,
-                data: Vec::with_capacity(bytes),
+                data: Vec::new(),
                 headers: Vec::new(),
                 records: Vec::with_capacity(records),
+                values: None,
                 rows: None,
                 inputs: Vec::new(),
             },
+            offsets,
+            values: Vec::with_capacity(bytes),
+            valid: Vec::with_capacity(records.div_ceil(8)),
+            has_null: false,
         }
     }
 
     /// Adds a record.
     pub fn push(&mut self, record: &InputRecord<'_>) {
         let b = &mut self.batch;
+        if b.len.is_multiple_of(8) {
+            self.valid.push(0);
+        }
+        if let Some(v) = record.value {
+            self.values.extend_from_slice(v);
+            self.valid[b.len as usize / 8] |= 1 << (b.len % 8);
+        } else {
+            self.has_null = true;
+        }
+        self.offsets.push(self.values.len() as u32);
         b.len += 1;
         let key = record.key.map(|k| append(&mut b.data, k));
-        let value = record.value.map(|v| append(&mut b.data, v));
+        let value = None;
         let first = b.headers.len() as u32;
         for (k, v) in &record.headers {
             let key = append(&mut b.data, k);
@@ -90,7 +116,15 @@ impl BatchBuilder {
 
     /// The packed batch.
     pub fn finish(self) -> Batch {
-        self.batch
+        let mut batch = self.batch;
+        batch.values = Some(Column {
+            valid: self.has_null.then_some(self.valid),
+            values: Values::Bytes(ByteValues {
+                offsets: self.offsets,
+                data: self.values,
+            }),
+        });
+        batch
     }
 }
 
@@ -99,21 +133,62 @@ pub fn bytes(batch: &Batch, span: Span) -> &[u8] {
     &batch.data[span.offset as usize..span.offset as usize + span.len as usize]
 }
 
-/// The value of record `i`.
+/// The raw value of row `i` (`None`: a null value), from the `values`
+/// column or the records (not typed rows: see [`RowValues`]).
 pub fn value(batch: &Batch, i: usize) -> Option<&[u8]> {
-    batch.records[i].value.map(|s| bytes(batch, s))
+    match &batch.values {
+        Some(column) => match (&column.values, rows::is_valid(column, i)) {
+            (Values::Bytes(b), true) => {
+                Some(&b.data[b.offsets[i] as usize..b.offsets[i + 1] as usize])
+            }
+            _ => None,
+        },
+        None => batch.records.get(i)?.value.map(|s| bytes(batch, s)),
+    }
 }
 
-/// Row `i`'s value as bytes: the raw value, or the typed row as one JSON
-/// object (Spark's `to_json`) written into `scratch`.
-pub fn row_value<'a>(batch: &'a Batch, i: usize, scratch: &'a mut Vec<u8>) -> Option<&'a [u8]> {
-    match &batch.rows {
-        Some(typed) => {
-            scratch.clear();
-            rows::write_json(scratch, typed, i);
-            Some(scratch)
+/// A batch's `values` column seen as typed rows of one binary field (to
+/// validate, pick and join it with the typed-rows code).
+fn values_as_rows(column: Column) -> Rows {
+    Rows {
+        fields: vec![Field {
+            name: "value".into(),
+            ty: FieldType::Binary,
+            nullable: true,
+            parent: None,
+        }],
+        columns: vec![column],
+    }
+}
+
+/// The values of a batch's rows as bytes: raw values as they are, typed
+/// rows as one JSON object each (Spark's `to_json`).
+pub struct RowValues<'b> {
+    batch: &'b Batch,
+    json: Option<rows::JsonRows>,
+    scratch: Vec<u8>,
+}
+
+impl<'b> RowValues<'b> {
+    /// The values of `batch`'s rows.
+    pub fn new(batch: &'b Batch) -> Self {
+        RowValues {
+            batch,
+            json: batch.rows.as_ref().map(|r| rows::JsonRows::new(&r.fields)),
+            scratch: Vec::new(),
         }
-        None => batch.records[i].value.map(|v| bytes(batch, v)),
+    }
+
+    /// Row `i`'s value (`None`: a null raw value).
+    pub fn get(&mut self, i: usize) -> Option<&[u8]> {
+        match (&self.batch.rows, &self.json) {
+            (Some(typed), Some(json)) => {
+                self.scratch.clear();
+                json.write(&mut self.scratch, typed, i);
+                Some(&self.scratch)
+            }
+            _ => value(self.batch, i),
+        }
     }
 }
 
@@ -149,8 +224,12 @@ pub fn validate_batch(batch: &Batch, inputs: Option<usize>) -> Result<()> {
             batch.records.len()
         );
     }
-    if batch.rows.is_none() && batch.records.is_empty() && len > 0 {
-        bail!("the batch has {len} rows but neither records nor typed rows");
+    if batch.rows.is_none() && batch.values.is_none() && batch.records.is_empty() && len > 0 {
+        bail!("the batch has {len} rows but no records, values or typed rows");
+    }
+    if let Some(values) = &batch.values {
+        rows::validate(&values_as_rows(values.clone()), len)
+            .map_err(|e| anyhow::anyhow!("the values column: {e:#}"))?;
     }
     if let Some(inputs) = inputs {
         if batch.inputs.len() != len {
@@ -312,6 +391,11 @@ pub fn take(batch: &Batch, indices: &[u32]) -> Batch {
         } else {
             indices.iter().map(|i| batch.records[*i as usize]).collect()
         },
+        values: batch.values.as_ref().map(|v| {
+            rows::take(&values_as_rows(v.clone()), indices)
+                .columns
+                .remove(0)
+        }),
         rows: batch.rows.as_ref().map(|r| rows::take(r, indices)),
         inputs: if batch.inputs.is_empty() {
             Vec::new()
@@ -378,6 +462,24 @@ pub fn merge(parts: Vec<(u32, Batch, Output)>) -> Result<Output> {
     })
 }
 
+/// `b`'s raw values as one binary column (its `values`, or its records').
+fn values_column(b: &Batch) -> Column {
+    if let Some(values) = &b.values {
+        return values.clone();
+    }
+    let mut column = BatchBuilder::with_capacity(b.len as usize, b.data.len());
+    for i in 0..b.len as usize {
+        column.push(&InputRecord {
+            value: value(b, i),
+            ..Default::default()
+        });
+    }
+    column
+        .finish()
+        .values
+        .expect("a builder's batch has values")
+}
+
 fn append_batch(acc: &mut Batch, part: Batch, first: u32) -> Result<()> {
     if part.len == 0 {
         return Ok(());
@@ -385,6 +487,15 @@ fn append_batch(acc: &mut Batch, part: Batch, first: u32) -> Result<()> {
     if acc.len > 0 && (acc.rows.is_some() != part.rows.is_some()) {
         bail!("the plugin returned typed rows for some records and raw values for others");
     }
+    // Raw values held in a column on either side: join them as one column.
+    let joined_values = if acc.values.is_some() || part.values.is_some() {
+        let mut joined = values_as_rows(values_column(acc));
+        let more = values_as_rows(values_column(&part));
+        rows::concat(&mut joined, acc.len as usize, more, part.len as usize)?;
+        joined.columns.pop()
+    } else {
+        None
+    };
     let data_base = acc.data.len() as u32;
     let header_base = acc.headers.len() as u32;
     let shift = |s: Span| Span {
@@ -419,6 +530,9 @@ fn append_batch(acc: &mut Batch, part: Batch, first: u32) -> Result<()> {
         (None, Some(more)) => acc.rows = Some(more),
         _ => {}
     }
+    if let Some(values) = joined_values {
+        acc.values = Some(values);
+    }
     acc.len += part.len;
     Ok(())
 }
@@ -444,6 +558,7 @@ pub fn empty_batch() -> Batch {
         data: Vec::new(),
         headers: Vec::new(),
         records: Vec::new(),
+        values: None,
         rows: None,
         inputs: Vec::new(),
     }
@@ -480,6 +595,7 @@ mod tests {
                 data: data.to_vec(),
                 headers: Vec::new(),
                 records,
+                values: None,
                 rows: None,
                 inputs,
             }),

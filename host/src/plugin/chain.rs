@@ -9,7 +9,9 @@
 //! timestamp) stays with the source records unless a plugin sets its own;
 //! the sink takes it from [`ChainOutput::key`] and friends, once, at the end.
 
-use super::batch::{self, bare_record, bytes, has_own_metadata, inherit_metadata};
+use super::batch::{
+    self, BatchBuilder, InputRecord, bare_record, bytes, has_own_metadata, inherit_metadata,
+};
 use super::bindings::{Accepts, Batch, Field, Header, Produced, RecordMeta, Span};
 use super::engine::Plugin;
 use super::instance::Stage;
@@ -104,10 +106,10 @@ impl<'s> ChainOutput<'s> {
             .and_then(|t| std::str::from_utf8(bytes(self.batch(), t)).ok())
     }
 
-    /// Row `i`'s value as bytes: the raw value, or the typed row as one JSON
-    /// object (Spark's `to_json`) written into `scratch`.
-    pub fn value<'a>(&'a self, i: usize, scratch: &'a mut Vec<u8>) -> Option<&'a [u8]> {
-        batch::row_value(self.batch(), i, scratch)
+    /// The rows' values as bytes: raw values, or typed rows as one JSON
+    /// object each (Spark's `to_json`).
+    pub fn values(&self) -> batch::RowValues<'_> {
+        batch::RowValues::new(self.batch())
     }
 }
 
@@ -230,6 +232,15 @@ fn stage_input(stage: &Stage, cur: &Current, source: &Batch) -> Result<Option<Ba
         return Ok(None);
     };
     let reads_metadata = stage.reads_metadata();
+    let bare = |rows, values| Batch {
+        len: b.len,
+        data: Vec::new(),
+        headers: Vec::new(),
+        records: Vec::new(),
+        values,
+        rows,
+        inputs: Vec::new(),
+    };
     match (&b.rows, stage.accepts()) {
         (None, Accepts::Rows) => bail!(
             "plugin {:?} reads typed rows, but {} writes raw values; put a parser such as parse_stock between them",
@@ -240,18 +251,28 @@ fn stage_input(stage: &Stage, cur: &Current, source: &Batch) -> Result<Option<Ba
             Ok(Some(with_source_metadata(b, cur, source, false)))
         }
         (None, _) => Ok(None),
+        (Some(typed), Accepts::Raw) if !reads_metadata => {
+            // Each row as one JSON object, in a values column.
+            let json = rows::JsonRows::new(&typed.fields);
+            let mut values = BatchBuilder::with_capacity(b.len as usize, b.len as usize * 64);
+            let mut scratch = Vec::new();
+            for i in 0..b.len as usize {
+                scratch.clear();
+                json.write(&mut scratch, typed, i);
+                values.push(&InputRecord {
+                    value: Some(&scratch),
+                    ..Default::default()
+                });
+            }
+            Ok(Some(bare(None, values.finish().values)))
+        }
         (Some(_), Accepts::Raw) => Ok(Some(with_source_metadata(b, cur, source, true))),
         (Some(_), _) if reads_metadata && !cur.own_metadata => {
             Ok(Some(with_source_metadata(b, cur, source, false)))
         }
-        (Some(typed), _) if !reads_metadata && !b.records.is_empty() => Ok(Some(Batch {
-            len: b.len,
-            data: Vec::new(),
-            headers: Vec::new(),
-            records: Vec::new(),
-            rows: Some(typed.clone()),
-            inputs: Vec::new(),
-        })),
+        (Some(typed), _) if !reads_metadata && !b.records.is_empty() => {
+            Ok(Some(bare(Some(typed.clone()), None)))
+        }
         (Some(_), _) => Ok(None),
     }
 }
@@ -264,9 +285,11 @@ fn with_source_metadata(b: &Batch, cur: &Current, source: &Batch, encode: bool) 
         data: Vec::with_capacity(b.data.len()),
         headers: Vec::new(),
         records: Vec::with_capacity(b.len as usize),
+        values: None,
         rows: if encode { None } else { b.rows.clone() },
         inputs: Vec::new(),
     };
+    let json = rows::JsonRows::new(b.rows.as_ref().map_or(&[][..], |r| &r.fields));
     let append = |data: &mut Vec<u8>, bytes: &[u8]| {
         let offset = data.len() as u32;
         data.extend_from_slice(bytes);
@@ -305,16 +328,14 @@ fn with_source_metadata(b: &Batch, cur: &Current, source: &Batch, encode: bool) 
         record.value = match &b.rows {
             Some(typed) if encode => {
                 let start = out.data.len();
-                rows::write_json(&mut out.data, typed, i);
+                json.write(&mut out.data, typed, i);
                 Some(Span {
                     offset: start as u32,
                     len: (out.data.len() - start) as u32,
                 })
             }
             Some(_) => None,
-            None => b.records[i]
-                .value
-                .map(|v| append(&mut out.data, bytes(b, v))),
+            None => batch::value(b, i).map(|v| append(&mut out.data, v)),
         };
         out.records.push(record);
     }

@@ -146,6 +146,11 @@ impl Runtime {
     pub fn new(limits: Limits, cache_dir: Option<PathBuf>) -> Result<Runtime> {
         let mut config = Config::new();
         config.epoch_interruption(true);
+        // `SLUICE_PROFILE=perfmap` names the plugins' compiled functions for
+        // `perf record` (in /tmp/perf-PID.map).
+        if std::env::var_os("SLUICE_PROFILE").is_some_and(|v| v == "perfmap") {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let mut pool = PoolingAllocationConfig::default();
         pool.max_memory_size(limits.memory_bytes)
             .total_component_instances(256)

@@ -4,7 +4,9 @@
 
 use super::bindings::{ByteValues, Column, Field, FieldType, Rows, Values};
 use anyhow::{Result, bail};
-use sluice_sdk::value::{Cell, write_json_cell, write_json_str};
+use sluice_sdk::value::{
+    Cell, write_java_double, write_json_cell, write_json_str, write_json_text,
+};
 use std::borrow::Cow;
 
 fn bit(bits: &[u8], i: usize) -> bool {
@@ -172,32 +174,72 @@ pub fn children(fields: &[Field], parent: Option<usize>) -> impl Iterator<Item =
         .map(|(i, _)| i)
 }
 
-/// Row `i` as one JSON object, as Spark's `to_json` writes it: fields in
-/// schema order, null fields left out, structs as nested objects.
-pub fn write_json(out: &mut Vec<u8>, rows: &Rows, i: usize) {
-    write_object(out, rows, None, i);
+/// Writes rows as JSON objects, as Spark's `to_json` does: fields in schema
+/// order, null fields left out, structs as nested objects. Made once per
+/// batch: the field names are encoded once, not per row.
+pub struct JsonRows {
+    /// `"name":` of every field, by column.
+    keys: Vec<Vec<u8>>,
+    /// The top-level columns, in order.
+    top: Vec<usize>,
 }
 
-fn write_object(out: &mut Vec<u8>, rows: &Rows, parent: Option<usize>, i: usize) {
-    out.push(b'{');
-    let mut first = true;
-    for c in children(&rows.fields, parent) {
-        if !is_valid(&rows.columns[c], i) {
-            continue;
-        }
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        write_json_str(out, &rows.fields[c].name);
-        out.push(b':');
-        if rows.fields[c].ty == FieldType::Struct {
-            write_object(out, rows, Some(c), i);
-        } else {
-            write_json_cell(out, &cell(rows, c, i));
+impl JsonRows {
+    /// An encoder for rows of schema `fields`.
+    pub fn new(fields: &[Field]) -> Self {
+        let keys = fields
+            .iter()
+            .map(|f| {
+                let mut key = Vec::with_capacity(f.name.len() + 3);
+                write_json_str(&mut key, &f.name);
+                key.push(b':');
+                key
+            })
+            .collect();
+        JsonRows {
+            keys,
+            top: children(fields, None).collect(),
         }
     }
-    out.push(b'}');
+
+    /// Appends row `i` of `rows` (validated, of this encoder's schema).
+    pub fn write(&self, out: &mut Vec<u8>, rows: &Rows, i: usize) {
+        self.object(out, rows, &self.top, i);
+    }
+
+    fn object(&self, out: &mut Vec<u8>, rows: &Rows, columns: &[usize], i: usize) {
+        out.push(b'{');
+        let mut first = true;
+        for &c in columns {
+            let column = &rows.columns[c];
+            if !is_valid(column, i) {
+                continue;
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(&self.keys[c]);
+            match (&column.values, rows.fields[c].ty) {
+                (Values::Bytes(b), FieldType::String) => write_json_text(
+                    out,
+                    &b.data[b.offsets[i] as usize..b.offsets[i + 1] as usize],
+                ),
+                (Values::F64s(v), _) if v[i].is_finite() => write_java_double(out, v[i]),
+                (Values::Children, _) => {
+                    let inner: Vec<usize> = children(&rows.fields, Some(c)).collect();
+                    self.object(out, rows, &inner, i);
+                }
+                _ => write_json_cell(out, &cell(rows, c, i)),
+            }
+        }
+        out.push(b'}');
+    }
+}
+
+/// Row `i` as one JSON object (see [`JsonRows`]; for one row, or a test).
+pub fn write_json(out: &mut Vec<u8>, rows: &Rows, i: usize) {
+    JsonRows::new(&rows.fields).write(out, rows, i);
 }
 
 /// Row `i` of column `c` as Spark's console shows it (`None`: NULL). A

@@ -122,13 +122,7 @@ pub fn table_rows(
                     rows::show(typed, c, i)
                 })
                 .collect(),
-            None => row(
-                fields,
-                b.records[i]
-                    .value
-                    .map(|v| crate::plugin::batch::bytes(b, v)),
-                declared,
-            ),
+            None => row(fields, crate::plugin::batch::value(b, i), declared),
         })
         .collect()
 }
@@ -140,17 +134,15 @@ pub fn json_lines(chain: &ChainOutput<'_>) -> Vec<u8> {
     let b = chain.batch();
     let mut out = Vec::with_capacity(b.data.len() + chain.len() * 64);
     if let Some(typed) = &b.rows {
+        let json = rows::JsonRows::new(&typed.fields);
         for i in 0..chain.len() {
-            rows::write_json(&mut out, typed, i);
+            json.write(&mut out, typed, i);
             out.push(b'\n');
         }
         return out;
     }
     for i in 0..chain.len() {
-        match b.records[i]
-            .value
-            .map(|v| crate::plugin::batch::bytes(b, v))
-        {
+        match crate::plugin::batch::value(b, i) {
             None => out.extend_from_slice(b"null"),
             Some(v)
                 if !v.contains(&b'\n')

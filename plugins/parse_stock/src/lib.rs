@@ -19,7 +19,7 @@
 //! A null, empty or all-whitespace value (or the JSON literal `null`) is a
 //! null row, not a malformed record, as in Spark.
 
-use sluice_sdk::json::{JsonOptions, Token, Top, read_object};
+use sluice_sdk::json::{JsonOptions, Top, read_object};
 use sluice_sdk::schema::parse_ddl;
 use sluice_sdk::value::{Cell, Row, convert_token};
 use sluice_sdk::{
@@ -95,33 +95,48 @@ impl ParseStock {
             return None;
         }
         // Columns of `output` by name; the corrupt-record column is not read.
+        // Keys mostly come in schema order: the one after the last match is tried first.
+        let columns = self.output.len();
+        let mut guess = 0;
         let wanted = |name: &str| {
-            self.output
-                .iter()
-                .position(|f| f.name == name)
-                .filter(|i| Some(*i) != self.corrupt)
+            let found = (0..columns)
+                .map(|k| (guess + k) % columns)
+                .find(|i| Some(*i) != self.corrupt && self.output[*i].name == name)?;
+            guess = found + 1;
+            Some(found)
         };
-        let mut tokens: Row<Option<Token<'a>>> = smallvec_none(self.output.len());
-        match read_object(value, self.options, wanted, |i, token| {
-            tokens[i] = Some(token)
-        }) {
-            Err(e) => return Some(format!("malformed JSON: {e}")),
-            Ok(Top::Null) => return None,
-            Ok(Top::Other(kind)) => return Some(format!("expected a JSON object, found {kind}")),
-            Ok(Top::Object) => {}
-        }
-        let mut bad = None;
-        for (i, token) in tokens.into_iter().enumerate() {
-            let Some(token) = token else { continue };
+        // Each field is converted as it is read; a repeated key's last value wins,
+        // and so does its verdict (a bad first value is forgotten).
+        let mut bad: Option<(usize, String)> = None;
+        let top = read_object(value, self.options, wanted, |i, token| {
             let field = &self.output[i];
             match convert_token(token, field.ty, true) {
-                Ok(cell) => cells[i] = cell,
+                Ok(cell) => {
+                    cells[i] = cell;
+                    if bad.as_ref().is_some_and(|(column, _)| *column == i) {
+                        bad = None;
+                    }
+                }
                 Err(why) => {
-                    bad.get_or_insert_with(|| format!("field {:?}: {why}", field.name));
+                    cells[i] = Cell::Null;
+                    if bad.is_none() {
+                        bad = Some((i, format!("field {:?}: {why}", field.name)));
+                    }
                 }
             }
+        });
+        match top {
+            Err(e) => {
+                cells.iter_mut().for_each(|c| *c = Cell::Null);
+                Some(format!("malformed JSON: {e}"))
+            }
+            Ok(Top::Null) => None,
+            Ok(Top::Other(kind)) => {
+                cells.iter_mut().for_each(|c| *c = Cell::Null);
+                Some(format!("expected a JSON object, found {kind}"))
+            }
+            Ok(Top::Object) => bad.map(|(_, why)| why),
         }
-        bad
     }
 
     /// Parses one record into `output`, by `mode`.
@@ -152,10 +167,6 @@ impl ParseStock {
         output.typed_row(index)?.push_cells(&cells);
         Ok(())
     }
-}
-
-fn smallvec_none<T>(n: usize) -> Row<Option<T>> {
-    (0..n).map(|_| None).collect()
 }
 
 /// Spark's JSON reader options, as `--config parse_stock.NAME=true|false`.

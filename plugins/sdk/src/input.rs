@@ -190,8 +190,20 @@ impl<'a, 'i> Row<'a, 'i> {
         if self.is_typed() {
             return None;
         }
+        let batch = self.input.batch;
+        if let Some(column) = &batch.values {
+            let i = self.index as usize;
+            let valid = column.valid.as_deref().is_none_or(|v| bit(v, i));
+            return match &column.values {
+                Values::Bytes(b) if valid => {
+                    let (start, end) = (*b.offsets.get(i)?, *b.offsets.get(i + 1)?);
+                    b.data.get(start as usize..end as usize)
+                }
+                _ => None,
+            };
+        }
         let meta = self.meta?;
-        meta.value.map(|s| slice(&self.input.batch.data, s))
+        meta.value.map(|s| slice(&batch.data, s))
     }
 
     /// The raw value as UTF-8 text; a record error if it is not UTF-8.

@@ -101,6 +101,9 @@ pub enum Top {
 }
 
 struct Reader<'a> {
+    /// The document, checked to be UTF-8 once (so every slice between two
+    /// ASCII delimiters is text, with no further check).
+    doc: &'a str,
     text: &'a [u8],
     pos: usize,
     options: JsonOptions,
@@ -124,11 +127,23 @@ impl<'a> Reader<'a> {
         self.text.get(self.pos).copied()
     }
 
+    #[inline(always)]
     fn skip_ws(&mut self) -> Result<()> {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.text.get(self.pos) {
+            self.pos += 1;
+        }
+        if self.options.allow_comments {
+            return self.skip_ws_and_comments();
+        }
+        Ok(())
+    }
+
+    #[cold]
+    fn skip_ws_and_comments(&mut self) -> Result<()> {
         loop {
             match self.peek() {
                 Some(b' ' | b'\t' | b'\n' | b'\r') => self.pos += 1,
-                Some(b'/' | b'#') if self.options.allow_comments => self.skip_comment()?,
+                Some(b'/' | b'#') => self.skip_comment()?,
                 _ => return Ok(()),
             }
         }
@@ -163,68 +178,70 @@ impl<'a> Reader<'a> {
         let quote = self.text[self.pos];
         self.pos += 1;
         let start = self.pos;
+        let strict = !self.options.allow_unquoted_control_chars;
         // The common case: no escape, so the string borrows the input.
-        while let Some(&b) = self.text.get(self.pos) {
-            if b == quote {
-                let bytes = &self.text[start..self.pos];
+        let stop = find_special(&self.text[start..], quote, strict);
+        let Some(stop) = stop else {
+            self.pos = self.text.len();
+            return self.error("unterminated string");
+        };
+        self.pos = start + stop;
+        match self.text[self.pos] {
+            b if b == quote => {
                 self.pos += 1;
-                return match std::str::from_utf8(bytes) {
-                    Ok(s) => Ok(Cow::Borrowed(s)),
-                    Err(_) => self.error("invalid UTF-8 in a string"),
-                };
+                return Ok(Cow::Borrowed(&self.doc[start..self.pos - 1]));
             }
-            if b == b'\\' {
-                break;
-            }
-            if b < 0x20 && !self.options.allow_unquoted_control_chars {
-                return self.error("control character in a string (escape it)");
-            }
-            self.pos += 1;
+            b'\\' => {}
+            _ => return self.error("control character in a string (escape it)"),
         }
-        let mut out: Vec<u8> = self.text[start..self.pos].to_vec();
+        let mut out = String::from(&self.doc[start..self.pos]);
+        let mut chunk = self.pos;
         loop {
             let Some(&b) = self.text.get(self.pos) else {
                 return self.error("unterminated string");
             };
-            self.pos += 1;
             if b == quote {
-                break;
+                out.push_str(&self.doc[chunk..self.pos]);
+                self.pos += 1;
+                return Ok(Cow::Owned(out));
             }
-            if b < 0x20 && !self.options.allow_unquoted_control_chars {
-                self.pos -= 1;
+            if b < 0x20 && strict {
                 return self.error("control character in a string (escape it)");
             }
             if b != b'\\' {
-                out.push(b);
+                self.pos += 1;
                 continue;
             }
+            out.push_str(&self.doc[chunk..self.pos]);
+            self.pos += 1;
             let Some(&e) = self.text.get(self.pos) else {
                 return self.error("unterminated string");
             };
             self.pos += 1;
             match e {
-                b'"' | b'\\' | b'/' => out.push(e),
-                b'b' => out.push(8),
-                b'f' => out.push(12),
-                b'n' => out.push(b'\n'),
-                b'r' => out.push(b'\r'),
-                b't' => out.push(b'\t'),
-                b'u' => {
-                    let c = self.unicode_escape()?;
-                    let mut buf = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                b'"' | b'\\' | b'/' => out.push(char::from(e)),
+                b'b' => out.push('\u{8}'),
+                b'f' => out.push('\u{c}'),
+                b'n' => out.push('\n'),
+                b'r' => out.push('\r'),
+                b't' => out.push('\t'),
+                b'u' => out.push(self.unicode_escape()?),
+                b'\'' if self.options.allow_single_quotes => out.push('\''),
+                _ if self.options.allow_backslash_escaping_any_character => {
+                    // The escaped character, however many bytes it has.
+                    let width = self.doc[self.pos - 1..]
+                        .chars()
+                        .next()
+                        .map_or(1, char::len_utf8);
+                    out.push_str(&self.doc[self.pos - 1..self.pos - 1 + width]);
+                    self.pos += width - 1;
                 }
-                b'\'' if self.options.allow_single_quotes => out.push(e),
-                _ if self.options.allow_backslash_escaping_any_character => out.push(e),
                 _ => {
                     self.pos -= 1;
                     return self.error("invalid escape");
                 }
             }
-        }
-        match String::from_utf8(out) {
-            Ok(s) => Ok(Cow::Owned(s)),
-            Err(_) => self.error("invalid UTF-8 in a string"),
+            chunk = self.pos;
         }
     }
 
@@ -336,8 +353,10 @@ impl<'a> Reader<'a> {
                 return self.error("expected a digit in the exponent");
             }
         }
-        let text = std::str::from_utf8(&self.text[start..self.pos]).expect("ASCII digits");
-        Ok(Token::Number { text, float })
+        Ok(Token::Number {
+            text: &self.doc[start..self.pos],
+            float,
+        })
     }
 
     fn name(&mut self) -> Result<Cow<'a, str>> {
@@ -349,9 +368,7 @@ impl<'a> Reader<'a> {
                 while self.peek().is_some_and(is_name_byte) {
                     self.pos += 1;
                 }
-                Ok(Cow::Borrowed(
-                    std::str::from_utf8(&self.text[start..self.pos]).expect("ASCII name"),
-                ))
+                Ok(Cow::Borrowed(&self.doc[start..self.pos]))
             }
             _ => self.error("expected a field name in double quotes"),
         }
@@ -365,11 +382,7 @@ impl<'a> Reader<'a> {
             Some(b'{' | b'[') => {
                 let start = self.pos;
                 self.skip_compound()?;
-                let raw = &self.text[start..self.pos];
-                match std::str::from_utf8(raw) {
-                    Ok(s) => Ok(Token::Compound(s)),
-                    Err(_) => self.error("invalid UTF-8"),
-                }
+                Ok(Token::Compound(&self.doc[start..self.pos]))
             }
             Some(b't') => self.expect_word(b"true").map(|()| Token::Bool(true)),
             Some(b'f') => self.expect_word(b"false").map(|()| Token::Bool(false)),
@@ -424,6 +437,34 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The first byte of `bytes` that ends the plain part of a string: the
+/// closing `quote`, a backslash, or (when `controls`) a control character.
+/// Eight bytes at a time (SWAR): the plain part is most of every string.
+pub(crate) fn find_special(bytes: &[u8], quote: u8, controls: bool) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // High bit set in the lowest byte that is zero (higher ones may be false hits).
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let mut hits = zero(w ^ (ONES * u64::from(quote))) | zero(w ^ (ONES * u64::from(b'\\')));
+        if controls {
+            hits |= w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+        }
+        if hits != 0 {
+            return Some(at + (hits.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == quote || b == b'\\' || (controls && b < 0x20))
+        .map(|i| at + i)
+}
+
 fn is_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'$'
 }
@@ -438,7 +479,20 @@ pub fn read_object<'a>(
     mut wanted: impl FnMut(&str) -> Option<usize>,
     mut field: impl FnMut(usize, Token<'a>),
 ) -> std::result::Result<Top, SyntaxError> {
+    let doc = match std::str::from_utf8(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let r = Reader {
+                doc: "",
+                text,
+                pos: e.valid_up_to(),
+                options,
+            };
+            return r.error("invalid UTF-8");
+        }
+    };
     let mut r = Reader {
+        doc,
         text,
         pos: 0,
         options,
@@ -546,6 +600,28 @@ mod tests {
         };
         assert!(fields("{'a': 1}", strict).is_err());
         assert!(fields("{\"a\": NaN}", strict).is_err());
+    }
+
+    #[test]
+    fn finds_the_end_of_a_plain_string_eight_bytes_at_a_time() {
+        for text in [
+            "",
+            "\"",
+            "abcdefg\"",
+            "abcdefgh\"",
+            "abcdefghijklmnop\\q\"",
+            "abc\tdef\"",
+            "é日本語テキスト\"x",
+            "no end at all here",
+        ] {
+            let bytes = text.as_bytes();
+            let plain = bytes
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+            assert_eq!(find_special(bytes, b'"', true), plain, "{text:?}");
+            let lax = bytes.iter().position(|&b| b == b'"' || b == b'\\');
+            assert_eq!(find_special(bytes, b'"', false), lax, "{text:?}");
+        }
     }
 
     #[test]

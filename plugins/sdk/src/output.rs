@@ -368,6 +368,7 @@ impl BatchBuilder {
             data: self.raw.data,
             headers: self.raw.headers,
             records: self.raw.records,
+            values: None,
             rows: None,
             inputs: Vec::new(),
         }
@@ -503,6 +504,7 @@ impl Output {
                 data: self.raw.data,
                 headers: self.raw.headers,
                 records: self.raw.records,
+                values: None,
                 rows: None,
                 inputs: self.inputs,
             }),
@@ -513,6 +515,7 @@ impl Output {
                     data: Vec::new(),
                     headers: Vec::new(),
                     records: Vec::new(),
+                    values: None,
                     rows: Some(rows.finish(len)?),
                     inputs: self.inputs,
                 })

@@ -391,7 +391,28 @@ pub fn convert_token<'a>(
 /// Formats a double the way Java's `Double.toString` (and so Spark's
 /// console sink) does: `100.0`, `42.17`, `1.0E7`, `1.0E-4`, `NaN`, `Infinity`.
 pub fn java_double(value: f64) -> String {
-    java_layout(value, || value.to_string(), || format!("{value:e}"))
+    java_layout(
+        value,
+        || ryu::Buffer::new().format_finite(value).to_string(),
+        || format!("{value:e}"),
+        || format!("{value:.1e}"),
+    )
+}
+
+/// Appends `value` as Java's `Double.toString` writes it (see
+/// [`java_double`]), without a temporary for the common plain case.
+pub fn write_java_double(out: &mut Vec<u8>, value: f64) {
+    if (1e-3..1e7).contains(&value.abs()) {
+        // Shortest round-trip digits; ryu writes plain decimals in this range.
+        let mut buffer = ryu::Buffer::new();
+        let text = buffer.format_finite(value);
+        out.extend_from_slice(text.as_bytes());
+        if !text.contains('.') {
+            out.extend_from_slice(b".0");
+        }
+    } else {
+        out.extend_from_slice(java_double(value).as_bytes());
+    }
 }
 
 /// Formats a float the way Java's `Float.toString` does (shortest digits
@@ -401,12 +422,22 @@ pub fn java_float(value: f32) -> String {
         f64::from(value),
         || value.to_string(),
         || format!("{value:e}"),
+        || format!("{value:.1e}"),
     )
 }
 
 /// Java's layout around Rust's shortest round-trip digits: `plain` and
-/// `scientific` render the number in the caller's precision.
-fn java_layout(value: f64, plain: impl Fn() -> String, scientific: impl Fn() -> String) -> String {
+/// `scientific` render the number in the caller's precision, `two_digits`
+/// with two significant digits, correctly rounded. Java always shows two
+/// (`d.dE…`) and, where the shortest form has one, takes the two-digit
+/// decimal nearest the value: `4.9E-324`, not `5.0E-324`, for the smallest
+/// subnormal (for normal numbers that is the one digit and a zero).
+fn java_layout(
+    value: f64,
+    plain: impl Fn() -> String,
+    scientific: impl Fn() -> String,
+    two_digits: impl Fn() -> String,
+) -> String {
     if value.is_nan() {
         return "NaN".into();
     }
@@ -428,7 +459,10 @@ fn java_layout(value: f64, plain: impl Fn() -> String, scientific: impl Fn() -> 
         let s = plain();
         return if s.contains('.') { s } else { s + ".0" };
     }
-    let sci = scientific();
+    let mut sci = scientific();
+    if !sci.split('e').next().unwrap_or_default().contains('.') {
+        sci = two_digits();
+    }
     let (mantissa, exponent) = sci.split_once('e').unwrap_or((&sci, "0"));
     let mantissa = if mantissa.contains('.') {
         mantissa.to_string()
@@ -446,7 +480,7 @@ pub fn write_json_cell(out: &mut Vec<u8>, cell: &Cell<'_>) {
     match cell {
         Cell::Null => out.extend_from_slice(b"null"),
         Cell::Str(s) => write_json_str(out, s),
-        Cell::F64(v) if v.is_finite() => out.extend_from_slice(java_double(*v).as_bytes()),
+        Cell::F64(v) if v.is_finite() => write_java_double(out, *v),
         Cell::F64(v) => {
             out.push(b'"');
             out.extend_from_slice(java_double(*v).as_bytes());
@@ -469,15 +503,35 @@ pub fn write_json_cell(out: &mut Vec<u8>, cell: &Cell<'_>) {
 
 /// Appends `s` as a JSON string (quotes and escapes).
 pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    if s.bytes()
-        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f)
-    {
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    } else {
-        serde_json::to_writer(&mut *out, s).expect("writing to a Vec");
+    write_json_text(out, s.as_bytes());
+}
+
+/// Appends UTF-8 `text` as a JSON string, escaping as serde_json and
+/// Jackson do: `"`, `\\` and control characters; other characters as they are.
+pub fn write_json_text(out: &mut Vec<u8>, text: &[u8]) {
+    out.push(b'"');
+    let mut rest = text;
+    while let Some(at) = crate::json::find_special(rest, b'"', true) {
+        out.extend_from_slice(&rest[..at]);
+        match rest[at] {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            c => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(c >> 4)]);
+                out.push(HEX[usize::from(c & 15)]);
+            }
+        }
+        rest = &rest[at + 1..];
     }
+    out.extend_from_slice(rest);
+    out.push(b'"');
 }
 
 fn base64(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -556,6 +610,54 @@ mod tests {
             String::from_utf8(out).unwrap(),
             r#"1.0E7 "NaN" "a\"b" "aGVsbG8=" "2025-11-25T12:00:00.123Z" "#
         );
+    }
+
+    #[test]
+    fn java_doubles_written_in_place_match_java_double() {
+        for v in [
+            42.17,
+            100.0,
+            0.001,
+            9999999.999,
+            1e7,
+            1e-4,
+            -0.5,
+            5e-324,
+            1.7976931348623157e308,
+            0.1,
+            123456.789,
+        ] {
+            let mut out = Vec::new();
+            write_java_double(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), java_double(v), "{v}");
+        }
+        assert_eq!(java_double(5e-324), "4.9E-324");
+        assert_eq!(java_double(1e23), "1.0E23");
+        assert_eq!(java_double(2e-5), "2.0E-5");
+        assert_eq!(java_float(f32::from_bits(1)), "1.4E-45");
+        assert_eq!(
+            java_double(1.7976931348623157e308),
+            "1.7976931348623157E308"
+        );
+    }
+
+    #[test]
+    fn json_strings_escape_as_serde_json_does() {
+        for text in [
+            "plain",
+            "a\"b\\c",
+            "tab\there\nnl\u{1}\u{1f}\u{7f}",
+            "日本\"語",
+            "",
+            "12345678\"9",
+        ] {
+            let mut out = Vec::new();
+            write_json_str(&mut out, text);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(text).unwrap()
+            );
+        }
     }
 
     #[test]
