@@ -82,7 +82,8 @@ fn values(u: &mut Unstructured<'_>, ty: FieldType, len: usize) -> arbitrary::Res
                 offsets.push(if u8::arbitrary(u)? % 16 == 0 {
                     small(u)?
                 } else {
-                    (last + u32::from(u8::arbitrary(u)? % 4)).min(data.len() as u32)
+                    last.saturating_add(u32::from(u8::arbitrary(u)? % 4))
+                        .min(data.len() as u32)
                 });
             }
             Values::Bytes(ByteValues { offsets, data })

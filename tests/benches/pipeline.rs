@@ -74,24 +74,37 @@ fn host(args: &[&str]) -> Command {
     cmd
 }
 
-/// What one timed process did: wall time from spawn to exit, and its peak RSS.
+/// What one timed process did: wall time from spawn to exit, its peak RSS,
+/// and the CPU time it used (user + system).
 struct Timed {
     secs: f64,
     peak_rss_kib: u64,
+    cpu_secs: f64,
 }
 
-/// Runs `cmd` to completion, sampling its peak RSS (VmHWM) every 10 ms.
+/// User + system CPU seconds of a live process (`/proc/PID/stat`, in the
+/// kernel's 100 Hz ticks).
+fn cpu_secs(stat: &str) -> Option<f64> {
+    let text = std::fs::read_to_string(stat).ok()?;
+    let fields: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    Some((ticks(11)? + ticks(12)?) / 100.0)
+}
+
+/// Runs `cmd` to completion, sampling its peak RSS (VmHWM) and its CPU time
+/// every 10 ms (the last sample is at most 10 ms before it exits).
 fn timed(cmd: Command, what: &str) -> Timed {
     let started = Instant::now();
     let child = spawn(cmd);
     let status = format!("/proc/{}/status", child.pid());
-    let mut peak = 0;
+    let stat = format!("/proc/{}/stat", child.pid());
+    let (mut peak, mut cpu) = (0, 0.0);
     let run = {
         let done = Arc::new(AtomicBool::new(false));
         let sampler = {
             let done = done.clone();
             std::thread::spawn(move || {
-                let mut peak = 0u64;
+                let (mut peak, mut cpu) = (0u64, 0.0f64);
                 while !done.load(Ordering::Relaxed) {
                     if let Some(kib) = std::fs::read_to_string(&status).ok().and_then(|s| {
                         s.lines()
@@ -100,20 +113,24 @@ fn timed(cmd: Command, what: &str) -> Timed {
                     }) {
                         peak = peak.max(kib);
                     }
+                    if let Some(secs) = cpu_secs(&stat) {
+                        cpu = cpu.max(secs);
+                    }
                     std::thread::sleep(Duration::from_millis(10));
                 }
-                peak
+                (peak, cpu)
             })
         };
         let run = child.wait(LIMIT);
         done.store(true, Ordering::Relaxed);
-        peak = peak.max(sampler.join().expect("the RSS sampler"));
+        (peak, cpu) = sampler.join().expect("the RSS sampler");
         run
     };
     assert_eq!(run.code, 0, "{what} failed:\n{}", run.stderr);
     Timed {
         secs: started.elapsed().as_secs_f64(),
         peak_rss_kib: peak,
+        cpu_secs: cpu,
     }
 }
 
@@ -272,6 +289,8 @@ fn p3_p6(at: &Target, o: &Options, rows: &mut Rows) {
     );
 
     let (mut sluice, mut pass, mut python, mut three) = (vec![], vec![], vec![], vec![]);
+    let (mut sluice_cpu, mut python_cpu) = (vec![], vec![]);
+    let per_million = |t: &Timed| t.cpu_secs / total as f64 * 1e6;
     let (mut sluice_rss, mut three_rss) = (vec![], vec![]);
     let mut kept = None;
     for run in 0..o.runs {
@@ -279,6 +298,7 @@ fn p3_p6(at: &Target, o: &Options, rows: &mut Rows) {
         let t = run_to_kafka(at, topic, &out, &plugins(&[]));
         sluice.push(total as f64 / t.secs);
         sluice_rss.push(mib(t.peak_rss_kib));
+        sluice_cpu.push(per_million(&t));
         let n = count(broker, &out, 1);
         assert!(
             n > 0 && n < total,
@@ -315,6 +335,7 @@ fn p3_p6(at: &Target, o: &Options, rows: &mut Rows) {
             .args([&broker.addr, topic, &out, &total.to_string(), &out]);
             let t = timed(cmd, "the Python loop");
             python.push(total as f64 / t.secs);
+            python_cpu.push(per_million(&t));
             assert_eq!(
                 count(broker, &out, 1),
                 kept.unwrap(),
@@ -336,6 +357,30 @@ fn p3_p6(at: &Target, o: &Options, rows: &mut Rows) {
         goal: "≥ 0.8x pass-through",
         holds: sluice >= 0.8 * pass,
     });
+    let sluice_cpu = median(sluice_cpu);
+    if python_cpu.is_empty() {
+        rows.add(Row {
+            id: "P3",
+            what: format!("CPU per 1 M records, Kafka → chain → Kafka, {on}"),
+            measured: format!("{sluice_cpu:.2} s"),
+            compared: "(no --python)".into(),
+            goal: "≤ 0.1x the Python loop",
+            holds: false,
+        });
+    } else {
+        let python_cpu = median(python_cpu);
+        rows.add(Row {
+            id: "P3",
+            what: format!("CPU per 1 M records, Kafka → chain → Kafka, {on}"),
+            measured: format!("{sluice_cpu:.2} s"),
+            compared: format!(
+                "confluent-kafka loop {python_cpu:.2} s: {:.2}x",
+                sluice_cpu / python_cpu
+            ),
+            goal: "≤ 0.1x the Python loop",
+            holds: sluice_cpu <= 0.1 * python_cpu,
+        });
+    }
     if !python.is_empty() {
         let python = median(python);
         rows.add(Row {
