@@ -98,8 +98,7 @@ fn timed(cmd: Command, what: &str) -> Timed {
     let child = spawn(cmd);
     let status = format!("/proc/{}/status", child.pid());
     let stat = format!("/proc/{}/stat", child.pid());
-    let (mut peak, mut cpu) = (0, 0.0);
-    let run = {
+    let (run, (peak, cpu)) = {
         let done = Arc::new(AtomicBool::new(false));
         let sampler = {
             let done = done.clone();
@@ -123,8 +122,7 @@ fn timed(cmd: Command, what: &str) -> Timed {
         };
         let run = child.wait(LIMIT);
         done.store(true, Ordering::Relaxed);
-        (peak, cpu) = sampler.join().expect("the RSS sampler");
-        run
+        (run, sampler.join().expect("the RSS sampler"))
     };
     assert_eq!(run.code, 0, "{what} failed:\n{}", run.stderr);
     Timed {

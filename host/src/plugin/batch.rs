@@ -308,6 +308,26 @@ pub fn validate(output: &Output, inputs: usize) -> Result<()> {
     Ok(())
 }
 
+/// Copies the headers `range` of `from` into another batch's `data` and
+/// `headers`; returns their range there.
+pub fn copy_headers(
+    from: &Batch,
+    range: Span,
+    data: &mut Vec<u8>,
+    headers: &mut Vec<Header>,
+) -> Span {
+    let first = headers.len() as u32;
+    for h in &from.headers[range.offset as usize..(range.offset + range.len) as usize] {
+        let key = append(data, bytes(from, h.key));
+        let value = h.value.map(|v| append(data, bytes(from, v)));
+        headers.push(Header { key, value });
+    }
+    Span {
+        offset: first,
+        len: range.len,
+    }
+}
+
 /// Whether any record of `batch` carries metadata a plugin set (so later
 /// rows must inherit it rather than the source record's).
 pub fn has_own_metadata(batch: &Batch) -> bool {
@@ -353,18 +373,8 @@ pub fn inherit_metadata(input: &Batch, output: &mut Batch) {
                     .map(|k| append(&mut output.data, bytes(input, k)));
             }
             if meta.headers.len == 0 && source.headers.len > 0 {
-                let first = output.headers.len() as u32;
-                for h in &input.headers[source.headers.offset as usize
-                    ..(source.headers.offset + source.headers.len) as usize]
-                {
-                    let key = append(&mut output.data, bytes(input, h.key));
-                    let value = h.value.map(|v| append(&mut output.data, bytes(input, v)));
-                    output.headers.push(Header { key, value });
-                }
-                fixed.headers = Span {
-                    offset: first,
-                    len: source.headers.len,
-                };
+                fixed.headers =
+                    copy_headers(input, source.headers, &mut output.data, &mut output.headers);
             }
             if meta.timestamp.is_none() {
                 fixed.timestamp = source.timestamp;

@@ -12,7 +12,7 @@
 use super::batch::{
     self, BatchBuilder, InputRecord, bare_record, bytes, has_own_metadata, inherit_metadata,
 };
-use super::bindings::{Accepts, Batch, Field, Header, Produced, RecordMeta, Span};
+use super::bindings::{Accepts, Batch, Field, Produced, RecordMeta, Span};
 use super::engine::Plugin;
 use super::instance::Stage;
 use super::rows;
@@ -310,18 +310,7 @@ fn with_source_metadata(b: &Batch, cur: &Current, source: &Batch, encode: bool) 
         };
         let mut record = bare_record();
         record.key = meta.key.map(|k| append(&mut out.data, bytes(from, k)));
-        let first = out.headers.len() as u32;
-        for h in &from.headers
-            [meta.headers.offset as usize..(meta.headers.offset + meta.headers.len) as usize]
-        {
-            let key = append(&mut out.data, bytes(from, h.key));
-            let value = h.value.map(|v| append(&mut out.data, bytes(from, v)));
-            out.headers.push(Header { key, value });
-        }
-        record.headers = Span {
-            offset: first,
-            len: meta.headers.len,
-        };
+        record.headers = batch::copy_headers(from, meta.headers, &mut out.data, &mut out.headers);
         record.timestamp = meta.timestamp;
         record.partition = src.partition;
         record.offset = src.offset;

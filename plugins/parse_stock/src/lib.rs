@@ -169,65 +169,58 @@ impl ParseStock {
     }
 }
 
-/// Spark's JSON reader options, as `--config parse_stock.NAME=true|false`.
-const OPTIONS: [(&str, &str, bool); 7] = [
+/// A flag of Spark's JSON reader options.
+type OptionFlag = fn(&mut JsonOptions) -> &mut bool;
+
+/// Spark's JSON reader options, as `--config parse_stock.NAME=true|false`
+/// (defaults: `JsonOptions::default()`, Spark's).
+const OPTIONS: [(&str, &str, OptionFlag); 7] = [
     (
         "allowSingleQuotes",
         "accept 'single-quoted' strings and names",
-        true,
+        |o| &mut o.allow_single_quotes,
     ),
     (
         "allowNonNumericNumbers",
         "accept NaN, Infinity, -Infinity, +INF, -INF as numbers",
-        true,
+        |o| &mut o.allow_non_numeric_numbers,
     ),
-    ("allowUnquotedFieldNames", "accept {name: 1}", false),
-    ("allowComments", "accept /* */, // and # comments", false),
-    ("allowNumericLeadingZeros", "accept numbers like 007", false),
+    ("allowUnquotedFieldNames", "accept {name: 1}", |o| {
+        &mut o.allow_unquoted_field_names
+    }),
+    ("allowComments", "accept /* */, // and # comments", |o| {
+        &mut o.allow_comments
+    }),
+    ("allowNumericLeadingZeros", "accept numbers like 007", |o| {
+        &mut o.allow_numeric_leading_zeros
+    }),
     (
         "allowBackslashEscapingAnyCharacter",
         "accept \\q as q in strings",
-        false,
+        |o| &mut o.allow_backslash_escaping_any_character,
     ),
     (
         "allowUnquotedControlChars",
         "accept raw tabs and newlines in strings",
-        false,
+        |o| &mut o.allow_unquoted_control_chars,
     ),
 ];
 
 fn parse_options(config: &mut Config) -> Result<JsonOptions, Error> {
-    let mut flags = [false; 7];
-    for (flag, (name, _, default)) in flags.iter_mut().zip(OPTIONS) {
-        *flag = match config.get(name).map(|v| v.trim().to_ascii_lowercase()) {
-            None => default,
-            Some(v) if v == "true" => true,
-            Some(v) if v == "false" => false,
+    let mut options = JsonOptions::default();
+    for (name, _, flag) in OPTIONS {
+        match config.get(name).map(|v| v.trim().to_ascii_lowercase()) {
+            None => {}
+            Some(v) if v == "true" => *flag(&mut options) = true,
+            Some(v) if v == "false" => *flag(&mut options) = false,
             Some(v) => {
                 return Err(Error::BadConfig(format!(
                     "config {name}={v:?}: expected true or false"
                 )));
             }
-        };
+        }
     }
-    let [
-        allow_single_quotes,
-        allow_non_numeric_numbers,
-        allow_unquoted_field_names,
-        allow_comments,
-        allow_numeric_leading_zeros,
-        allow_backslash_escaping_any_character,
-        allow_unquoted_control_chars,
-    ] = flags;
-    Ok(JsonOptions {
-        allow_single_quotes,
-        allow_non_numeric_numbers,
-        allow_unquoted_field_names,
-        allow_comments,
-        allow_numeric_leading_zeros,
-        allow_backslash_escaping_any_character,
-        allow_unquoted_control_chars,
-    })
+    Ok(options)
 }
 
 fn parse_mode(raw: &str) -> Result<Mode, Error> {
@@ -261,12 +254,9 @@ impl Transform for ParseStock {
                 Some(DEFAULT_SCHEMA),
             ),
         ];
-        for (name, description, default) in OPTIONS {
-            config.push(key(
-                name,
-                description,
-                Some(if default { "true" } else { "false" }),
-            ));
+        for (name, description, flag) in OPTIONS {
+            let default = *flag(&mut JsonOptions::default());
+            config.push(key(name, description, Some(&default.to_string())));
         }
         Info {
             accepts: Accepts::Raw,

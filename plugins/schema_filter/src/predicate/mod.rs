@@ -438,9 +438,8 @@ fn compare(a: &Val<'_>, b: &Val<'_>) -> Option<Ordering> {
     }
 }
 
-/// `x op y` on doubles with Spark's ordering (NaN above every number).
-pub fn compare_numbers(x: f64, op: CmpOp, y: f64) -> bool {
-    let ord = compare(&Val::Num(x), &Val::Num(y)).unwrap_or(Ordering::Equal);
+/// Whether `op` holds between two values that compare as `ord`.
+fn holds(ord: Ordering, op: CmpOp) -> bool {
     match op {
         CmpOp::Eq => ord == Ordering::Equal,
         CmpOp::Ne => ord != Ordering::Equal,
@@ -449,6 +448,14 @@ pub fn compare_numbers(x: f64, op: CmpOp, y: f64) -> bool {
         CmpOp::Gt => ord == Ordering::Greater,
         CmpOp::Ge => ord != Ordering::Less,
     }
+}
+
+/// `x op y` on doubles with Spark's ordering (NaN above every number).
+pub fn compare_numbers(x: f64, op: CmpOp, y: f64) -> bool {
+    holds(
+        compare(&Val::Num(x), &Val::Num(y)).unwrap_or(Ordering::Equal),
+        op,
+    )
 }
 
 fn flip(op: CmpOp) -> CmpOp {
@@ -490,17 +497,7 @@ impl Expr {
                 _ => None,
             },
             Expr::Not(a) => a.eval(row).map(|v| !v),
-            Expr::Cmp(a, op, b) => {
-                let ord = compare(&value(a, row), &value(b, row))?;
-                Some(match op {
-                    CmpOp::Eq => ord == Ordering::Equal,
-                    CmpOp::Ne => ord != Ordering::Equal,
-                    CmpOp::Lt => ord == Ordering::Less,
-                    CmpOp::Le => ord != Ordering::Greater,
-                    CmpOp::Gt => ord == Ordering::Greater,
-                    CmpOp::Ge => ord != Ordering::Less,
-                })
-            }
+            Expr::Cmp(a, op, b) => Some(holds(compare(&value(a, row), &value(b, row))?, *op)),
             Expr::In(a, list, negated) => {
                 let v = value(a, row);
                 if matches!(v, Val::Null) {
