@@ -1,5 +1,6 @@
 //! The `host` binary: parse the command line, run it, map the outcome to an
-//! exit code (0 on success, 2 with one `error: …` line otherwise).
+//! exit code (0 on success or a closed stdout, 2 with one `error: …` line
+//! otherwise).
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -23,6 +24,14 @@ fn main() -> ExitCode {
         .init();
     match host::commands::run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
+        // `host … | head`: the reader has what it wanted.
+        Err(err)
+            if err
+                .downcast_ref::<host::sink::console::ClosedStdout>()
+                .is_some() =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(2)

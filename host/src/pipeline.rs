@@ -5,11 +5,10 @@
 //! are committed as the [`Tracker`] sees outputs acknowledged.
 
 use crate::cli::{OnError, RunFormat, TableArgs};
-use crate::commands::test::write_stdout;
 use crate::plugin::batch::{bytes, headers, value};
 use crate::plugin::bindings::Field;
 use crate::plugin::{Chain, ChainOutput};
-use crate::sink::console::{batch_header, json_lines, table_rows};
+use crate::sink::console::{ClosedStdout, batch_header, json_lines, table_rows, write_stdout};
 use crate::sink::kafka::KafkaSink;
 use crate::source::kafka::{KafkaSource, SourceBatch};
 use crate::source::offsets::{Ticket, TopicPartition, Tracker};
@@ -158,6 +157,7 @@ fn worker(
     router: Arc<Router>,
     tracker: Arc<Tracker>,
     batches: Receiver<(SourceBatch, Arc<Ticket>)>,
+    stop: Arc<AtomicBool>,
 ) {
     for (input, ticket) in batches {
         if tracker.failure().is_some() {
@@ -168,8 +168,15 @@ fn worker(
         let done = chain
             .process(&input.batch)
             .and_then(|out| router.deliver(&input, out, &ticket));
-        if let Err(e) = done {
-            ticket.fail(format!("{e:#}"));
+        match done {
+            Ok(()) => {}
+            Err(e) if e.downcast_ref::<ClosedStdout>().is_some() => {
+                // The reader of the console went away (`host run | head`): stop as
+                // on SIGINT; this batch was not printed, so it is not acknowledged.
+                ticket.abandon();
+                stop.store(true, Ordering::Relaxed);
+            }
+            Err(e) => ticket.fail(format!("{e:#}")),
         }
     }
 }
@@ -249,12 +256,12 @@ pub fn run(
     let mut workers = Vec::new();
     for (i, chain) in chains.into_iter().enumerate() {
         let (tx, rx) = sync_channel(2);
-        let (router, tracker) = (router.clone(), tracker.clone());
+        let (router, tracker, stop) = (router.clone(), tracker.clone(), stop.clone());
         senders.push(tx);
         workers.push(
             std::thread::Builder::new()
                 .name(format!("worker-{i}"))
-                .spawn(move || worker(chain, router, tracker, rx))?,
+                .spawn(move || worker(chain, router, tracker, rx, stop))?,
         );
     }
     crate::kafka::warn_of_outages();

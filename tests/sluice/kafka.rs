@@ -932,3 +932,52 @@ fn demo_runs_the_tutorial_with_no_broker() {
         .count();
     assert_eq!(rows, 5, "{}", run.stdout);
 }
+
+#[test]
+fn a_console_reader_that_goes_away_stops_the_run_with_exit_0() {
+    // `host run | head`: once the reader has left, the next batch cannot be printed;
+    // the run stops as on Ctrl-C (that batch unacknowledged) and exits 0, not 2.
+    use std::io::Read;
+    let broker = Broker::start();
+    broker.create_topic("closed", 1);
+    let args = parse_stock_args(&broker, "closed", &["--group", "closed-reader"]);
+    let mut cmd = std::process::Command::new(sluice_tests::host_bin());
+    cmd.args(&args)
+        .env("SLUICE_CACHE_DIR", sluice_tests::cache_dir())
+        .env_remove("SLUICE_LOG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    // The printSchema tree comes first; read some of it, then go away.
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    assert_eq!(&first, b"root\n |-- event_");
+    drop(child.stdout.take());
+    let deadline = std::time::Instant::now() + LIMIT;
+    let status = loop {
+        broker.produce("closed", &[Record::new("k", tick(1).as_bytes())]);
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "host run kept running after its reader left"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.success(), "{status:?}: {stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+}

@@ -32,7 +32,7 @@ impl Report {
         for line in &self.lines {
             let _ = writeln!(out, "{line}");
         }
-        super::test::write_stdout(out.as_bytes())?;
+        crate::sink::console::write_stdout(out.as_bytes())?;
         match self.problems.len() {
             0 => Ok(()),
             1 => bail!("{}", self.problems[0]),

@@ -66,7 +66,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         },
         tracker.clone(),
     )?;
-    super::test::write_stdout(schema_tree(&fields).as_bytes())?;
+    crate::sink::console::write_stdout(schema_tree(&fields).as_bytes())?;
     let router = Router {
         output: Output::Console {
             format: RunFormat::Table,

@@ -58,7 +58,7 @@ pub fn run(args: InspectArgs) -> Result<()> {
             if let Ok(list) = runtime.imports(&specs[0]) {
                 let mut out = format!("plugin:      {} (refused)\n", specs[0].name());
                 imports(&mut out, &list)?;
-                super::test::write_stdout(out.as_bytes())?;
+                crate::sink::console::write_stdout(out.as_bytes())?;
             }
             return Err(err);
         }
@@ -128,5 +128,5 @@ pub fn run(args: InspectArgs) -> Result<()> {
         Some(fields) => out.push_str(&schema_tree(&columns(Some(fields)))),
         None => out.push_str("  (none declared: the output is shown as one `value` column)\n"),
     }
-    super::test::write_stdout(out.as_bytes())
+    crate::sink::console::write_stdout(out.as_bytes())
 }

@@ -126,7 +126,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         _ => {
             let fields = columns(schema.as_deref());
             if args.format == RunFormat::Table {
-                super::test::write_stdout(schema_tree(&fields).as_bytes())?;
+                crate::sink::console::write_stdout(schema_tree(&fields).as_bytes())?;
             }
             Output::Console {
                 format: args.format,

@@ -7,18 +7,9 @@ use crate::cli::{TestArgs, TestFormat};
 use crate::plugin::batch::{BatchBuilder, InputRecord};
 use crate::plugin::bindings::Batch;
 use crate::plugin::{Chain, Stage, World};
-use crate::sink::console::{columns, json_lines, schema_tree, table_rows};
+use crate::sink::console::{columns, json_lines, schema_tree, table_rows, write_stdout};
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, Write};
-
-/// Writes to stdout; a closed pipe (`host test | head`) is not an error.
-pub fn write_stdout(bytes: &[u8]) -> Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
-        other => Ok(other?),
-    }
-}
 
 /// Where the records come from: input lines, or a generator plugin.
 enum Source {

@@ -12,7 +12,23 @@ use crate::plugin::ChainOutput;
 use crate::plugin::bindings::{Field, FieldType};
 use crate::plugin::rows;
 use sluice_sdk::value::{java_double, java_float};
+use std::io::Write;
 use unicode_width::UnicodeWidthStr;
+
+/// Stdout was closed by its reader (`host … | head`): not a failure, the
+/// output is simply no longer wanted; `main` exits 0 on it.
+#[derive(Debug, thiserror::Error)]
+#[error("stdout was closed by its reader")]
+pub struct ClosedStdout;
+
+/// Writes to stdout and flushes; a closed pipe is [`ClosedStdout`].
+pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(ClosedStdout.into()),
+        other => Ok(other?),
+    }
+}
 
 /// The columns to show: the declared schema, or one `value` column when the
 /// plugin declared none (its values are shown as text).

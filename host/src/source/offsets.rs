@@ -167,12 +167,16 @@ impl Tracker {
         inner.in_flight == 0
     }
 
-    fn finish(&self, ticket: &Ticket, failure: Option<String>) {
+    /// A ticket is done: `delivered` acknowledges its offsets; otherwise
+    /// they stay pending (never committed), and `failure`, if any, stops
+    /// the pipeline.
+    fn finish(&self, ticket: &Ticket, delivered: bool, failure: Option<String>) {
         let mut inner = self.lock();
         inner.in_flight -= 1;
         if let Some(f) = failure {
             inner.failure.get_or_insert(f);
-        } else {
+        }
+        if delivered {
             for (tp, _) in &ticket.ends {
                 let Some(p) = inner.partitions.get_mut(tp) else {
                     continue;
@@ -202,8 +206,9 @@ impl Ticket {
 }
 
 impl Ticket {
-    /// Gives the batch up without a reason of its own (the pipeline is
-    /// stopping for another failure): it is never acknowledged.
+    /// Gives the batch up without a failure of its own (the pipeline is
+    /// stopping, for another failure or because its output went away): it
+    /// is never acknowledged, so its offsets are read again after a restart.
     pub fn abandon(&self) {
         self.failed.store(true, Ordering::SeqCst);
     }
@@ -212,9 +217,10 @@ impl Ticket {
 impl Drop for Ticket {
     fn drop(&mut self) {
         // A ticket dropped while its holder panics was not delivered.
-        let failure = (self.failed.load(Ordering::SeqCst) || std::thread::panicking())
-            .then(|| "a worker panicked while holding a batch".to_string());
-        self.tracker.finish(self, failure);
+        let panicked =
+            std::thread::panicking().then(|| "a worker panicked while holding a batch".to_string());
+        let undelivered = self.failed.load(Ordering::SeqCst) || panicked.is_some();
+        self.tracker.finish(self, !undelivered, panicked);
     }
 }
 
@@ -310,6 +316,22 @@ mod tests {
         assert!(panicked.is_err());
         assert!(tracker.take_commits().is_empty());
         assert!(tracker.failure().is_some());
+    }
+
+    #[test]
+    fn an_abandoned_ticket_blocks_later_commits_without_failing_the_pipeline() {
+        let tracker = Arc::new(Tracker::default());
+        tracker.assign([tp(0)]);
+        let first = tracker.open(&at(0, 0..3));
+        let abandoned = tracker.open(&at(0, 3..6));
+        let later = tracker.open(&at(0, 6..9));
+        drop(first);
+        abandoned.abandon();
+        drop(abandoned);
+        drop(later);
+        assert_eq!(tracker.take_commits(), vec![(tp(0), 3)]);
+        assert!(tracker.failure().is_none());
+        assert!(tracker.wait_idle(Duration::from_millis(10)));
     }
 
     #[test]
