@@ -9,6 +9,7 @@
 //! - `sink/`: where records go; `console` prints Spark's console format, `kafka`
 //!   produces to topics.
 //! - `pipeline`: source → workers (plugin chains) → router → sinks, for `run` and `demo`.
+//! - `generation`: a generator plugin → the Kafka sink, for `generate` and `demo`.
 //! - `kafka`: what every Kafka client shares (config, errors, topic checks).
 //! - `commands/`: one module per `host` subcommand.
 //! - `cli`: the flags, and parsing of values shared by the subcommands;
@@ -16,6 +17,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod generation;
 pub mod kafka;
 pub mod pipeline;
 pub mod pipeline_file;

@@ -81,7 +81,7 @@ fn component_of_the_wrong_world() {
     );
     fails_with(
         &["test", "-p", "parse_stock", "-p", "stock_generator"],
-        "plugin \"stock_generator\" is a generator: only the first --plugin may be a generator",
+        "plugin \"stock_generator\" is a generator; a `host test` --plugin after the first takes transforms",
     );
 }
 

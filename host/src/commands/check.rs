@@ -3,7 +3,7 @@
 //! one's, check the options, print the resolved pipeline, and name every
 //! problem at once. `--check=online` also asks the brokers about the topics.
 
-use super::run::{on_error, output_topic, workers};
+use super::plan::{on_error, output_topic, workers};
 use crate::cli::{CheckMode, GenerateArgs, KafkaArgs, OnError, PluginArgs, RunArgs, SinkKind};
 use crate::kafka::{Quiet, TIMEOUT, client_config, unreachable};
 use crate::plugin::bindings::Field;
@@ -182,11 +182,8 @@ pub fn run(args: &RunArgs, mode: CheckMode) -> Result<()> {
     let stages = report.plugins(&args.runtime, &args.plugins);
     for (i, stage) in stages.iter().enumerate() {
         report.describe(i + 1, stage);
-        if stage.plugin().world == World::Generator {
-            report.problem(format!(
-                "plugin {:?} is a generator; `host run` takes transforms (use `host generate` for generators)",
-                stage.plugin().name
-            ));
+        if let Err(e) = stage.plugin().expect(World::Transform, "`host run`") {
+            report.problem(e.to_string());
         }
     }
     if let Some(first) = stages.first()
@@ -239,11 +236,8 @@ pub fn generate(args: &GenerateArgs, mode: CheckMode) -> Result<()> {
     let stages = report.plugins(&args.runtime, std::slice::from_ref(&args.plugin));
     for stage in &stages {
         report.describe(1, stage);
-        if stage.plugin().world != World::Generator {
-            report.problem(format!(
-                "plugin {:?} is a transform; `host generate` takes a generator such as stock_generator",
-                stage.plugin().name
-            ));
+        if let Err(e) = stage.plugin().expect(World::Generator, "`host generate`") {
+            report.problem(e.to_string());
         }
     }
     report.lines.push(format!(

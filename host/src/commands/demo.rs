@@ -3,9 +3,9 @@
 //! it as the tutorial's producer does, and `parse_stock → schema_filter`
 //! reads it back to the console as Spark's console sink prints.
 
-use super::generate::Generation;
 use super::{load_plugins, stop_on_signals};
 use crate::cli::{DemoArgs, OnError, RunFormat};
+use crate::generation::Generation;
 use crate::pipeline::{Options, Output, Router};
 use crate::plugin::{Chain, Stage};
 use crate::sink::console::{columns, schema_tree};

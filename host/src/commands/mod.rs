@@ -1,10 +1,12 @@
-//! One module per `host` subcommand.
+//! One module per `host` subcommand; `--check` is dispatched here, so no
+//! command module imports another (what two share lives in `plan` or below).
 
 pub mod check;
 pub mod demo;
 pub mod generate;
 pub mod inspect;
 pub mod new;
+mod plan;
 pub mod run;
 pub mod test;
 
@@ -19,8 +21,14 @@ pub fn run(command: Command) -> Result<()> {
     match command {
         Command::Test(args) => test::run(args),
         Command::Inspect(args) => inspect::run(args),
-        Command::Run(args) => run::run(args),
-        Command::Generate(args) => generate::run(args),
+        Command::Run(args) => match args.check {
+            Some(mode) => check::run(&args, mode),
+            None => run::run(args),
+        },
+        Command::Generate(args) => match args.check {
+            Some(mode) => check::generate(&args, mode),
+            None => generate::run(args),
+        },
         Command::Demo(args) => demo::run(args),
         Command::New(args) => new::run(args),
     }

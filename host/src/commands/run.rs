@@ -2,8 +2,9 @@
 //! (Spark's console sink) or to a Kafka topic, with a dead-letter topic for
 //! rejected records; offsets are committed once outputs are acknowledged.
 
+use super::plan::{on_error, output_topic, workers};
 use super::{load_plugins, stop_on_signals};
-use crate::cli::{OnError, RunArgs, RunFormat, SinkKind};
+use crate::cli::{RunArgs, RunFormat};
 use crate::kafka::ensure_topics;
 use crate::pipeline::{Options, Output, Router};
 use crate::plugin::{Chain, World};
@@ -11,67 +12,18 @@ use crate::sink::console::{columns, schema_tree};
 use crate::sink::kafka::KafkaSink;
 use crate::source::kafka::{KafkaSource, SourceConfig, StartingOffsets, Subscription};
 use crate::source::offsets::Tracker;
-use anyhow::{Result, bail};
+use anyhow::Result;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
-/// The error policy in force: `--on-error`, or dlq when there is a
-/// dead-letter topic and fail when there is none.
-pub fn on_error(args: &RunArgs) -> Result<OnError> {
-    match (args.on_error, &args.dlq_topic) {
-        (Some(OnError::Dlq), None) => {
-            bail!("--on-error dlq needs --dlq-topic TOPIC (where rejected records go)")
-        }
-        (Some(policy @ (OnError::Drop | OnError::Fail)), Some(dlq)) => bail!(
-            "--dlq-topic {dlq:?} is only used with --on-error dlq, not {}",
-            if policy == OnError::Drop {
-                "drop"
-            } else {
-                "fail"
-            }
-        ),
-        (Some(policy), _) => Ok(policy),
-        (None, Some(_)) => Ok(OnError::Dlq),
-        (None, None) => Ok(OnError::Fail),
-    }
-}
-
-/// `--workers`, or its default: one per core for Kafka, 1 for the console.
-pub fn workers(args: &RunArgs) -> usize {
-    args.workers.map_or_else(
-        || match args.sink {
-            SinkKind::Console => 1,
-            SinkKind::Kafka => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        },
-        |n| n as usize,
-    )
-}
-
-/// The topic `--sink kafka` writes to; `None` for the console.
-pub fn output_topic(args: &RunArgs) -> Result<Option<String>> {
-    match (args.sink, &args.output_topic) {
-        (SinkKind::Kafka, None) => bail!("--sink kafka needs --output-topic TOPIC"),
-        (SinkKind::Console, Some(t)) => bail!(
-            "--output-topic {t:?} is for --sink kafka; add --sink kafka, or drop it to print to the console"
-        ),
-        (_, t) => Ok(t.clone()),
-    }
-}
-
 /// Runs `host run` until SIGINT/SIGTERM, or until the topics are drained with `--available-now`.
 pub fn run(args: RunArgs) -> Result<()> {
-    if let Some(mode) = args.check {
-        return super::check::run(&args, mode);
-    }
     let on_error = on_error(&args)?;
     let output_topic = output_topic(&args)?;
     let (_runtime, plugins) = load_plugins(&args.runtime, &args.plugins)?;
-    if let Some(p) = plugins.iter().find(|p| p.world == World::Generator) {
-        bail!(
-            "plugin {:?} is a generator; `host run` takes transforms (use `host generate` for generators)",
-            p.name
-        );
+    for p in &plugins {
+        p.expect(World::Transform, "`host run`")?;
     }
     let workers = workers(&args);
     let chains = (0..workers)

@@ -73,11 +73,8 @@ pub fn run(args: TestArgs) -> Result<()> {
         }
         _ => (None, plugins.clone()),
     };
-    if let Some(p) = transforms.iter().find(|p| p.world == World::Generator) {
-        bail!(
-            "plugin {:?} is a generator: only the first --plugin may be a generator",
-            p.name
-        );
+    for p in &transforms {
+        p.expect(World::Transform, "a `host test` --plugin after the first")?;
     }
     let mut chain = Chain::new(&transforms)?;
     let generator = generator.map(Stage::new).transpose()?;

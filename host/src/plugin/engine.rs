@@ -93,6 +93,24 @@ pub struct Plugin {
     pub(crate) limits: Limits,
 }
 
+impl Plugin {
+    /// The one message for a plugin of the wrong world: an error unless it
+    /// is of `world`, naming what `role` (e.g. "`host run`") takes and the fix.
+    pub fn expect(&self, world: World, role: &str) -> Result<()> {
+        match (self.world, world) {
+            (found, wanted) if found == wanted => Ok(()),
+            (World::Generator, _) => bail!(
+                "plugin {:?} is a generator; {role} takes transforms (use `host generate` or the first `host test --plugin` for generators)",
+                self.name
+            ),
+            (World::Transform, _) => bail!(
+                "plugin {:?} is a transform; {role} takes a generator such as stock_generator",
+                self.name
+            ),
+        }
+    }
+}
+
 /// Increments the engine's epoch every millisecond, so a per-call deadline
 /// of N ms interrupts a guest within about N ms.
 struct Ticker {

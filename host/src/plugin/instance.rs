@@ -257,10 +257,11 @@ impl Stage {
         let live = self.live.as_mut().expect("made above");
         arm(&mut live.store, self.plugin.limits);
         let Exports::Transform(t) = &live.exports else {
-            return Err(Failure::Fatal(anyhow!(
-                "plugin {:?} is a generator, not a transform",
-                self.plugin.name
-            )));
+            return Err(Failure::Fatal(
+                self.plugin
+                    .expect(World::Transform, "a chain")
+                    .expect_err("a generator's exports"),
+            ));
         };
         let result = t
             .sluice_plugin_transformer()
@@ -349,12 +350,7 @@ impl Stage {
 
     /// Asks a generator for at most `max` records; `None` when exhausted.
     pub fn next_batch(&mut self, max: u32) -> Result<Option<Batch>> {
-        if self.plugin.world != World::Generator {
-            bail!(
-                "plugin {:?} is a transform, not a generator",
-                self.plugin.name
-            );
-        }
+        self.plugin.expect(World::Generator, "a source")?;
         let name = self.plugin.name.clone();
         let live = self
             .live

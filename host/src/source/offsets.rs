@@ -20,10 +20,21 @@ pub type TopicPartition = (Arc<str>, i32);
 /// Where a record was read: topic, partition, offset.
 pub type Position = (Arc<str>, i32, i64);
 
+/// A batch not yet committable on one partition.
+#[derive(Clone, Copy)]
+struct Pending {
+    /// Its ticket.
+    ticket: u64,
+    /// The offset after its last record on this partition.
+    end: i64,
+    /// Whether every output of it has been acknowledged.
+    done: bool,
+}
+
 #[derive(Default)]
 struct Partition {
-    /// Batches in read order: (ticket id, offset after its last record here, done).
-    pending: VecDeque<(u64, i64, bool)>,
+    /// Batches in read order.
+    pending: VecDeque<Pending>,
     /// Everything below this is acknowledged.
     acked: Option<i64>,
     /// What was last handed out for committing.
@@ -98,7 +109,11 @@ impl Tracker {
         let mut owned = Vec::with_capacity(ends.len());
         for (tp, end) in ends {
             if let Some(p) = inner.partitions.get_mut(&tp) {
-                p.pending.push_back((id, end, false));
+                p.pending.push_back(Pending {
+                    ticket: id,
+                    end,
+                    done: false,
+                });
                 owned.push((tp, end));
             }
         }
@@ -181,10 +196,13 @@ impl Tracker {
                 let Some(p) = inner.partitions.get_mut(tp) else {
                     continue;
                 };
-                if let Some(entry) = p.pending.iter_mut().find(|e| e.0 == ticket.id) {
-                    entry.2 = true;
+                if let Some(entry) = p.pending.iter_mut().find(|e| e.ticket == ticket.id) {
+                    entry.done = true;
                 }
-                while let Some(&(_, end, true)) = p.pending.front() {
+                while let Some(&Pending {
+                    end, done: true, ..
+                }) = p.pending.front()
+                {
                     p.acked = Some(p.acked.map_or(end, |a| a.max(end)));
                     p.pending.pop_front();
                 }
