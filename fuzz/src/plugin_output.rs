@@ -5,14 +5,14 @@
 //! panic. (Shared by the libFuzzer target and the stable smoke test.)
 
 use arbitrary::{Arbitrary, Unstructured};
-use host::plugin::batch::{
+use host::data::batch::{
     BatchBuilder, InputRecord, RowValues, bytes, headers, inherit_metadata, take, validate,
 };
+use host::data::rows;
 use host::plugin::bindings::{
     Batch, ByteValues, Column, Field, FieldType, Header, Output, Produced, RecordError, RecordMeta,
     Rows, Span, Values,
 };
-use host::plugin::rows;
 
 /// Mostly small numbers, so valid batches are found too.
 fn small(u: &mut Unstructured<'_>) -> arbitrary::Result<u32> {

@@ -16,7 +16,7 @@
 //! Run: `cargo bench -p host --bench chain -- [RECORDS] [--batch N] [--python VENV_PYTHON]`.
 //! Prints one table per row; each figure is the median of 3 runs.
 
-use host::plugin::batch::{BatchBuilder, InputRecord};
+use host::data::batch::{BatchBuilder, InputRecord};
 use host::plugin::{Chain, Limits, Plugin, PluginSpec, Runtime};
 use host::sink::console::json_lines;
 use sluice_sdk::{Input, Output, Transform};

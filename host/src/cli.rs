@@ -74,16 +74,8 @@ pub struct NewArgs {
     pub sdk: Option<PathBuf>,
 }
 
-/// What `host run` does with a record a plugin rejects.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OnError {
-    /// Send the original record to `--dlq-topic` with `sluice.*` headers saying why.
-    Dlq,
-    /// Skip it, logging one JSON line on stderr.
-    Drop,
-    /// Stop, committing only the offsets before it.
-    Fail,
-}
+pub use crate::pipeline::OnError;
+pub use crate::sink::console::RunFormat;
 
 /// How far `--check` goes.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,15 +93,6 @@ pub enum SinkKind {
     Console,
     /// Produce it to `--output-topic`.
     Kafka,
-}
-
-/// Output formats of `host run`.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RunFormat {
-    /// Spark's console sink: a `Batch: N` header and a table per micro-batch.
-    Table,
-    /// One line per output record.
-    Json,
 }
 
 /// `host run`.
@@ -275,14 +258,12 @@ pub struct TableArgs {
 }
 
 impl TableArgs {
-    /// `Dataset.show(numRows, truncate)` of `rows` under `fields`.
-    pub fn render(
-        &self,
-        fields: &[crate::plugin::bindings::Field],
-        rows: &[Vec<Option<String>>],
-    ) -> String {
-        let truncate = if self.truncate { 20 } else { 0 };
-        crate::sink::console::table(fields, rows, self.num_rows, truncate)
+    /// The console sink's table settings.
+    pub fn style(&self) -> crate::sink::console::TableStyle {
+        crate::sink::console::TableStyle {
+            num_rows: self.num_rows,
+            truncate: self.truncate,
+        }
     }
 }
 

@@ -2,10 +2,10 @@
 //! generate` and `host demo` run): the generator is the source, the Kafka
 //! sink's idempotent producer the sink, delivery failures stop it.
 
+use crate::data::batch::RowValues;
+use crate::offsets::Tracker;
 use crate::plugin::Stage;
-use crate::plugin::batch::RowValues;
 use crate::sink::kafka::KafkaSink;
-use crate::source::offsets::Tracker;
 use anyhow::{Result, bail};
 use indicatif::ProgressBar;
 use std::sync::Arc;

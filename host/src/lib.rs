@@ -4,8 +4,11 @@
 //! # Layout
 //! - `plugin/`: the plugin runtime — engine, sandbox, limits, cache, bundled
 //!   plugins, trap recovery, chains of transforms.
-//! - `source/`: where records come from; `kafka` is a consumer group, `offsets`
-//!   decides what may be committed.
+//! - `data/`: the record and batch data model (packed batches, typed rows)
+//!   that sources, the plugin runtime and sinks share.
+//! - `source/`: where records come from; `kafka` is a consumer group.
+//! - `offsets`: the acknowledgement tickets and what may be committed (a source
+//!   opens a ticket per batch, a sink acknowledges it).
 //! - `sink/`: where records go; `console` prints Spark's console format, `kafka`
 //!   produces to topics.
 //! - `pipeline`: source → workers (plugin chains) → router → sinks, for `run` and `demo`.
@@ -17,8 +20,10 @@
 
 pub mod cli;
 pub mod commands;
+pub mod data;
 pub mod generation;
 pub mod kafka;
+pub mod offsets;
 pub mod pipeline;
 pub mod pipeline_file;
 pub mod plugin;

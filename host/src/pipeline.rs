@@ -4,14 +4,15 @@
 //! outcome (the sink, a plugin-chosen topic, the dead-letter topic); offsets
 //! are committed as the [`Tracker`] sees outputs acknowledged.
 
-use crate::cli::{OnError, RunFormat, TableArgs};
-use crate::plugin::batch::{bytes, headers, value};
-use crate::plugin::bindings::Field;
+use crate::data::Field;
+use crate::data::batch::{bytes, headers, value};
+use crate::offsets::{Ticket, TopicPartition, Tracker};
 use crate::plugin::{Chain, ChainOutput};
-use crate::sink::console::{ClosedStdout, batch_header, json_lines, table_rows, write_stdout};
+use crate::sink::console::{
+    ClosedStdout, RunFormat, TableStyle, batch_header, json_lines, table_rows, write_stdout,
+};
 use crate::sink::kafka::KafkaSink;
 use crate::source::kafka::{KafkaSource, SourceBatch};
-use crate::source::offsets::{Ticket, TopicPartition, Tracker};
 use anyhow::{Result, anyhow, bail};
 use rdkafka::consumer::CommitMode;
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,6 +25,17 @@ use std::time::{Duration, Instant};
 /// How long shutdown waits for outstanding deliveries.
 const DRAIN: Duration = Duration::from_secs(60);
 
+/// What a record a plugin rejects does (`--on-error`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnError {
+    /// Send the original record to `--dlq-topic` with `sluice.*` headers saying why.
+    Dlq,
+    /// Skip it, logging one JSON line on stderr.
+    Drop,
+    /// Stop, committing only the offsets before it.
+    Fail,
+}
+
 /// Where the chain's outputs go.
 pub enum Output {
     /// Printed as Spark's console sink prints, or as JSON lines.
@@ -31,7 +43,7 @@ pub enum Output {
         /// Table or JSON lines.
         format: RunFormat,
         /// How tables are shown.
-        table: TableArgs,
+        table: TableStyle,
         /// The table's columns.
         fields: Vec<Field>,
         /// Whether the chain declared a schema (else one `value` column).

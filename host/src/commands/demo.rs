@@ -6,12 +6,12 @@
 use super::{load_plugins, stop_on_signals};
 use crate::cli::{DemoArgs, OnError, RunFormat};
 use crate::generation::Generation;
+use crate::offsets::Tracker;
 use crate::pipeline::{Options, Output, Router};
 use crate::plugin::{Chain, Stage};
 use crate::sink::console::{columns, schema_tree};
 use crate::sink::kafka::KafkaSink;
 use crate::source::kafka::{KafkaSource, SourceConfig, StartingOffsets, Subscription};
-use crate::source::offsets::Tracker;
 use anyhow::{Context, Result, anyhow};
 use indicatif::ProgressBar;
 use rdkafka::mocking::MockCluster;
@@ -70,7 +70,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let router = Router {
         output: Output::Console {
             format: RunFormat::Table,
-            table: args.table.clone(),
+            table: args.table.style(),
             fields,
             declared,
             batches: AtomicU64::new(0),

@@ -6,12 +6,12 @@ use super::plan::{on_error, output_topic, workers};
 use super::{load_plugins, stop_on_signals};
 use crate::cli::{RunArgs, RunFormat};
 use crate::kafka::ensure_topics;
+use crate::offsets::Tracker;
 use crate::pipeline::{Options, Output, Router};
 use crate::plugin::{Chain, World};
 use crate::sink::console::{columns, schema_tree};
 use crate::sink::kafka::KafkaSink;
 use crate::source::kafka::{KafkaSource, SourceConfig, StartingOffsets, Subscription};
-use crate::source::offsets::Tracker;
 use anyhow::Result;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -82,7 +82,7 @@ pub fn run(args: RunArgs) -> Result<()> {
             }
             Output::Console {
                 format: args.format,
-                table: args.table.clone(),
+                table: args.table.style(),
                 fields,
                 declared: schema.is_some(),
                 batches: AtomicU64::new(0),

@@ -4,7 +4,7 @@
 
 use super::load_plugins;
 use crate::cli::{TestArgs, TestFormat};
-use crate::plugin::batch::{BatchBuilder, InputRecord};
+use crate::data::batch::{BatchBuilder, InputRecord};
 use crate::plugin::bindings::Batch;
 use crate::plugin::{Chain, Stage, World};
 use crate::sink::console::{columns, json_lines, schema_tree, table_rows, write_stdout};
@@ -149,7 +149,7 @@ pub fn run(args: TestArgs) -> Result<()> {
         generated += count;
     }
     if args.format == TestFormat::Table {
-        write_stdout(args.table.render(&fields, &rows).as_bytes())?;
+        write_stdout(args.table.style().render(&fields, &rows).as_bytes())?;
     }
     if rejected > 0 {
         let records = if rejected == 1 {

@@ -9,13 +9,13 @@
 //! timestamp) stays with the source records unless a plugin sets its own;
 //! the sink takes it from [`ChainOutput::key`] and friends, once, at the end.
 
-use super::batch::{
-    self, BatchBuilder, InputRecord, bare_record, bytes, has_own_metadata, inherit_metadata,
-};
 use super::bindings::{Accepts, Batch, Field, Produced, RecordMeta, Span};
 use super::engine::Plugin;
 use super::instance::Stage;
-use super::rows;
+use crate::data::batch::{
+    self, BatchBuilder, InputRecord, bare_record, bytes, has_own_metadata, inherit_metadata,
+};
+use crate::data::rows;
 use anyhow::{Result, bail};
 use std::sync::Arc;
 

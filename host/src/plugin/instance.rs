@@ -7,13 +7,13 @@
 //! record that traps becomes a record error and the rest go on.
 
 use super::Limits;
-use super::batch;
 use super::bindings::{
     Accepts, Batch, Field, Info, Output, PluginError, Produced, RecordError, Transform,
     generator::Generator,
 };
 use super::engine::{Plugin, Pre, World};
 use super::state::{OutputTail, State};
+use crate::data::batch;
 use anyhow::{Result, anyhow, bail};
 use std::sync::Arc;
 use wasmtime::{Store, StoreLimitsBuilder, Trap};

@@ -7,11 +7,8 @@
 //! - `bundled`: the stock plugins shipped inside the binary.
 //! - `state`: a store's data (WASI context, limits, captured output).
 //! - `instance`: a live instance, trap recovery and bisection ([`Stage`]).
-//! - `batch`: building, validating, splitting and merging packed batches.
-//! - `rows`: typed rows: validating, reading, picking, joining, `to_json`.
 //! - `chain`: transforms in sequence, with provenance ([`Chain`]).
 
-pub mod batch;
 pub mod bindings;
 pub mod bundled;
 pub mod cache;
@@ -19,7 +16,6 @@ pub mod capabilities;
 pub mod chain;
 pub mod engine;
 pub mod instance;
-pub mod rows;
 pub mod state;
 
 pub use chain::{Chain, ChainError, ChainOutput};

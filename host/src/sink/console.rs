@@ -8,12 +8,42 @@
 //! between two borders and a border closes the table; past `num_rows`,
 //! `only showing top N rows`.
 
+use crate::data::rows;
+use crate::data::{Field, FieldType};
 use crate::plugin::ChainOutput;
-use crate::plugin::bindings::{Field, FieldType};
-use crate::plugin::rows;
 use sluice_sdk::value::{java_double, java_float};
 use std::io::Write;
 use unicode_width::UnicodeWidthStr;
+
+/// What the console prints for `host run`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunFormat {
+    /// Spark's console sink: a `Batch: N` header and a table per micro-batch.
+    Table,
+    /// One line per output record.
+    Json,
+}
+
+/// How Spark-style tables are shown (`--num-rows`, `--truncate`).
+#[derive(Debug, Clone, Copy)]
+pub struct TableStyle {
+    /// Rows shown per table.
+    pub num_rows: usize,
+    /// Cut cells longer than 20 characters, as Spark does.
+    pub truncate: bool,
+}
+
+impl TableStyle {
+    /// `Dataset.show(numRows, truncate)` of `rows` under `fields`.
+    pub fn render(&self, fields: &[Field], rows: &[Vec<Option<String>>]) -> String {
+        table(
+            fields,
+            rows,
+            self.num_rows,
+            if self.truncate { 20 } else { 0 },
+        )
+    }
+}
 
 /// Stdout was closed by its reader (`host … | head`): not a failure, the
 /// output is simply no longer wanted; `main` exits 0 on it.
@@ -138,7 +168,7 @@ pub fn table_rows(
                     rows::show(typed, c, i)
                 })
                 .collect(),
-            None => row(fields, crate::plugin::batch::value(b, i), declared),
+            None => row(fields, crate::data::batch::value(b, i), declared),
         })
         .collect()
 }
@@ -158,7 +188,7 @@ pub fn json_lines(chain: &ChainOutput<'_>) -> Vec<u8> {
         return out;
     }
     for i in 0..chain.len() {
-        match crate::plugin::batch::value(b, i) {
+        match crate::data::batch::value(b, i) {
             None => out.extend_from_slice(b"null"),
             Some(v)
                 if !v.contains(&b'\n')

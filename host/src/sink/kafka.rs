@@ -5,7 +5,7 @@
 //! never committed.
 
 use crate::kafka::producer_config;
-use crate::source::offsets::Ticket;
+use crate::offsets::Ticket;
 use anyhow::{Context, Result, anyhow};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};

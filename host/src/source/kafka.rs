@@ -3,10 +3,10 @@
 //! partition. Offsets are committed from the [`Tracker`]: only what every
 //! output was acknowledged for, and again before partitions are revoked.
 
-use super::offsets::{Position, TopicPartition, Tracker};
+use crate::data::Batch;
+use crate::data::batch::{BatchBuilder, InputRecord};
 use crate::kafka::{TIMEOUT, client_config, ensure_topics, unreachable};
-use crate::plugin::batch::{BatchBuilder, InputRecord};
-use crate::plugin::bindings::Batch;
+use crate::offsets::{Position, TopicPartition, Tracker};
 use anyhow::{Context, Result, anyhow, bail};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult};

@@ -1,7 +1,8 @@
 //! Where records come from.
 //!
 //! - `kafka`: a consumer in a consumer group, read in batches spread over workers.
-//! - `offsets`: which offsets may be committed (at-least-once bookkeeping).
+//!
+//! Which offsets may be committed is `crate::offsets`: a source opens a
+//! ticket per batch, a sink acknowledges it, and neither knows the other.
 
 pub mod kafka;
-pub mod offsets;

@@ -2,7 +2,7 @@
 //! trusted), reading cells, taking rows out of them and putting them
 //! together, and encoding a row as Spark's `to_json` does.
 
-use super::bindings::{ByteValues, Column, Field, FieldType, Rows, Values};
+use crate::plugin::bindings::{ByteValues, Column, Field, FieldType, Rows, Values};
 use anyhow::{Result, bail};
 use sluice_sdk::value::{
     Cell, write_java_double, write_json_cell, write_json_str, write_json_text,

@@ -1,11 +1,11 @@
 //! Host-side work on packed batches: building them, validating what a plugin
 //! returns (never trusted), and splitting and merging them for bisection.
 
-use super::bindings::{
+use super::rows;
+use crate::plugin::bindings::{
     Batch, ByteValues, Column, Field, FieldType, Header, Output, Produced, RecordMeta, Rows, Span,
     Values,
 };
-use super::rows;
 use anyhow::{Result, bail};
 
 /// One record as the host reads it from a source.
