@@ -11,7 +11,7 @@
 //!   opens a ticket per batch, a sink acknowledges it).
 //! - `sink/`: where records go; `console` prints Spark's console format, `kafka`
 //!   produces to topics.
-//! - `pipeline`: source → workers (plugin chains) → router → sinks, for `run` and `demo`.
+//! - `pipeline/`: source → workers (plugin chains) → router → sinks, for `run` and `demo`.
 //! - `generation`: a generator plugin → the Kafka sink, for `generate` and `demo`.
 //! - `kafka`: what every Kafka client shares (config, errors, topic checks).
 //! - `commands/`: one module per `host` subcommand.
