@@ -151,13 +151,18 @@ pub fn value(batch: &Batch, i: usize) -> Option<&[u8]> {
 /// validate, pick and join it with the typed-rows code).
 fn values_as_rows(column: Column) -> Rows {
     Rows {
-        fields: vec![Field {
-            name: "value".into(),
-            ty: FieldType::Binary,
-            nullable: true,
-            parent: None,
-        }],
+        fields: vec![value_field()],
         columns: vec![column],
+    }
+}
+
+/// The field a `values` column holds: nullable binary.
+fn value_field() -> Field {
+    Field {
+        name: "value".into(),
+        ty: FieldType::Binary,
+        nullable: true,
+        parent: None,
     }
 }
 
@@ -228,7 +233,7 @@ pub fn validate_batch(batch: &Batch, inputs: Option<usize>) -> Result<()> {
         bail!("the batch has {len} rows but no records, values or typed rows");
     }
     if let Some(values) = &batch.values {
-        rows::validate(&values_as_rows(values.clone()), len)
+        rows::validate_column(&value_field(), values, len)
             .map_err(|e| anyhow::anyhow!("the values column: {e:#}"))?;
     }
     if let Some(inputs) = inputs {
@@ -401,11 +406,7 @@ pub fn take(batch: &Batch, indices: &[u32]) -> Batch {
         } else {
             indices.iter().map(|i| batch.records[*i as usize]).collect()
         },
-        values: batch.values.as_ref().map(|v| {
-            rows::take(&values_as_rows(v.clone()), indices)
-                .columns
-                .remove(0)
-        }),
+        values: batch.values.as_ref().map(|v| rows::take_column(v, indices)),
         rows: batch.rows.as_ref().map(|r| rows::take(r, indices)),
         inputs: if batch.inputs.is_empty() {
             Vec::new()

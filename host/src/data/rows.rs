@@ -59,77 +59,86 @@ pub fn validate(rows: &Rows, len: usize) -> Result<()> {
             rows.fields.len()
         );
     }
-    let bitmap_bytes = len.div_ceil(8);
     for (i, (field, column)) in rows.fields.iter().zip(&rows.columns).enumerate() {
-        let name = &field.name;
         if let Some(parent) = field.parent {
             let parent = parent as usize;
             if parent >= i || rows.fields[parent].ty != FieldType::Struct {
-                bail!("field {name:?} names parent {parent}, which is not an earlier struct field");
+                bail!(
+                    "field {:?} names parent {parent}, which is not an earlier struct field",
+                    field.name
+                );
             }
         }
-        let fits = matches!(
-            (field.ty, &column.values),
-            (FieldType::String | FieldType::Binary, Values::Bytes(_))
-                | (FieldType::Double, Values::F64s(_))
-                | (FieldType::Float, Values::F32s(_))
-                | (FieldType::Long | FieldType::Timestamp, Values::S64s(_))
-                | (FieldType::Integer, Values::S32s(_))
-                | (FieldType::Boolean, Values::Bits(_))
-                | (FieldType::Struct, Values::Children)
+        validate_column(field, column, len)?;
+    }
+    Ok(())
+}
+
+/// Checks one column of `len` rows against its field (see [`validate`]).
+pub fn validate_column(field: &Field, column: &Column, len: usize) -> Result<()> {
+    let bitmap_bytes = len.div_ceil(8);
+    let name = &field.name;
+    let fits = matches!(
+        (field.ty, &column.values),
+        (FieldType::String | FieldType::Binary, Values::Bytes(_))
+            | (FieldType::Double, Values::F64s(_))
+            | (FieldType::Float, Values::F32s(_))
+            | (FieldType::Long | FieldType::Timestamp, Values::S64s(_))
+            | (FieldType::Integer, Values::S32s(_))
+            | (FieldType::Boolean, Values::Bits(_))
+            | (FieldType::Struct, Values::Children)
+    );
+    if !fits {
+        bail!(
+            "column {name:?} is declared {} but holds other values",
+            type_name(field.ty)
         );
-        if !fits {
+    }
+    match &column.values {
+        Values::Bits(bits) if bits.len() < bitmap_bytes => {
             bail!(
-                "column {name:?} is declared {} but holds other values",
-                type_name(field.ty)
-            );
+                "column {name:?} has a {}-byte bitmap for {len} rows",
+                bits.len()
+            )
         }
-        match &column.values {
-            Values::Bits(bits) if bits.len() < bitmap_bytes => {
-                bail!(
-                    "column {name:?} has a {}-byte bitmap for {len} rows",
-                    bits.len()
-                )
-            }
-            Values::Bits(_) | Values::Children => {}
-            values => {
-                let n = values_len(values).unwrap_or(usize::MAX);
-                if n != len {
-                    bail!("column {name:?} has {n} values for {len} rows");
-                }
+        Values::Bits(_) | Values::Children => {}
+        values => {
+            let n = values_len(values).unwrap_or(usize::MAX);
+            if n != len {
+                bail!("column {name:?} has {n} values for {len} rows");
             }
         }
-        if let Values::Bytes(b) = &column.values {
-            if b.offsets.windows(2).any(|w| w[0] > w[1])
-                || b.offsets
-                    .last()
-                    .is_some_and(|end| *end as usize > b.data.len())
+    }
+    if let Values::Bytes(b) = &column.values {
+        if b.offsets.windows(2).any(|w| w[0] > w[1])
+            || b.offsets
+                .last()
+                .is_some_and(|end| *end as usize > b.data.len())
+        {
+            bail!("column {name:?} has offsets out of order or past its data");
+        }
+        if field.ty == FieldType::String {
+            let text = std::str::from_utf8(&b.data)
+                .map_err(|_| anyhow::anyhow!("column {name:?} is not UTF-8"))?;
+            if b.offsets
+                .iter()
+                .any(|o| !text.is_char_boundary(*o as usize))
             {
-                bail!("column {name:?} has offsets out of order or past its data");
-            }
-            if field.ty == FieldType::String {
-                let text = std::str::from_utf8(&b.data)
-                    .map_err(|_| anyhow::anyhow!("column {name:?} is not UTF-8"))?;
-                if b.offsets
-                    .iter()
-                    .any(|o| !text.is_char_boundary(*o as usize))
-                {
-                    bail!("column {name:?} has an offset inside a UTF-8 character");
-                }
+                bail!("column {name:?} has an offset inside a UTF-8 character");
             }
         }
-        match &column.valid {
-            Some(valid) if valid.len() < bitmap_bytes => {
-                bail!(
-                    "column {name:?} has a {}-byte validity bitmap for {len} rows",
-                    valid.len()
-                )
-            }
-            Some(valid) if !field.nullable && (0..len).any(|r| !bit(valid, r)) => {
-                bail!("column {name:?} is declared NOT NULL but holds a null")
-            }
-            _ => {}
+    }
+    match &column.valid {
+        Some(valid) if valid.len() < bitmap_bytes => {
+            bail!(
+                "column {name:?} has a {}-byte validity bitmap for {len} rows",
+                valid.len()
+            )
         }
+        Some(valid) if !field.nullable && (0..len).any(|r| !bit(valid, r)) => {
+            bail!("column {name:?} is declared NOT NULL but holds a null")
+        }
+        _ => {}
     }
     Ok(())
 }
@@ -304,29 +313,31 @@ fn take_values(values: &Values, rows: &[u32]) -> Values {
 
 /// The rows at `indices` (validated rows, indices in range), in that order.
 pub fn take(rows: &Rows, indices: &[u32]) -> Rows {
-    let columns = rows
-        .columns
-        .iter()
-        .map(|c| {
-            let valid = c.valid.as_ref().and_then(|v| {
-                let mut bits = Vec::with_capacity(indices.len().div_ceil(8));
-                let mut any_null = false;
-                for (i, r) in indices.iter().enumerate() {
-                    let on = bit(v, *r as usize);
-                    any_null |= !on;
-                    set_bit(&mut bits, i, on);
-                }
-                any_null.then_some(bits)
-            });
-            Column {
-                valid,
-                values: take_values(&c.values, indices),
-            }
-        })
-        .collect();
     Rows {
         fields: rows.fields.clone(),
-        columns,
+        columns: rows
+            .columns
+            .iter()
+            .map(|c| take_column(c, indices))
+            .collect(),
+    }
+}
+
+/// The values of one validated column at `indices`, in that order.
+pub fn take_column(column: &Column, indices: &[u32]) -> Column {
+    let valid = column.valid.as_ref().and_then(|v| {
+        let mut bits = Vec::with_capacity(indices.len().div_ceil(8));
+        let mut any_null = false;
+        for (i, r) in indices.iter().enumerate() {
+            let on = bit(v, *r as usize);
+            any_null |= !on;
+            set_bit(&mut bits, i, on);
+        }
+        any_null.then_some(bits)
+    });
+    Column {
+        valid,
+        values: take_values(&column.values, indices),
     }
 }
 
