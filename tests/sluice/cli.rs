@@ -193,7 +193,6 @@ fn min_price_example_is_a_ten_line_plugin_that_works() {
 
 #[test]
 fn closed_stdout_is_not_an_error() {
-    use std::io::Read;
     let mut child = std::process::Command::new(sluice_tests::host_bin())
         .args([
             "test",
@@ -206,14 +205,7 @@ fn closed_stdout_is_not_an_error() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut first = [0u8; 64];
-    child
-        .stdout
-        .as_mut()
-        .unwrap()
-        .read_exact(&mut first)
-        .unwrap();
-    drop(child.stdout.take());
+    sluice_tests::read_then_close_stdout(&mut child, 64);
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),

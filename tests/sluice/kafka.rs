@@ -950,15 +950,8 @@ fn a_console_reader_that_goes_away_stops_the_run_with_exit_0() {
         .stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     // The printSchema tree comes first; read some of it, then go away.
-    let mut first = [0u8; 16];
-    child
-        .stdout
-        .as_mut()
-        .unwrap()
-        .read_exact(&mut first)
-        .unwrap();
-    assert_eq!(&first, b"root\n |-- event_");
-    drop(child.stdout.take());
+    let first = sluice_tests::read_then_close_stdout(&mut child, 16);
+    assert_eq!(first, b"root\n |-- event_");
     let deadline = std::time::Instant::now() + LIMIT;
     let status = loop {
         broker.produce("closed", &[Record::new("k", tick(1).as_bytes())]);

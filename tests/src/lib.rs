@@ -51,6 +51,21 @@ pub fn guest(name: &str) -> &'static str {
     }
 }
 
+/// Reads the first `n` bytes a child prints, then closes its stdout, as a
+/// reader such as `head` does; returns them.
+pub fn read_then_close_stdout(child: &mut Child, n: usize) -> Vec<u8> {
+    use std::io::Read;
+    let mut first = vec![0u8; n];
+    child
+        .stdout
+        .as_mut()
+        .expect("stdout piped")
+        .read_exact(&mut first)
+        .expect("the first bytes of stdout");
+    drop(child.stdout.take());
+    first
+}
+
 /// What one run of `host` did.
 #[derive(Debug)]
 pub struct Run {
