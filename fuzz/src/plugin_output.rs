@@ -6,9 +6,9 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use host::data::batch::{
-    BatchBuilder, InputRecord, RowValues, bytes, headers, inherit_metadata, take, validate,
+    BatchBuilder, InputRecord, RowValues, bytes, headers, inherit_metadata, take,
 };
-use host::data::rows;
+use host::data::{rows, validate};
 use host::plugin::bindings::{
     Batch, ByteValues, Column, Field, FieldType, Header, Output, Produced, RecordError, RecordMeta,
     Rows, Span, Values,
@@ -224,7 +224,7 @@ pub fn run(raw: &[u8]) {
     let Ok((out, inputs)) = output(&mut u) else {
         return;
     };
-    if validate(&out, inputs).is_err() {
+    if validate::output(&out, inputs).is_err() {
         return;
     }
     // What the host does with a valid output: pick a selection's rows, or

@@ -5,7 +5,7 @@
 use crate::data::batch::RowValues;
 use crate::offsets::Tracker;
 use crate::plugin::Stage;
-use crate::sink::kafka::KafkaSink;
+use crate::sink::kafka::KafkaProducer;
 use anyhow::{Result, bail};
 use indicatif::ProgressBar;
 use std::sync::Arc;
@@ -17,7 +17,7 @@ pub struct Generation {
     /// The generator's instance.
     pub generator: Stage,
     /// The producer (idempotent), the same as `host run`'s Kafka sink.
-    pub producer: KafkaSink,
+    pub producer: KafkaProducer,
     /// The topic.
     pub topic: String,
     /// Records per second; 0 is as fast as possible.

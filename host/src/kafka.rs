@@ -98,7 +98,6 @@ pub fn producer_config(brokers: &str, properties: &[(String, String)]) -> Client
 }
 
 /// Declares a client context that logs like [`Quiet`].
-#[macro_export]
 macro_rules! quiet_client_context {
     ($context:ty) => {
         impl rdkafka::ClientContext for $context {
@@ -111,6 +110,7 @@ macro_rules! quiet_client_context {
         }
     };
 }
+pub(crate) use quiet_client_context;
 
 /// Checks that every topic exists on `brokers`. Missing ones are created
 /// (one partition) when `create` is set; otherwise the error says how.

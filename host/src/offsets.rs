@@ -15,10 +15,36 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// A topic and partition.
-pub type TopicPartition = (Arc<str>, i32);
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TopicPartition {
+    /// The topic (shared: one allocation per topic).
+    pub topic: Arc<str>,
+    /// The partition.
+    pub partition: i32,
+}
 
-/// Where a record was read: topic, partition, offset.
-pub type Position = (Arc<str>, i32, i64);
+impl std::fmt::Display for TopicPartition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}[{}]", self.topic, self.partition)
+    }
+}
+
+/// Where a record was read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Position {
+    /// The topic (shared: one allocation per topic).
+    pub topic: Arc<str>,
+    /// The partition.
+    pub partition: i32,
+    /// The record's offset.
+    pub offset: i64,
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}[{}]@{}", self.topic, self.partition, self.offset)
+    }
+}
 
 /// A batch not yet committable on one partition.
 #[derive(Clone, Copy)]
@@ -92,15 +118,18 @@ impl Tracker {
         self.lock().partitions.keys().cloned().collect()
     }
 
-    /// Opens a ticket for a batch of records read at `positions`
-    /// (topic, partition, offset), in read order. Records of partitions
+    /// Opens a ticket for a batch of records read at `positions`, in read order. Records of partitions
     /// this consumer does not own (read just before a revoke) are processed
     /// but never committed here.
     pub fn open(self: &Arc<Self>, positions: &[Position]) -> Arc<Ticket> {
         let mut ends: BTreeMap<TopicPartition, i64> = BTreeMap::new();
-        for (topic, partition, offset) in positions {
-            let end = ends.entry((topic.clone(), *partition)).or_insert(0);
-            *end = (*end).max(offset + 1);
+        for p in positions {
+            let tp = TopicPartition {
+                topic: p.topic.clone(),
+                partition: p.partition,
+            };
+            let end = ends.entry(tp).or_insert(0);
+            *end = (*end).max(p.offset + 1);
         }
         let mut inner = self.lock();
         let id = inner.next_id;
@@ -246,12 +275,22 @@ impl Drop for Ticket {
 mod tests {
     use super::*;
 
-    fn tp(p: i32) -> TopicPartition {
-        ("t".into(), p)
+    fn tp(partition: i32) -> TopicPartition {
+        TopicPartition {
+            topic: "t".into(),
+            partition,
+        }
     }
 
-    fn at(p: i32, offsets: std::ops::Range<i64>) -> Vec<Position> {
-        offsets.map(|o| ("t".into(), p, o)).collect()
+    fn at(partition: i32, offsets: std::ops::Range<i64>) -> Vec<Position> {
+        let topic: Arc<str> = "t".into();
+        offsets
+            .map(|offset| Position {
+                topic: topic.clone(),
+                partition,
+                offset,
+            })
+            .collect()
     }
 
     #[test]

@@ -3,15 +3,17 @@
 //! one's, check the options, print the resolved pipeline, and name every
 //! problem at once. `--check=online` also asks the brokers about the topics.
 
-use super::plan::{on_error, output_topic, workers};
-use crate::cli::{CheckMode, GenerateArgs, KafkaArgs, OnError, PluginArgs, RunArgs, SinkKind};
+use super::plan::{Problems, resolve};
+use crate::cli::{CheckMode, GenerateArgs, RunArgs};
+use crate::data::{Field, type_name};
 use crate::kafka::{Quiet, TIMEOUT, client_config, unreachable};
-use crate::plugin::bindings::Field;
-use crate::plugin::{Runtime, Stage, World};
-use crate::sink::console::type_name;
-use anyhow::{Result, bail};
+use crate::plugin::bindings::Accepts;
+use crate::plugin::{Limits, PluginSpec, Runtime, Stage, World};
+use crate::source::kafka::Subscription;
+use anyhow::Result;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// What a check found: the resolved pipeline, and the problems.
@@ -33,23 +35,20 @@ impl Report {
             let _ = writeln!(out, "{line}");
         }
         crate::sink::console::write_stdout(out.as_bytes())?;
-        match self.problems.len() {
-            0 => Ok(()),
-            1 => bail!("{}", self.problems[0]),
-            n => bail!("{n} problems:\n  - {}", self.problems.join("\n  - ")),
+        match self.problems.is_empty() {
+            true => Ok(()),
+            false => Err(Problems(self.problems).into_error()),
         }
     }
 
     /// Loads and initialises each plugin, one by one, so every failing one is named.
-    fn plugins(&mut self, args: &PluginArgs, sources: &[String]) -> Vec<Stage> {
-        let specs = match args.specs(sources) {
-            Ok(specs) => specs,
-            Err(e) => {
-                self.problem(e);
-                return Vec::new();
-            }
-        };
-        let runtime = match Runtime::new(args.limits(), args.cache_dir()) {
+    fn plugins(
+        &mut self,
+        specs: &[PluginSpec],
+        limits: Limits,
+        cache: Option<PathBuf>,
+    ) -> Vec<Stage> {
+        let runtime = match Runtime::new(limits, cache) {
             Ok(r) => r,
             Err(e) => {
                 self.problem(e);
@@ -57,13 +56,37 @@ impl Report {
             }
         };
         let mut stages = Vec::new();
-        for spec in &specs {
+        for spec in specs {
             match runtime.load(spec).and_then(|p| Stage::new(Arc::new(p))) {
                 Ok(stage) => stages.push(stage),
                 Err(e) => self.problem(format!("{e:#}")),
             }
         }
         stages
+    }
+
+    /// Describes a chain of transforms and names what does not fit.
+    fn chain(&mut self, stages: &[Stage]) {
+        for (i, stage) in stages.iter().enumerate() {
+            self.describe(i + 1, stage);
+            if let Err(e) = stage.plugin().expect(World::Transform, "`host run`") {
+                self.problem(e);
+            }
+        }
+        if let Some(first) = stages.first()
+            && first.plugin().world == World::Transform
+            && first.accepts() == Accepts::Rows
+        {
+            self.problem(format!(
+                "plugin {:?} reads typed rows, but the source gives raw values; put a parser such as parse_stock before it",
+                first.plugin().name
+            ));
+        }
+        for pair in stages.windows(2) {
+            for p in fit(&pair[0], &pair[1]) {
+                self.problem(p);
+            }
+        }
     }
 
     fn describe(&mut self, index: usize, stage: &Stage) {
@@ -87,19 +110,21 @@ impl Report {
     }
 
     /// Asks the brokers whether `topics` exist.
-    fn online(&mut self, kafka: &KafkaArgs, topics: &[&str], create: bool) {
-        let properties = match kafka.properties() {
-            Ok(p) => p,
-            Err(e) => return self.problem(e),
-        };
+    fn online(
+        &mut self,
+        brokers: &str,
+        properties: &[(String, String)],
+        topics: &[&str],
+        create: bool,
+    ) {
         let consumer: BaseConsumer<Quiet> =
-            match client_config(&kafka.brokers, &properties).create_with_context(Quiet) {
+            match client_config(brokers, properties).create_with_context(Quiet) {
                 Ok(c) => c,
                 Err(e) => return self.problem(format!("creating a Kafka client: {e}")),
             };
         let metadata = match consumer.fetch_metadata(None, TIMEOUT) {
             Ok(m) => m,
-            Err(e) => return self.problem(unreachable(&kafka.brokers, e)),
+            Err(e) => return self.problem(unreachable(brokers, e)),
         };
         for topic in topics {
             let exists = metadata
@@ -110,13 +135,11 @@ impl Report {
                 (true, _) => {}
                 (false, true) => self.lines.push(format!("topic {topic:?} will be created")),
                 (false, false) => self.problem(format!(
-                    "topic {topic:?} does not exist on {:?}; create it, or pass --create-topics",
-                    kafka.brokers
+                    "topic {topic:?} does not exist on {brokers:?}; create it, or pass --create-topics"
                 )),
             }
         }
-        self.lines
-            .push(format!("brokers {:?} answered", kafka.brokers));
+        self.lines.push(format!("brokers {brokers:?} answered"));
     }
 }
 
@@ -161,71 +184,31 @@ fn fit(previous: &Stage, next: &Stage) -> Vec<String> {
 /// `host run --check`.
 pub fn run(args: &RunArgs, mode: CheckMode) -> Result<()> {
     let mut report = Report::default();
-    let on_error = on_error(args).map_err(|e| report.problem(e)).ok();
-    let output = output_topic(args)
-        .map_err(|e| report.problem(e))
-        .ok()
-        .flatten();
-    let source = match &args.topic_pattern {
-        Some(p) => format!("topics matching {p:?}"),
-        None => format!("topics {}", args.topic.join(", ")),
+    let plan = match resolve(args) {
+        Ok(plan) => plan,
+        Err(problems) => {
+            // Still name what is wrong with the plugins.
+            report.problems = problems.0;
+            if let Ok(specs) = args.runtime.specs(&args.plugins) {
+                let stages =
+                    report.plugins(&specs, args.runtime.limits(), args.runtime.cache_dir());
+                report.chain(&stages);
+            }
+            return report.finish();
+        }
     };
-    let group = args.group();
-    report.lines.push(format!(
-        "source:    kafka {:?}, {source}, group {group:?}, starting offsets {}, batches of up to {} records / {} ms{}",
-        args.kafka.brokers,
-        args.starting_offsets,
-        args.max_records_per_batch,
-        args.batch_linger_ms,
-        if args.available_now { ", available now" } else { "" }
-    ));
-    let stages = report.plugins(&args.runtime, &args.plugins);
-    for (i, stage) in stages.iter().enumerate() {
-        report.describe(i + 1, stage);
-        if let Err(e) = stage.plugin().expect(World::Transform, "`host run`") {
-            report.problem(e.to_string());
-        }
-    }
-    if let Some(first) = stages.first()
-        && first.plugin().world == World::Transform
-        && first.accepts() == crate::plugin::bindings::Accepts::Rows
-    {
-        report.problem(format!(
-            "plugin {:?} reads typed rows, but the source gives raw values; put a parser such as parse_stock before it",
-            first.plugin().name
-        ));
-    }
-    for pair in stages.windows(2) {
-        for p in fit(&pair[0], &pair[1]) {
-            report.problem(p);
-        }
-    }
-    report.lines.push(match (&output, args.sink) {
-        (Some(topic), _) => format!("sink:      kafka topic {topic:?} (idempotent producer)"),
-        (None, SinkKind::Console) => format!(
-            "sink:      console, {:?}, {} rows per batch, truncate {}",
-            format!("{:?}", args.format).to_lowercase(),
-            args.table.num_rows,
-            args.table.truncate
-        ),
-        (None, SinkKind::Kafka) => "sink:      kafka (no topic)".to_string(),
-    });
-    if let Some(policy) = on_error {
-        report.lines.push(match (policy, &args.dlq_topic) {
-            (OnError::Dlq, Some(t)) => format!("on error:  dead-letter topic {t:?}"),
-            (OnError::Drop, _) => "on error:  drop (logged on stderr)".to_string(),
-            _ => "on error:  fail (stop before the bad record)".to_string(),
-        });
-    }
-    report.lines.push(format!("workers:   {}", workers(args)));
+    report.lines.push(plan.source_line());
+    let stages = report.plugins(&plan.plugins, plan.limits, plan.cache_dir.clone());
+    report.chain(&stages);
+    report.lines.extend(plan.sink_lines());
     if mode == CheckMode::Online {
         let mut topics: Vec<&str> = Vec::new();
-        if args.topic_pattern.is_none() {
-            topics.extend(args.topic.iter().map(String::as_str));
+        if let Subscription::Topics(t) = &plan.source.subscription {
+            topics.extend(t.iter().map(String::as_str));
         }
-        topics.extend(output.as_deref());
-        topics.extend(args.dlq_topic.as_deref());
-        report.online(&args.kafka, &topics, args.create_topics);
+        topics.extend(plan.output_topics());
+        let s = &plan.source;
+        report.online(&s.brokers, &s.properties, &topics, s.create_topics);
     }
     report.finish()
 }
@@ -233,7 +216,13 @@ pub fn run(args: &RunArgs, mode: CheckMode) -> Result<()> {
 /// `host generate --check`.
 pub fn generate(args: &GenerateArgs, mode: CheckMode) -> Result<()> {
     let mut report = Report::default();
-    let stages = report.plugins(&args.runtime, std::slice::from_ref(&args.plugin));
+    let stages = match args.runtime.specs(std::slice::from_ref(&args.plugin)) {
+        Ok(specs) => report.plugins(&specs, args.runtime.limits(), args.runtime.cache_dir()),
+        Err(e) => {
+            report.problem(e);
+            Vec::new()
+        }
+    };
     for stage in &stages {
         report.describe(1, stage);
         if let Err(e) = stage.plugin().expect(World::Generator, "`host generate`") {
@@ -252,7 +241,13 @@ pub fn generate(args: &GenerateArgs, mode: CheckMode) -> Result<()> {
         }
     ));
     if mode == CheckMode::Online {
-        report.online(&args.kafka, &[&args.topic], args.create_topics);
+        match args.kafka.properties() {
+            Ok(properties) => {
+                let (brokers, topics) = (&args.kafka.brokers, [args.topic.as_str()]);
+                report.online(brokers, &properties, &topics, args.create_topics);
+            }
+            Err(e) => report.problem(e),
+        }
     }
     report.finish()
 }

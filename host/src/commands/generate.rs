@@ -6,7 +6,7 @@ use crate::cli::GenerateArgs;
 use crate::generation::Generation;
 use crate::kafka::ensure_topics;
 use crate::plugin::{Stage, World};
-use crate::sink::kafka::KafkaSink;
+use crate::sink::kafka::KafkaProducer;
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -27,7 +27,7 @@ pub fn generator(args: &crate::cli::PluginArgs, source: &str, count: u64) -> Res
 pub fn run(args: GenerateArgs) -> Result<()> {
     let generator = generator(&args.runtime, &args.plugin, args.count)?;
     let properties = args.kafka.properties()?;
-    let producer = KafkaSink::new(&args.kafka.brokers, &properties)?;
+    let producer = KafkaProducer::new(&args.kafka.brokers, &properties)?;
     ensure_topics(
         producer.client(),
         &args.kafka.brokers,

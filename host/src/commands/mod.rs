@@ -53,9 +53,6 @@ pub fn load_plugins(args: &PluginArgs, sources: &[String]) -> Result<(Runtime, V
 /// Starts a runtime and loads `specs`.
 pub fn load_specs(args: &PluginArgs, specs: &[PluginSpec]) -> Result<(Runtime, Vec<Arc<Plugin>>)> {
     let runtime = Runtime::new(args.limits(), args.cache_dir())?;
-    let plugins = specs
-        .iter()
-        .map(|s| runtime.load(s).map(Arc::new))
-        .collect::<Result<Vec<_>>>()?;
+    let plugins = runtime.load_all(specs)?;
     Ok((runtime, plugins))
 }

@@ -9,7 +9,7 @@ use sluice_sdk::value::{
 };
 use std::borrow::Cow;
 
-fn bit(bits: &[u8], i: usize) -> bool {
+pub(super) fn bit(bits: &[u8], i: usize) -> bool {
     bits.get(i / 8).is_some_and(|b| b & (1 << (i % 8)) != 0)
 }
 
@@ -20,127 +20,6 @@ fn set_bit(bits: &mut Vec<u8>, i: usize, on: bool) {
     if on {
         bits[i / 8] |= 1 << (i % 8);
     }
-}
-
-fn type_name(ty: FieldType) -> &'static str {
-    sluice_sdk::schema::type_name(match ty {
-        FieldType::String => sluice_sdk::FieldType::String,
-        FieldType::Double => sluice_sdk::FieldType::Double,
-        FieldType::Float => sluice_sdk::FieldType::Float,
-        FieldType::Long => sluice_sdk::FieldType::Long,
-        FieldType::Integer => sluice_sdk::FieldType::Integer,
-        FieldType::Boolean => sluice_sdk::FieldType::Boolean,
-        FieldType::Binary => sluice_sdk::FieldType::Binary,
-        FieldType::Timestamp => sluice_sdk::FieldType::Timestamp,
-        FieldType::Struct => sluice_sdk::FieldType::Struct,
-    })
-}
-
-fn values_len(values: &Values) -> Option<usize> {
-    Some(match values {
-        Values::Bytes(b) => b.offsets.len().checked_sub(1)?,
-        Values::F64s(v) => v.len(),
-        Values::F32s(v) => v.len(),
-        Values::S64s(v) => v.len(),
-        Values::S32s(v) => v.len(),
-        Values::Bits(_) | Values::Children => usize::MAX,
-    })
-}
-
-/// Checks typed rows from a plugin: one column per field, each of its
-/// field's type with exactly `len` values, offsets in order and inside the
-/// buffer, strings in UTF-8, bitmaps long enough, no null in a NOT NULL
-/// field, struct fields after their struct.
-pub fn validate(rows: &Rows, len: usize) -> Result<()> {
-    if rows.columns.len() != rows.fields.len() {
-        bail!(
-            "typed rows have {} columns for {} fields",
-            rows.columns.len(),
-            rows.fields.len()
-        );
-    }
-    for (i, (field, column)) in rows.fields.iter().zip(&rows.columns).enumerate() {
-        if let Some(parent) = field.parent {
-            let parent = parent as usize;
-            if parent >= i || rows.fields[parent].ty != FieldType::Struct {
-                bail!(
-                    "field {:?} names parent {parent}, which is not an earlier struct field",
-                    field.name
-                );
-            }
-        }
-        validate_column(field, column, len)?;
-    }
-    Ok(())
-}
-
-/// Checks one column of `len` rows against its field (see [`validate`]).
-pub fn validate_column(field: &Field, column: &Column, len: usize) -> Result<()> {
-    let bitmap_bytes = len.div_ceil(8);
-    let name = &field.name;
-    let fits = matches!(
-        (field.ty, &column.values),
-        (FieldType::String | FieldType::Binary, Values::Bytes(_))
-            | (FieldType::Double, Values::F64s(_))
-            | (FieldType::Float, Values::F32s(_))
-            | (FieldType::Long | FieldType::Timestamp, Values::S64s(_))
-            | (FieldType::Integer, Values::S32s(_))
-            | (FieldType::Boolean, Values::Bits(_))
-            | (FieldType::Struct, Values::Children)
-    );
-    if !fits {
-        bail!(
-            "column {name:?} is declared {} but holds other values",
-            type_name(field.ty)
-        );
-    }
-    match &column.values {
-        Values::Bits(bits) if bits.len() < bitmap_bytes => {
-            bail!(
-                "column {name:?} has a {}-byte bitmap for {len} rows",
-                bits.len()
-            )
-        }
-        Values::Bits(_) | Values::Children => {}
-        values => {
-            let n = values_len(values).unwrap_or(usize::MAX);
-            if n != len {
-                bail!("column {name:?} has {n} values for {len} rows");
-            }
-        }
-    }
-    if let Values::Bytes(b) = &column.values {
-        if b.offsets.windows(2).any(|w| w[0] > w[1])
-            || b.offsets
-                .last()
-                .is_some_and(|end| *end as usize > b.data.len())
-        {
-            bail!("column {name:?} has offsets out of order or past its data");
-        }
-        if field.ty == FieldType::String {
-            let text = std::str::from_utf8(&b.data)
-                .map_err(|_| anyhow::anyhow!("column {name:?} is not UTF-8"))?;
-            if b.offsets
-                .iter()
-                .any(|o| !text.is_char_boundary(*o as usize))
-            {
-                bail!("column {name:?} has an offset inside a UTF-8 character");
-            }
-        }
-    }
-    match &column.valid {
-        Some(valid) if valid.len() < bitmap_bytes => {
-            bail!(
-                "column {name:?} has a {}-byte validity bitmap for {len} rows",
-                valid.len()
-            )
-        }
-        Some(valid) if !field.nullable && (0..len).any(|r| !bit(valid, r)) => {
-            bail!("column {name:?} is declared NOT NULL but holds a null")
-        }
-        _ => {}
-    }
-    Ok(())
 }
 
 /// Whether row `i` of `column` holds a value.
@@ -388,6 +267,7 @@ pub fn concat(a: &mut Rows, a_len: usize, b: Rows, b_len: usize) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::validate;
 
     fn field(name: &str, ty: FieldType, parent: Option<u32>) -> Field {
         Field {
@@ -438,7 +318,7 @@ mod tests {
     #[test]
     fn rows_print_and_encode_as_spark_does() {
         let rows = stock();
-        validate(&rows, 2).unwrap();
+        validate::rows(&rows, 2).unwrap();
         let mut out = Vec::new();
         write_json(&mut out, &rows, 0);
         out.push(b'\n');
@@ -460,43 +340,43 @@ mod tests {
     fn invalid_rows_are_refused() {
         let mut short = stock();
         short.columns[1].values = Values::F64s(vec![1.0]);
-        assert!(validate(&short, 2).is_err());
+        assert!(validate::rows(&short, 2).is_err());
         let mut offsets = stock();
         offsets.columns[0].values = Values::Bytes(ByteValues {
             offsets: vec![0, 9, 9],
             data: b"AAPL".to_vec(),
         });
-        assert!(validate(&offsets, 2).is_err());
+        assert!(validate::rows(&offsets, 2).is_err());
         let mut utf8 = stock();
         utf8.columns[0].values = Values::Bytes(ByteValues {
             offsets: vec![0, 1, 2],
             data: "é".as_bytes().to_vec(),
         });
-        assert!(validate(&utf8, 2).is_err());
+        assert!(validate::rows(&utf8, 2).is_err());
         let mut wrong = stock();
         wrong.columns[1].values = Values::S64s(vec![1, 2]);
-        assert!(validate(&wrong, 2).is_err());
+        assert!(validate::rows(&wrong, 2).is_err());
         let mut orphan = stock();
         orphan.fields[3].parent = Some(1);
-        assert!(validate(&orphan, 2).is_err());
+        assert!(validate::rows(&orphan, 2).is_err());
         let mut not_null = stock();
         not_null.fields[0].nullable = false;
-        assert!(validate(&not_null, 2).is_err());
+        assert!(validate::rows(&not_null, 2).is_err());
         let mut columns = stock();
         columns.columns.pop();
-        assert!(validate(&columns, 2).is_err());
+        assert!(validate::rows(&columns, 2).is_err());
     }
 
     #[test]
     fn take_and_concat_keep_cells() {
         let rows = stock();
         let picked = take(&rows, &[1, 0]);
-        validate(&picked, 2).unwrap();
+        validate::rows(&picked, 2).unwrap();
         assert_eq!(show(&picked, 0, 1).as_deref(), Some("AAPL"));
         assert_eq!(show(&picked, 0, 0), None);
         let mut both = take(&rows, &[0]);
         concat(&mut both, 1, take(&rows, &[1]), 1).unwrap();
-        validate(&both, 2).unwrap();
+        validate::rows(&both, 2).unwrap();
         assert_eq!(show(&both, 1, 1).as_deref(), Some("1.0E7"));
         assert_eq!(show(&both, 0, 1), None);
         assert!(

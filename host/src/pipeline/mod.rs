@@ -1,23 +1,29 @@
-//! The streaming pipeline behind `host run` and `host demo`: one thread
-//! reads Kafka and hands each worker the batches of the partitions it owns;
-//! each worker runs its own instances of the plugin chain and routes every
-//! outcome (the sink, a plugin-chosen topic, the dead-letter topic); offsets
-//! are committed as the [`Tracker`] sees outputs acknowledged.
+//! The streaming pipeline behind `host run` and `host demo`, built from a
+//! resolved [`Plan`]: one thread reads Kafka and hands each worker the
+//! batches of the partitions it owns; each worker runs its own instances of
+//! the plugin chain and routes every outcome (the sink, the dead-letter
+//! route); offsets are committed as the [`Tracker`] sees outputs acknowledged.
 //!
-//! - here: read → lanes (workers) → chain → router → commit, and shutdown.
-//! - `router`: where each outcome of a batch goes (sink, topic, dead letters).
+//! - here: build; read → lanes (workers) → chain → router → commit; shutdown.
+//! - `plan`: what a pipeline is built from.
+//! - `router`: where each outcome of a batch goes (sink, dead letters, a stop).
 //! - `available_now`: the end offsets `--available-now` runs to.
 
 mod available_now;
+mod plan;
 mod router;
 
-pub use router::{OnError, Output, Router};
+pub use plan::{Plan, RejectPlan, SinkPlan};
+pub use router::{OnError, Rejected, Router};
 
+use crate::kafka::ensure_topics;
 use crate::offsets::{Ticket, Tracker};
-use crate::plugin::Chain;
-use crate::sink::console::ClosedStdout;
-use crate::sink::kafka::KafkaSink;
-use crate::source::kafka::{KafkaSource, SourceBatch};
+use crate::plugin::{Chain, Runtime, World};
+use crate::sink::Sink;
+use crate::sink::console::{ClosedStdout, ConsoleSink};
+use crate::sink::dead_letter::DeadLetters;
+use crate::sink::kafka::{KafkaProducer, KafkaSink};
+use crate::source::kafka::{KafkaSource, SourceBatch, StartingOffsets};
 use anyhow::{Result, anyhow, bail};
 use available_now::Targets;
 use rdkafka::consumer::CommitMode;
@@ -29,14 +35,78 @@ use std::time::{Duration, Instant};
 /// How long shutdown waits for outstanding deliveries.
 const DRAIN: Duration = Duration::from_secs(60);
 
-/// How the pipeline runs.
-pub struct Options {
-    /// Stop once this many input records were read and handled.
-    pub limit: Option<u64>,
-    /// Stop once the partitions are read up to their end offsets at start.
-    pub available_now: bool,
-    /// The group starts at `latest` (nothing is available now on a first start).
-    pub starting_latest: bool,
+/// A pipeline ready to run: plugins loaded and initialised, the consumer
+/// subscribed, the sink open.
+pub struct Pipeline {
+    runtime: Runtime,
+    source: KafkaSource,
+    tracker: Arc<Tracker>,
+    chains: Vec<Chain>,
+    router: Arc<Router>,
+    limit: Option<u64>,
+    available_now: bool,
+    starting_latest: bool,
+}
+
+impl Pipeline {
+    /// Loads and initialises the plugins (one chain per worker), connects
+    /// the source, checks (or creates) the output topics and opens the sink.
+    pub fn build(plan: &Plan) -> Result<Pipeline> {
+        let runtime = Runtime::new(plan.limits, plan.cache_dir.clone())?;
+        let plugins = runtime.load_all(&plan.plugins)?;
+        for p in &plugins {
+            p.expect(World::Transform, "`host run`")?;
+        }
+        let chains = (0..plan.workers.max(1))
+            .map(|_| Chain::new(&plugins))
+            .collect::<Result<Vec<_>>>()?;
+        let tracker = Arc::new(Tracker::default());
+        let source = KafkaSource::connect(plan.source.clone(), tracker.clone())?;
+        let (brokers, properties) = (&plan.source.brokers, &plan.source.properties);
+        let outputs = plan.output_topics();
+        let producer = match outputs.is_empty() {
+            true => None,
+            false => {
+                let producer = Arc::new(KafkaProducer::new(brokers, properties)?);
+                let create = plan.source.create_topics;
+                ensure_topics(producer.client(), brokers, properties, &outputs, create)?;
+                Some(producer)
+            }
+        };
+        let producer = || producer.clone().expect("a producer for the output topics");
+        let sink: Box<dyn Sink> = match &plan.sink {
+            SinkPlan::Kafka { topic } => Box::new(KafkaSink {
+                producer: producer(),
+                topic: topic.clone(),
+            }),
+            SinkPlan::Console { format, table } => {
+                Box::new(ConsoleSink::open(*format, *table, chains[0].schema())?)
+            }
+        };
+        let rejected = match &plan.rejected {
+            RejectPlan::Fail => Rejected::Fail,
+            RejectPlan::Drop => Rejected::Drop,
+            RejectPlan::DeadLetter(topic) => Rejected::DeadLetter(DeadLetters {
+                producer: producer(),
+                topic: topic.clone(),
+            }),
+        };
+        Ok(Pipeline {
+            runtime,
+            source,
+            tracker,
+            chains,
+            router: Arc::new(Router { sink, rejected }),
+            limit: plan.limit,
+            available_now: plan.available_now,
+            starting_latest: plan.source.starting_offsets == StartingOffsets::Latest,
+        })
+    }
+
+    /// The plugin runtime (to load more plugins into the same engine).
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
 }
 
 fn worker(
@@ -73,113 +143,112 @@ fn worker(
 /// rarely enough that small batches do not become a commit each.
 const COMMIT_EVERY: Duration = Duration::from_millis(100);
 
-/// Runs until `stop` is set, the `limit` is reached, the topics are drained
-/// (`available_now`), or something fails. On the way out it stops reading,
-/// lets the workers finish what they hold, waits for the deliveries and
-/// commits.
-pub fn run(
-    mut source: KafkaSource,
-    tracker: Arc<Tracker>,
-    chains: Vec<Chain>,
-    router: Arc<Router>,
-    options: Options,
-    stop: Arc<AtomicBool>,
-) -> Result<()> {
-    let lanes = chains.len();
-    let mut senders: Vec<SyncSender<(SourceBatch, Arc<Ticket>)>> = Vec::new();
-    let mut workers = Vec::new();
-    for (i, chain) in chains.into_iter().enumerate() {
-        let (tx, rx) = sync_channel(2);
-        let (router, tracker, stop) = (router.clone(), tracker.clone(), stop.clone());
-        senders.push(tx);
-        workers.push(
-            std::thread::Builder::new()
-                .name(format!("worker-{i}"))
-                .spawn(move || worker(chain, router, tracker, rx, stop))?,
-        );
-    }
-    crate::kafka::warn_of_outages();
-    let mut targets = Targets::default();
-    let mut unowned_since: Option<Instant> = None;
-    let mut read = 0u64;
-    let started = Instant::now();
-    let mut last_commit = started;
-    let result = loop {
-        if stop.load(Ordering::Relaxed) || tracker.failure().is_some() {
-            break Ok(());
+impl Pipeline {
+    /// Runs until `stop` is set, the `limit` is reached, the topics are drained
+    /// (`available_now`), or something fails. On the way out it stops reading,
+    /// lets the workers finish what they hold, waits for the deliveries and
+    /// commits.
+    pub fn run(self, stop: Arc<AtomicBool>) -> Result<()> {
+        let Pipeline {
+            runtime: _runtime,
+            mut source,
+            tracker,
+            chains,
+            router,
+            limit,
+            available_now,
+            starting_latest,
+        } = self;
+        let lanes = chains.len();
+        let mut senders: Vec<SyncSender<(SourceBatch, Arc<Ticket>)>> = Vec::new();
+        let mut workers = Vec::new();
+        for (i, chain) in chains.into_iter().enumerate() {
+            let (tx, rx) = sync_channel(2);
+            let (router, tracker, stop) = (router.clone(), tracker.clone(), stop.clone());
+            senders.push(tx);
+            workers.push(
+                std::thread::Builder::new()
+                    .name(format!("worker-{i}"))
+                    .spawn(move || worker(chain, router, tracker, rx, stop))?,
+            );
         }
-        if options.limit.is_some_and(|limit| read >= limit) {
-            // Read no more; what was read is finished on the way out.
-            break Ok(());
-        }
-        let batches = match source.next_batch(lanes) {
-            Ok(b) => b,
-            Err(e) => break Err(e),
+        crate::kafka::warn_of_outages();
+        let mut targets = Targets::default();
+        let mut unowned_since: Option<Instant> = None;
+        let mut read = 0u64;
+        let started = Instant::now();
+        let mut last_commit = started;
+        let result = loop {
+            if stop.load(Ordering::Relaxed) || tracker.failure().is_some() {
+                break Ok(());
+            }
+            if limit.is_some_and(|limit| read >= limit) {
+                // Read no more; what was read is finished on the way out.
+                break Ok(());
+            }
+            let batches = match source.next_batch(lanes) {
+                Ok(b) => b,
+                Err(e) => break Err(e),
+            };
+            for (lane, input) in batches.into_iter().enumerate() {
+                if input.positions.is_empty() {
+                    continue;
+                }
+                read += input.positions.len() as u64;
+                let ticket = tracker.open(&input.positions);
+                if let Err(SendError((_, ticket))) = senders[lane].send((input, ticket)) {
+                    ticket.fail(format!("worker {lane} stopped"));
+                }
+            }
+            if last_commit.elapsed() >= COMMIT_EVERY {
+                last_commit = Instant::now();
+                if let Err(e) = source.commit(CommitMode::Async) {
+                    tracing::warn!("{e:#}");
+                }
+            }
+            if available_now {
+                let owned = tracker.assigned();
+                if owned.is_empty() {
+                    // Between a revoke and the next assignment nothing is owned for a moment;
+                    // owning nothing for long means the others hold every partition.
+                    let idle = *unowned_since.get_or_insert_with(Instant::now);
+                    if !targets.ends.is_empty() && idle.elapsed() > Duration::from_secs(30) {
+                        break Ok(());
+                    }
+                    if targets.ends.is_empty() && started.elapsed() > Duration::from_secs(120) {
+                        break Err(anyhow!(
+                            "no partition was assigned to this consumer within 120 s; is another member of the group holding them all, or is a killed member's session (session.timeout.ms) still open?"
+                        ));
+                    }
+                } else {
+                    unowned_since = None;
+                    if let Err(e) = targets.cover(&source, &owned, starting_latest) {
+                        break Err(e);
+                    }
+                    if targets.reached(&tracker.acked(), &owned) {
+                        break Ok(());
+                    }
+                }
+            }
         };
-        for (lane, input) in batches.into_iter().enumerate() {
-            if input.positions.is_empty() {
-                continue;
-            }
-            read += input.positions.len() as u64;
-            let ticket = tracker.open(&input.positions);
-            if let Err(SendError((_, ticket))) = senders[lane].send((input, ticket)) {
-                ticket.fail(format!("worker {lane} stopped"));
+        drop(senders);
+        for w in workers {
+            if w.join().is_err() {
+                tracker.fail("a worker thread panicked");
             }
         }
-        if last_commit.elapsed() >= COMMIT_EVERY {
-            last_commit = Instant::now();
-            if let Err(e) = source.commit(CommitMode::Async) {
-                tracing::warn!("{e:#}");
-            }
+        let flushed = router.flush(DRAIN);
+        if !tracker.wait_idle(DRAIN) && tracker.failure().is_none() {
+            tracing::warn!(
+                "some outputs were not acknowledged within {DRAIN:?}; their offsets are not committed"
+            );
         }
-        if options.available_now {
-            let owned = tracker.assigned();
-            if owned.is_empty() {
-                // Between a revoke and the next assignment nothing is owned for a moment;
-                // owning nothing for long means the others hold every partition.
-                let idle = *unowned_since.get_or_insert_with(Instant::now);
-                if !targets.ends.is_empty() && idle.elapsed() > Duration::from_secs(30) {
-                    break Ok(());
-                }
-                if targets.ends.is_empty() && started.elapsed() > Duration::from_secs(120) {
-                    break Err(anyhow!(
-                        "no partition was assigned to this consumer within 120 s; is another member of the group holding them all, or is a killed member's session (session.timeout.ms) still open?"
-                    ));
-                }
-            } else {
-                unowned_since = None;
-                if let Err(e) = targets.cover(&source, &owned, options.starting_latest) {
-                    break Err(e);
-                }
-                if targets.reached(&tracker.acked(), &owned) {
-                    break Ok(());
-                }
-            }
+        let closed = source.close();
+        result?;
+        if let Some(failure) = tracker.failure() {
+            bail!("{failure}");
         }
-    };
-    drop(senders);
-    for w in workers {
-        if w.join().is_err() {
-            tracker.fail("a worker thread panicked");
-        }
+        flushed?;
+        closed
     }
-    let mut producers: Vec<&Arc<KafkaSink>> = router.dlq.iter().map(|(p, _)| p).collect();
-    if let Output::Kafka { sink, .. } = &router.output
-        && !producers.iter().any(|p| Arc::ptr_eq(p, sink))
-    {
-        producers.push(sink);
-    }
-    let flushed = producers.iter().try_for_each(|p| p.flush(DRAIN));
-    if !tracker.wait_idle(DRAIN) && tracker.failure().is_none() {
-        tracing::warn!(
-            "some outputs were not acknowledged within {DRAIN:?}; their offsets are not committed"
-        );
-    }
-    let closed = source.close();
-    result?;
-    if let Some(failure) = tracker.failure() {
-        bail!("{failure}");
-    }
-    flushed?;
-    closed
 }

@@ -9,115 +9,16 @@
 //! timestamp) stays with the source records unless a plugin sets its own;
 //! the sink takes it from [`ChainOutput::key`] and friends, once, at the end.
 
-use super::bindings::{Accepts, Batch, Field, Produced, RecordMeta, Span};
+use super::bindings::{Accepts, Batch, Field, Produced, Span};
 use super::engine::Plugin;
 use super::instance::Stage;
 use crate::data::batch::{
     self, BatchBuilder, InputRecord, bare_record, bytes, has_own_metadata, inherit_metadata,
 };
+use crate::data::processed::{ChainError, ChainOutput};
 use crate::data::rows;
 use anyhow::{Result, bail};
 use std::sync::Arc;
-
-/// A record that failed in some stage.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChainError {
-    /// Index of the source record in the batch given to [`Chain::process`].
-    pub input: u32,
-    /// The plugin that rejected (or trapped on) it.
-    pub plugin: Arc<str>,
-    /// Why.
-    pub message: String,
-}
-
-/// What a batch becomes after the whole chain.
-pub struct ChainOutput<'s> {
-    source: &'s Batch,
-    /// The final rows (`None`: the source batch, unchanged).
-    batch: Option<Batch>,
-    /// For each final row, the index of the source record it came from.
-    origin: Vec<u32>,
-    /// Source records that failed, in the order they failed.
-    pub errors: Vec<ChainError>,
-}
-
-impl<'s> ChainOutput<'s> {
-    /// The final rows.
-    pub fn batch(&self) -> &Batch {
-        self.batch.as_ref().unwrap_or(self.source)
-    }
-
-    /// The number of final rows.
-    pub fn len(&self) -> usize {
-        self.origin.len()
-    }
-
-    /// Whether no row came out.
-    pub fn is_empty(&self) -> bool {
-        self.origin.is_empty()
-    }
-
-    /// The index of the source record row `i` came from.
-    pub fn origin(&self, i: usize) -> usize {
-        self.origin[i] as usize
-    }
-
-    /// The record that holds row `i`'s metadata: its own, unless it left
-    /// a field to inherit, then the source record's.
-    fn meta(&self, i: usize) -> (Option<&RecordMeta>, Option<&RecordMeta>) {
-        let own = self.batch().records.get(i);
-        (own, self.source.records.get(self.origin(i)))
-    }
-
-    /// Row `i`'s key (`None`: a null key).
-    pub fn key(&self, i: usize) -> Option<&[u8]> {
-        match self.meta(i) {
-            (Some(own), _) if own.key.is_some() || !own.keep_metadata => {
-                own.key.map(|k| bytes(self.batch(), k))
-            }
-            (_, source) => source?.key.map(|k| bytes(self.source, k)),
-        }
-    }
-
-    /// Row `i`'s headers.
-    pub fn headers(&self, i: usize) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> + '_ {
-        let (batch, range) = match self.meta(i) {
-            (Some(own), _) if own.headers.len > 0 || !own.keep_metadata => {
-                (self.batch(), own.headers)
-            }
-            (_, Some(source)) => (self.source, source.headers),
-            (_, None) => (self.source, Span { offset: 0, len: 0 }),
-        };
-        header_list(batch, range)
-    }
-
-    /// Row `i`'s timestamp, milliseconds since the Unix epoch.
-    pub fn timestamp(&self, i: usize) -> Option<i64> {
-        match self.meta(i) {
-            (Some(own), _) if own.timestamp.is_some() || !own.keep_metadata => own.timestamp,
-            (_, source) => source?.timestamp,
-        }
-    }
-
-    /// The topic a plugin sent row `i` to, if any.
-    pub fn topic(&self, i: usize) -> Option<&str> {
-        let own = self.batch().records.get(i)?;
-        own.topic
-            .and_then(|t| std::str::from_utf8(bytes(self.batch(), t)).ok())
-    }
-
-    /// The rows' values as bytes: raw values, or typed rows as one JSON
-    /// object each (Spark's `to_json`).
-    pub fn values(&self) -> batch::RowValues<'_> {
-        batch::RowValues::new(self.batch())
-    }
-}
-
-fn header_list(batch: &Batch, range: Span) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
-    batch.headers[range.offset as usize..(range.offset + range.len) as usize]
-        .iter()
-        .map(move |h| (bytes(batch, h.key), h.value.map(|v| bytes(batch, v))))
-}
 
 /// The rows between two stages.
 struct Current {
@@ -208,12 +109,7 @@ impl Chain {
             cur.batch = Some(next);
             cur.origin = origin;
         }
-        Ok(ChainOutput {
-            source,
-            batch: cur.batch,
-            origin: cur.origin,
-            errors,
-        })
+        Ok(ChainOutput::new(source, cur.batch, cur.origin, errors))
     }
 }
 

@@ -237,6 +237,11 @@ impl Runtime {
         Ok(self.compile(spec)?.imports)
     }
 
+    /// Loads every plugin of `specs`, in order (the first failure is the error).
+    pub fn load_all(&self, specs: &[PluginSpec]) -> Result<Vec<Arc<Plugin>>> {
+        specs.iter().map(|s| self.load(s).map(Arc::new)).collect()
+    }
+
     /// Loads a plugin: reads it (file or bundled), compiles it (or loads it
     /// from the cache), checks its world and imports, and links it.
     pub fn load(&self, spec: &PluginSpec) -> Result<Plugin> {

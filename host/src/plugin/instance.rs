@@ -13,7 +13,7 @@ use super::bindings::{
 };
 use super::engine::{Plugin, Pre, World};
 use super::state::{OutputTail, State};
-use crate::data::batch;
+use crate::data::{bisect, validate};
 use anyhow::{Result, anyhow, bail};
 use std::sync::Arc;
 use wasmtime::{Store, StoreLimitsBuilder, Trap};
@@ -267,7 +267,7 @@ impl Stage {
             .sluice_plugin_transformer()
             .call_process(&mut live.store, input);
         match result {
-            Ok(Ok(output)) => match batch::validate(&output, input.len as usize) {
+            Ok(Ok(output)) => match validate::output(&output, input.len as usize) {
                 Ok(()) => Ok(output),
                 Err(err) => {
                     self.live = None;
@@ -308,7 +308,7 @@ impl Stage {
                 );
                 let mut parts = Vec::new();
                 self.bisect(input, 0..input.len as usize, &mut parts)?;
-                batch::merge(parts).map_err(|e| anyhow!("plugin {:?}: {e:#}", self.plugin.name))
+                bisect::merge(parts).map_err(|e| anyhow!("plugin {:?}: {e:#}", self.plugin.name))
             }
         }
     }
@@ -322,7 +322,7 @@ impl Stage {
         if range.is_empty() {
             return Ok(());
         }
-        let part = batch::slice(input, range.clone());
+        let part = bisect::slice(input, range.clone());
         match self.attempt(&part) {
             Ok(output) => {
                 parts.push((range.start as u32, part, output));
@@ -365,7 +365,7 @@ impl Stage {
             .call_next_batch(&mut live.store, max)
         {
             Ok(Ok(Some(batch))) => {
-                batch::validate_batch(&batch, None)
+                validate::batch(&batch, None)
                     .map_err(|e| anyhow!("plugin {name:?} returned an invalid batch: {e:#}"))?;
                 Ok(Some(batch))
             }

@@ -11,14 +11,14 @@
 
 pub mod bindings;
 pub mod bundled;
-pub mod cache;
-pub mod capabilities;
-pub mod chain;
-pub mod engine;
-pub mod instance;
-pub mod state;
+pub(crate) mod cache;
+pub(crate) mod capabilities;
+pub(crate) mod chain;
+pub(crate) mod engine;
+pub(crate) mod instance;
+pub(crate) mod state;
 
-pub use chain::{Chain, ChainError, ChainOutput};
+pub use chain::Chain;
 pub use engine::{Plugin, PluginSpec, Runtime, World};
 pub use instance::Stage;
 

@@ -1,9 +1,11 @@
 //! The Kafka sink: an idempotent producer shared by every worker, for the
 //! output topic, the topics plugins route records to, and the dead-letter
 //! topic. Each record carries its batch's [`Ticket`] until its delivery
-//! report comes back; a failed delivery fails the ticket, so its offsets are
-//! never committed.
+//! report comes back (this is where a Kafka output is acknowledged); a
+//! failed delivery fails the ticket, so its offsets are never committed.
 
+use super::Sink;
+use crate::data::processed::ChainOutput;
 use crate::kafka::producer_config;
 use crate::offsets::Ticket;
 use anyhow::{Context, Result, anyhow};
@@ -17,7 +19,7 @@ use std::time::Duration;
 /// Reports deliveries to the tickets.
 pub struct SinkContext;
 
-crate::quiet_client_context!(SinkContext);
+crate::kafka::quiet_client_context!(SinkContext);
 
 impl ProducerContext for SinkContext {
     type DeliveryOpaque = Arc<Ticket>;
@@ -33,17 +35,17 @@ impl ProducerContext for SinkContext {
 }
 
 /// An idempotent producer.
-pub struct KafkaSink {
+pub struct KafkaProducer {
     producer: ThreadedProducer<SinkContext>,
 }
 
-impl KafkaSink {
+impl KafkaProducer {
     /// Creates the producer (`enable.idempotence=true`; `-X` properties on top).
-    pub fn new(brokers: &str, properties: &[(String, String)]) -> Result<KafkaSink> {
+    pub fn new(brokers: &str, properties: &[(String, String)]) -> Result<KafkaProducer> {
         let producer = producer_config(brokers, properties)
             .create_with_context(SinkContext)
             .context("creating the Kafka producer")?;
-        Ok(KafkaSink { producer })
+        Ok(KafkaProducer { producer })
     }
 
     /// Queues a record for `topic` (`None` key: a null key; `None` value: a
@@ -102,5 +104,35 @@ impl KafkaSink {
         self.producer
             .flush(limit)
             .context("waiting for the output records to be acknowledged")
+    }
+}
+
+/// Produces a chain's outputs to a topic, or to the topic a plugin names
+/// for a record; each record keeps the metadata the chain gives it.
+pub struct KafkaSink {
+    /// The producer (shared with the dead-letter route).
+    pub producer: Arc<KafkaProducer>,
+    /// The default topic.
+    pub topic: String,
+}
+
+impl Sink for KafkaSink {
+    fn write(&self, out: &ChainOutput<'_>, ticket: &Arc<Ticket>) -> Result<()> {
+        let mut values = out.values();
+        for i in 0..out.len() {
+            self.producer.send(
+                out.topic(i).unwrap_or(&self.topic),
+                out.key(i),
+                values.get(i),
+                out.headers(i),
+                out.timestamp(i),
+                ticket,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn flush(&self, limit: Duration) -> Result<()> {
+        self.producer.flush(limit)
     }
 }

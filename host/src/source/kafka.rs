@@ -1,8 +1,12 @@
 //! The Kafka source: a consumer in a consumer group, read in batches of at
 //! most N records or T milliseconds, spread over lanes (one per worker) by
-//! partition. Offsets are committed from the [`Tracker`]: only what every
-//! output was acknowledged for, and again before partitions are revoked.
+//! partition. This is where records are read ([`KafkaSource::next_batch`])
+//! and where offsets are committed ([`KafkaSource::commit`]): from the
+//! [`Tracker`], only what every output was acknowledged for, and again
+//! before partitions are revoked.
 
+pub use super::starting_offsets::StartingOffsets;
+use super::starting_offsets::start_new_group_at;
 use crate::data::Batch;
 use crate::data::batch::{BatchBuilder, InputRecord};
 use crate::kafka::{TIMEOUT, client_config, ensure_topics, unreachable};
@@ -14,77 +18,11 @@ use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long a revoke waits for in-flight batches before giving the partitions up.
 const REVOKE_DRAIN: Duration = Duration::from_secs(30);
-
-/// Where a group with no committed offset starts (Spark's `startingOffsets`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StartingOffsets {
-    /// The first record of each partition.
-    Earliest,
-    /// Only records produced from now on.
-    Latest,
-    /// Per topic and partition: an offset, `-2` (earliest) or `-1` (latest).
-    Specific(BTreeMap<String, BTreeMap<i32, i64>>),
-}
-
-const OFFSETS_EXAMPLE: &str = r#"earliest, latest, or JSON such as {"stock_json_topic_spark":{"0":-2,"1":42}} (-2 = earliest, -1 = latest)"#;
-
-impl FromStr for StartingOffsets {
-    type Err = String;
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text.trim() {
-            "earliest" => return Ok(StartingOffsets::Earliest),
-            "latest" => return Ok(StartingOffsets::Latest),
-            _ => {}
-        }
-        let json: BTreeMap<String, BTreeMap<String, i64>> = serde_json::from_str(text)
-            .map_err(|e| format!("{text:?} is not valid: {e}; expected {OFFSETS_EXAMPLE}"))?;
-        let mut specific = BTreeMap::new();
-        for (topic, partitions) in json {
-            let mut offsets = BTreeMap::new();
-            for (partition, offset) in partitions {
-                let p: i32 = partition
-                    .parse()
-                    .ok()
-                    .filter(|p| *p >= 0)
-                    .ok_or_else(|| {
-                        format!("topic {topic:?}: partition {partition:?} is not a partition number; expected {OFFSETS_EXAMPLE}")
-                    })?;
-                if offset < -2 {
-                    return Err(format!(
-                        "topic {topic:?} partition {p}: offset {offset} is not an offset; expected {OFFSETS_EXAMPLE}"
-                    ));
-                }
-                offsets.insert(p, offset);
-            }
-            specific.insert(topic, offsets);
-        }
-        if specific.is_empty() {
-            return Err(format!(
-                "{text:?} names no topic; expected {OFFSETS_EXAMPLE}"
-            ));
-        }
-        Ok(StartingOffsets::Specific(specific))
-    }
-}
-
-impl std::fmt::Display for StartingOffsets {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StartingOffsets::Earliest => f.write_str("earliest"),
-            StartingOffsets::Latest => f.write_str("latest"),
-            StartingOffsets::Specific(spec) => {
-                let json = serde_json::to_string(spec).map_err(|_| std::fmt::Error)?;
-                f.write_str(&json)
-            }
-        }
-    }
-}
 
 /// What to consume.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,7 +59,7 @@ pub struct SourceConfig {
 pub struct SourceBatch {
     /// The packed records.
     pub batch: Batch,
-    /// (topic, partition, offset) of each record, in batch order.
+    /// Where each record was read, in batch order.
     pub positions: Vec<Position>,
 }
 
@@ -134,16 +72,19 @@ pub struct SourceContext {
 fn partitions(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
     tpl.elements()
         .iter()
-        .map(|e| (Arc::from(e.topic()), e.partition()))
+        .map(|e| TopicPartition {
+            topic: Arc::from(e.topic()),
+            partition: e.partition(),
+        })
         .collect()
 }
 
 fn names(tps: &[TopicPartition]) -> String {
-    let list: Vec<String> = tps.iter().map(|(t, p)| format!("{t}[{p}]")).collect();
+    let list: Vec<String> = tps.iter().map(ToString::to_string).collect();
     list.join(", ")
 }
 
-crate::quiet_client_context!(SourceContext);
+crate::kafka::quiet_client_context!(SourceContext);
 
 impl ConsumerContext for SourceContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -196,8 +137,8 @@ fn commit(
         return Ok(());
     }
     let mut tpl = TopicPartitionList::new();
-    for ((topic, partition), offset) in &commits {
-        tpl.add_partition_offset(topic, *partition, Offset::Offset(*offset))?;
+    for (tp, offset) in &commits {
+        tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset))?;
     }
     consumer
         .commit(&tpl, mode)
@@ -286,7 +227,7 @@ impl KafkaSource {
             }
         };
         if let StartingOffsets::Specific(spec) = &config.starting_offsets {
-            start_new_group_at(&consumer, &config, &topics, spec)?;
+            start_new_group_at(&consumer, &config.brokers, &topics, spec)?;
         }
         let subscribe: Vec<String> = match &config.subscription {
             Subscription::Topics(t) => t.clone(),
@@ -313,9 +254,11 @@ impl KafkaSource {
     /// The high watermark (end offset) of each assigned partition.
     pub fn end_offsets(&self) -> Result<BTreeMap<TopicPartition, i64>> {
         let mut ends = BTreeMap::new();
-        for (topic, partition) in self.assignment()? {
-            let (_, high) = self.consumer.fetch_watermarks(&topic, partition, TIMEOUT)?;
-            ends.insert((topic, partition), high);
+        for tp in self.assignment()? {
+            let (_, high) = self
+                .consumer
+                .fetch_watermarks(&tp.topic, tp.partition, TIMEOUT)?;
+            ends.insert(tp, high);
         }
         Ok(ends)
     }
@@ -328,7 +271,10 @@ impl KafkaSource {
             .iter()
             .map(|e| {
                 (
-                    (Arc::from(e.topic()), e.partition()),
+                    TopicPartition {
+                        topic: Arc::from(e.topic()),
+                        partition: e.partition(),
+                    },
                     e.offset().to_raw().filter(|o| *o >= 0),
                 )
             })
@@ -377,7 +323,11 @@ impl KafkaSource {
                 partition: message.partition(),
                 offset: message.offset(),
             });
-            positions.push((topic, message.partition(), message.offset()));
+            positions.push(Position {
+                topic,
+                partition: message.partition(),
+                offset: message.offset(),
+            });
             count += 1;
             deadline.get_or_insert_with(|| Instant::now() + self.config.linger);
         }
@@ -420,81 +370,4 @@ pub fn lane(topic: &str, partition: i32, lanes: usize) -> usize {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     (topic, partition).hash(&mut hasher);
     (hasher.finish() % lanes.max(1) as u64) as usize
-}
-
-/// For a group that has no committed offset on a partition, commits the
-/// `--starting-offsets` position there, so that the first assignment starts
-/// at it and any later start resumes from the group's own commits.
-fn start_new_group_at(
-    consumer: &BaseConsumer<SourceContext>,
-    config: &SourceConfig,
-    topics: &[String],
-    spec: &BTreeMap<String, BTreeMap<i32, i64>>,
-) -> Result<()> {
-    if let Some(extra) = spec.keys().find(|t| !topics.contains(t)) {
-        bail!(
-            "--starting-offsets names topic {extra:?}, which is not consumed (topics: {})",
-            topics.join(", ")
-        );
-    }
-    let metadata = consumer
-        .fetch_metadata(None, TIMEOUT)
-        .map_err(|e| unreachable(&config.brokers, e))?;
-    let mut wanted = TopicPartitionList::new();
-    for t in metadata
-        .topics()
-        .iter()
-        .filter(|t| topics.iter().any(|n| n == t.name()))
-    {
-        let Some(offsets) = spec.get(t.name()) else {
-            bail!(
-                "--starting-offsets gives no offsets for topic {:?}; Spark requires every partition of every topic, e.g. {{\"{}\":{{\"0\":-2}}}}",
-                t.name(),
-                t.name()
-            );
-        };
-        for p in t.partitions() {
-            let Some(offset) = offsets.get(&p.id()) else {
-                bail!(
-                    "--starting-offsets gives no offset for {}[{}]; Spark requires every partition: add \"{}\": -2 (earliest) or -1 (latest)",
-                    t.name(),
-                    p.id(),
-                    p.id()
-                );
-            };
-            wanted.add_partition_offset(t.name(), p.id(), Offset::from_raw(*offset))?;
-        }
-        if let Some(extra) = offsets.keys().find(|p| **p >= t.partitions().len() as i32) {
-            bail!(
-                "--starting-offsets names {}[{extra}], which does not exist ({} has {} partitions)",
-                t.name(),
-                t.name(),
-                t.partitions().len()
-            );
-        }
-    }
-    let committed = consumer.committed_offsets(wanted.clone(), TIMEOUT)?;
-    let mut start = TopicPartitionList::new();
-    for e in wanted.elements() {
-        let done = committed
-            .find_partition(e.topic(), e.partition())
-            .and_then(|c| c.offset().to_raw())
-            .is_some_and(|o| o >= 0);
-        if done {
-            continue;
-        }
-        let (low, high) = consumer.fetch_watermarks(e.topic(), e.partition(), TIMEOUT)?;
-        let offset = match e.offset().to_raw().unwrap_or(-2) {
-            -2 => low,
-            -1 => high,
-            n => n,
-        };
-        start.add_partition_offset(e.topic(), e.partition(), Offset::Offset(offset))?;
-    }
-    if start.count() > 0 {
-        consumer
-            .commit(&start, CommitMode::Sync)
-            .context("setting the group's starting offsets")?;
-    }
-    Ok(())
 }

@@ -1,4 +1,4 @@
-//! Spark's console output, to the character: `Dataset.show` tables,
+//! Spark's console text, to the character: `Dataset.show` tables,
 //! `printSchema` trees and the console sink's `Batch: N` header.
 //!
 //! Rules (from `Dataset.showString`): every cell is a string; `NULL` for
@@ -8,21 +8,11 @@
 //! between two borders and a border closes the table; past `num_rows`,
 //! `only showing top N rows`.
 
+use crate::data::processed::ChainOutput;
 use crate::data::rows;
-use crate::data::{Field, FieldType};
-use crate::plugin::ChainOutput;
+use crate::data::{Field, FieldType, type_name};
 use sluice_sdk::value::{java_double, java_float};
-use std::io::Write;
 use unicode_width::UnicodeWidthStr;
-
-/// What the console prints for `host run`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RunFormat {
-    /// Spark's console sink: a `Batch: N` header and a table per micro-batch.
-    Table,
-    /// One line per output record.
-    Json,
-}
 
 /// How Spark-style tables are shown (`--num-rows`, `--truncate`).
 #[derive(Debug, Clone, Copy)]
@@ -45,21 +35,6 @@ impl TableStyle {
     }
 }
 
-/// Stdout was closed by its reader (`host … | head`): not a failure, the
-/// output is simply no longer wanted; `main` exits 0 on it.
-#[derive(Debug, thiserror::Error)]
-#[error("stdout was closed by its reader")]
-pub struct ClosedStdout;
-
-/// Writes to stdout and flushes; a closed pipe is [`ClosedStdout`].
-pub fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(ClosedStdout.into()),
-        other => Ok(other?),
-    }
-}
-
 /// The columns to show: the declared schema, or one `value` column when the
 /// plugin declared none (its values are shown as text).
 pub fn columns(schema: Option<&[Field]>) -> Vec<Field> {
@@ -71,21 +46,6 @@ pub fn columns(schema: Option<&[Field]>) -> Vec<Field> {
             nullable: true,
             parent: None,
         }],
-    }
-}
-
-/// Spark's `printSchema` name of a column type.
-pub fn type_name(ty: FieldType) -> &'static str {
-    match ty {
-        FieldType::String => "string",
-        FieldType::Double => "double",
-        FieldType::Float => "float",
-        FieldType::Long => "long",
-        FieldType::Integer => "integer",
-        FieldType::Boolean => "boolean",
-        FieldType::Binary => "binary",
-        FieldType::Timestamp => "timestamp",
-        FieldType::Struct => "struct",
     }
 }
 
@@ -171,37 +131,6 @@ pub fn table_rows(
             None => row(fields, crate::data::batch::value(b, i), declared),
         })
         .collect()
-}
-
-/// A chain's output as JSON lines: a typed row as one JSON object (Spark's
-/// `to_json`); a raw value itself when it is one line of JSON, else as a
-/// JSON string; `null` for null.
-pub fn json_lines(chain: &ChainOutput<'_>) -> Vec<u8> {
-    let b = chain.batch();
-    let mut out = Vec::with_capacity(b.data.len() + chain.len() * 64);
-    if let Some(typed) = &b.rows {
-        let json = rows::JsonRows::new(&typed.fields);
-        for i in 0..chain.len() {
-            json.write(&mut out, typed, i);
-            out.push(b'\n');
-        }
-        return out;
-    }
-    for i in 0..chain.len() {
-        match crate::data::batch::value(b, i) {
-            None => out.extend_from_slice(b"null"),
-            Some(v)
-                if !v.contains(&b'\n')
-                    && serde_json::from_slice::<serde::de::IgnoredAny>(v).is_ok() =>
-            {
-                out.extend_from_slice(v)
-            }
-            Some(v) => serde_json::to_writer(&mut out, &String::from_utf8_lossy(v))
-                .expect("writing to a Vec"),
-        }
-        out.push(b'\n');
-    }
-    out
 }
 
 fn escape_meta(s: &str) -> String {

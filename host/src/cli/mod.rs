@@ -1,5 +1,8 @@
 //! The command line: every subcommand's flags, and parsing of the values
-//! they share (plugin config pairs, grants, sizes).
+//! they share (plugin config pairs, grants, sizes); `pipeline_file` turns a
+//! `--pipeline` TOML file into flags.
+
+pub mod pipeline_file;
 
 use crate::plugin::capabilities::Grant;
 use crate::plugin::{Limits, PluginSpec};

@@ -14,7 +14,7 @@
 //! "security.protocol" = "PLAINTEXT"
 //! ```
 
-use crate::cli::Cli;
+use super::Cli;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::CommandFactory;
 use std::collections::BTreeSet;

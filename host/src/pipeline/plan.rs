@@ -1,0 +1,118 @@
+//! A pipeline resolved once, before anything starts: the source, the
+//! plugins, the sink, what a rejected record does, and how many workers.
+//! `host run` resolves it from its flags (and pipeline file), `host demo`
+//! writes its own, `--check` prints it, and [`super::Pipeline::build`]
+//! builds from it.
+
+use crate::plugin::{Limits, PluginSpec};
+use crate::sink::console::{RunFormat, TableStyle};
+use crate::source::kafka::{SourceConfig, Subscription};
+use std::path::PathBuf;
+
+/// Where the chain's outputs go.
+#[derive(Debug, Clone)]
+pub enum SinkPlan {
+    /// Printed on stdout.
+    Console {
+        /// Tables or JSON lines.
+        format: RunFormat,
+        /// How tables are shown.
+        table: TableStyle,
+    },
+    /// Produced to a topic (or the topic a plugin names per record).
+    Kafka {
+        /// The default topic.
+        topic: String,
+    },
+}
+
+/// What a record a plugin rejects does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RejectPlan {
+    /// Stop before it; a restart reads it again.
+    Fail,
+    /// Log it on stderr and go on.
+    Drop,
+    /// Send it to this dead-letter topic.
+    DeadLetter(String),
+}
+
+/// Everything a pipeline is built from.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The Kafka source.
+    pub source: SourceConfig,
+    /// The transforms, in order.
+    pub plugins: Vec<PluginSpec>,
+    /// Limits of every plugin instance.
+    pub limits: Limits,
+    /// Where compiled plugins are cached (`None`: compile every time).
+    pub cache_dir: Option<PathBuf>,
+    /// Where outputs go.
+    pub sink: SinkPlan,
+    /// What a rejected record does.
+    pub rejected: RejectPlan,
+    /// Threads running the chain, each with its own instances.
+    pub workers: usize,
+    /// Stop once this many input records were read and handled.
+    pub limit: Option<u64>,
+    /// Stop once the partitions are read up to their end offsets at start.
+    pub available_now: bool,
+}
+
+impl Plan {
+    /// The topics this pipeline writes to.
+    pub fn output_topics(&self) -> Vec<&str> {
+        let mut topics = Vec::new();
+        if let SinkPlan::Kafka { topic } = &self.sink {
+            topics.push(topic.as_str());
+        }
+        if let RejectPlan::DeadLetter(topic) = &self.rejected {
+            topics.push(topic.as_str());
+        }
+        topics
+    }
+
+    /// `source:` as `--check` prints it.
+    pub fn source_line(&self) -> String {
+        let s = &self.source;
+        let topics = match &s.subscription {
+            Subscription::Pattern(p) => format!("topics matching {p:?}"),
+            Subscription::Topics(t) => format!("topics {}", t.join(", ")),
+        };
+        format!(
+            "source:    kafka {:?}, {topics}, group {:?}, starting offsets {}, batches of up to {} records / {} ms{}",
+            s.brokers,
+            s.group,
+            s.starting_offsets,
+            s.max_records,
+            s.linger.as_millis(),
+            if self.available_now {
+                ", available now"
+            } else {
+                ""
+            }
+        )
+    }
+
+    /// `sink:`, `on error:` and `workers:` as `--check` prints them.
+    pub fn sink_lines(&self) -> Vec<String> {
+        let sink = match &self.sink {
+            SinkPlan::Kafka { topic } => {
+                format!("sink:      kafka topic {topic:?} (idempotent producer)")
+            }
+            SinkPlan::Console { format, table } => format!(
+                "sink:      console, {:?}, {} rows per batch, truncate {}",
+                format!("{format:?}").to_lowercase(),
+                table.num_rows,
+                table.truncate
+            ),
+        };
+        let rejected = match &self.rejected {
+            RejectPlan::DeadLetter(t) => format!("on error:  dead-letter topic {t:?}"),
+            RejectPlan::Drop => "on error:  drop (logged on stderr)".to_string(),
+            RejectPlan::Fail => "on error:  fail (stop before the bad record)".to_string(),
+        };
+        vec![sink, rejected, format!("workers:   {}", self.workers)]
+    }
+}

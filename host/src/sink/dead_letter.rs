@@ -1,0 +1,57 @@
+//! The dead-letter route: a record a plugin rejected goes, as it was read
+//! (key, value, headers, timestamp), to the dead-letter topic with
+//! `sluice.*` headers saying which plugin rejected it, why, and where it
+//! was read.
+
+use super::kafka::KafkaProducer;
+use crate::data::Batch;
+use crate::data::batch::{bytes, headers, value};
+use crate::data::processed::ChainError;
+use crate::offsets::{Position, Ticket};
+use anyhow::Result;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A dead-letter topic.
+pub struct DeadLetters {
+    /// The producer (shared with the Kafka sink).
+    pub producer: Arc<KafkaProducer>,
+    /// The dead-letter topic.
+    pub topic: String,
+}
+
+impl DeadLetters {
+    /// Sends the source record `error` names (from `batch`, read at `at`);
+    /// `ticket` is held until the brokers acknowledge it.
+    pub fn send(
+        &self,
+        batch: &Batch,
+        error: &ChainError,
+        at: &Position,
+        ticket: &Arc<Ticket>,
+    ) -> Result<()> {
+        let i = error.input as usize;
+        let meta = &batch.records[i];
+        let (partition, offset) = (at.partition.to_string(), at.offset.to_string());
+        let sluice = [
+            (&b"sluice.error"[..], Some(error.message.as_bytes())),
+            (b"sluice.plugin", Some(error.plugin.as_bytes())),
+            (b"sluice.source.topic", Some(at.topic.as_bytes())),
+            (b"sluice.source.partition", Some(partition.as_bytes())),
+            (b"sluice.source.offset", Some(offset.as_bytes())),
+        ];
+        self.producer.send(
+            &self.topic,
+            meta.key.map(|k| bytes(batch, k)),
+            value(batch, i),
+            headers(batch, i).chain(sluice),
+            meta.timestamp,
+            ticket,
+        )
+    }
+
+    /// Waits up to `limit` for every dead letter's delivery report.
+    pub fn flush(&self, limit: Duration) -> Result<()> {
+        self.producer.flush(limit)
+    }
+}
