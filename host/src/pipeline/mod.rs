@@ -24,7 +24,7 @@ use crate::sink::console::{ClosedStdout, ConsoleSink};
 use crate::sink::dead_letter::DeadLetters;
 use crate::sink::kafka::{KafkaProducer, KafkaSink};
 use crate::source::kafka::{KafkaSource, SourceBatch, StartingOffsets};
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Result, bail};
 use available_now::Targets;
 use rdkafka::consumer::CommitMode;
 use std::sync::Arc;
@@ -174,10 +174,8 @@ impl Pipeline {
         }
         crate::kafka::warn_of_outages();
         let mut targets = Targets::default();
-        let mut unowned_since: Option<Instant> = None;
         let mut read = 0u64;
-        let started = Instant::now();
-        let mut last_commit = started;
+        let mut last_commit = Instant::now();
         let result = loop {
             if stop.load(Ordering::Relaxed) || tracker.failure().is_some() {
                 break Ok(());
@@ -207,27 +205,10 @@ impl Pipeline {
                 }
             }
             if available_now {
-                let owned = tracker.assigned();
-                if owned.is_empty() {
-                    // Between a revoke and the next assignment nothing is owned for a moment;
-                    // owning nothing for long means the others hold every partition.
-                    let idle = *unowned_since.get_or_insert_with(Instant::now);
-                    if !targets.ends.is_empty() && idle.elapsed() > Duration::from_secs(30) {
-                        break Ok(());
-                    }
-                    if targets.ends.is_empty() && started.elapsed() > Duration::from_secs(120) {
-                        break Err(anyhow!(
-                            "no partition was assigned to this consumer within 120 s; is another member of the group holding them all, or is a killed member's session (session.timeout.ms) still open?"
-                        ));
-                    }
-                } else {
-                    unowned_since = None;
-                    if let Err(e) = targets.cover(&source, &owned, starting_latest) {
-                        break Err(e);
-                    }
-                    if targets.reached(&tracker.acked(), &owned) {
-                        break Ok(());
-                    }
+                match targets.drained(&source, &tracker, starting_latest) {
+                    Ok(true) => break Ok(()),
+                    Ok(false) => {}
+                    Err(e) => break Err(e),
                 }
             }
         };
