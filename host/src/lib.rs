@@ -23,6 +23,7 @@
 //! - `data/`: the record and batch data model (packed batches, typed rows,
 //!   a processed batch) that sources, the runtime and sinks share.
 //! - `offsets.rs`: acknowledgement tickets and what may be committed.
+//! - `observe/`: progress reports (Spark's), Prometheus metrics, the live page.
 //! - `generation.rs`: a generator plugin → Kafka (`generate`, `demo`).
 //! - `kafka.rs`: what every Kafka client shares (config, errors, topics).
 //!
@@ -42,6 +43,7 @@ mod commands;
 pub mod data;
 mod generation;
 mod kafka;
+pub mod observe;
 pub mod offsets;
 pub mod pipeline;
 pub mod plugin;

@@ -8,6 +8,7 @@ mod docs;
 mod fuzz_smoke;
 mod generator;
 mod kafka;
+mod observe;
 mod parse_stock;
 mod reliability;
 mod sandbox;

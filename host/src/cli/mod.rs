@@ -4,6 +4,7 @@
 
 pub mod pipeline_file;
 
+use crate::observe::{ObservePlan, ProgressTo};
 use crate::plugin::capabilities::Grant;
 use crate::plugin::{Limits, PluginSpec};
 use crate::source::kafka::StartingOffsets;
@@ -38,7 +39,7 @@ pub enum Command {
     /// Show a plugin's world, schema, config keys, capabilities, size and hash.
     Inspect(InspectArgs),
     /// Consume a Kafka topic through plugins to the console (Spark's console sink format).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Produce records from a generator plugin to a Kafka topic.
     Generate(GenerateArgs),
     /// The tutorial end to end with no broker to install: stock_generator into an in-process
@@ -98,6 +99,9 @@ pub enum SinkKind {
     Kafka,
 }
 
+/// Where `--ui` serves the live page by default: Spark's UI port, on loopback.
+pub const DEFAULT_UI: &str = "127.0.0.1:4040";
+
 /// `host run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -154,6 +158,17 @@ pub struct RunArgs {
     /// Create missing topics (one partition each) instead of failing.
     #[arg(long)]
     pub create_topics: bool,
+    /// Write Spark's progress report (StreamingQueryProgress JSON) of every micro-batch to
+    /// FILE, one line each (appended); `-` writes them to stderr.
+    #[arg(long, value_name = "FILE")]
+    pub progress: Option<String>,
+    /// Serve Prometheus metrics at http://HOST:PORT/metrics (OpenMetrics text).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics_addr: Option<String>,
+    /// Serve the live page (and /metrics, /api/progress) at http://HOST:PORT/; without a
+    /// value, at 127.0.0.1:4040 or the next free port, as Spark's UI.
+    #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = DEFAULT_UI)]
+    pub ui: Option<String>,
     /// Console output format.
     #[arg(long, short = 'f', value_enum, default_value = "table")]
     pub format: RunFormat,
@@ -169,6 +184,19 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
+    /// `--progress`, `--metrics-addr` and `--ui`.
+    pub fn observe(&self) -> ObservePlan {
+        ObservePlan {
+            progress: self.progress.as_deref().map(|p| match p {
+                "-" => ProgressTo::Stderr,
+                file => ProgressTo::File(PathBuf::from(file)),
+            }),
+            metrics_addr: self.metrics_addr.clone(),
+            ui_addr: self.ui.clone(),
+            ui_next_free_port: self.ui.as_deref() == Some(DEFAULT_UI),
+        }
+    }
+
     /// `--group`, or `sluice-<first plugin's name>` (the name `--config` uses), or
     /// `sluice-passthrough` without a plugin.
     pub fn group(&self) -> String {
@@ -230,6 +258,12 @@ pub struct DemoArgs {
     /// Records generated per second (the tutorial sends one a second); 0 is as fast as possible.
     #[arg(long, default_value_t = 1.0, value_parser = parse_rate)]
     pub rate: f64,
+    /// Where the live page is served (Spark's UI port; the next free one when it is busy).
+    #[arg(long, value_name = "HOST:PORT", default_value = DEFAULT_UI)]
+    pub ui: String,
+    /// Do not serve the live page.
+    #[arg(long)]
+    pub no_ui: bool,
     /// How tables are shown.
     #[command(flatten)]
     pub table: TableArgs,

@@ -4,8 +4,9 @@
 //! reads it back to the console as Spark's console sink prints.
 
 use super::stop_on_signals;
-use crate::cli::{DemoArgs, RunFormat};
+use crate::cli::{DEFAULT_UI, DemoArgs, RunFormat};
 use crate::generation::Generation;
+use crate::observe::ObservePlan;
 use crate::pipeline::{Pipeline, Plan, RejectPlan, SinkPlan};
 use crate::plugin::{Stage, World};
 use crate::sink::kafka::KafkaProducer;
@@ -39,6 +40,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
             linger: Duration::from_millis(500),
             create_topics: false,
             properties: Vec::new(),
+            statistics: true,
         },
         plugins: specs[1..].to_vec(),
         limits: args.runtime.limits(),
@@ -51,6 +53,11 @@ pub fn run(args: DemoArgs) -> Result<()> {
         workers: 1,
         limit: args.count,
         available_now: false,
+        observe: ObservePlan {
+            ui_addr: (!args.no_ui).then(|| args.ui.clone()),
+            ui_next_free_port: args.ui == DEFAULT_UI,
+            ..ObservePlan::default()
+        },
     };
     let pipeline = Pipeline::build(&plan)?;
     let generator = Arc::new(pipeline.runtime().load(&specs[0])?);

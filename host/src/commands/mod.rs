@@ -23,7 +23,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Inspect(args) => inspect::run(args),
         Command::Run(args) => match args.check {
             Some(mode) => check::run(&args, mode),
-            None => run::run(args),
+            None => run::run(*args),
         },
         Command::Generate(args) => match args.check {
             Some(mode) => check::generate(&args, mode),

@@ -54,6 +54,7 @@ pub fn resolve(args: &RunArgs) -> Result<Plan, Problems> {
             linger: Duration::from_millis(args.batch_linger_ms),
             create_topics: args.create_topics,
             properties,
+            statistics: true,
         },
         plugins,
         limits: args.runtime.limits(),
@@ -63,6 +64,7 @@ pub fn resolve(args: &RunArgs) -> Result<Plan, Problems> {
         workers,
         limit: None,
         available_now: args.available_now,
+        observe: args.observe(),
     })
 }
 

@@ -8,6 +8,9 @@
 //! - `plan`: what a pipeline is built from.
 //! - `router`: where each outcome of a batch goes (sink, dead letters, a stop).
 //! - `available_now`: the end offsets `--available-now` runs to.
+//!
+//! The [`Observer`] is told what happens at each seam (a trigger read, a
+//! lane done, a commit): progress reports, metrics and the live page.
 
 mod available_now;
 mod plan;
@@ -17,7 +20,8 @@ pub use plan::{Plan, RejectPlan, SinkPlan};
 pub use router::{OnError, Rejected, Router};
 
 use crate::kafka::ensure_topics;
-use crate::offsets::{Ticket, Tracker};
+use crate::observe::{ChainWatch, Observer, Servers, Trigger};
+use crate::offsets::{Position, Ticket, Tracker};
 use crate::plugin::{Chain, Runtime, World};
 use crate::sink::Sink;
 use crate::sink::console::{ClosedStdout, ConsoleSink};
@@ -43,6 +47,8 @@ pub struct Pipeline {
     tracker: Arc<Tracker>,
     chains: Vec<Chain>,
     router: Arc<Router>,
+    observer: Arc<Observer>,
+    servers: Servers,
     limit: Option<u64>,
     available_now: bool,
     starting_latest: bool,
@@ -60,6 +66,15 @@ impl Pipeline {
         let chains = (0..plan.workers.max(1))
             .map(|_| Chain::new(&plugins))
             .collect::<Result<Vec<_>>>()?;
+        // The endpoints are bound before anything is read: a busy port fails the start.
+        let observer = Arc::new(Observer::new(
+            plan.describe(&plugins, &chains[0]),
+            &plan.observe,
+        )?);
+        let servers = Servers::start(observer.clone(), &plan.observe)?;
+        if let Some(at) = servers.ui {
+            eprintln!("Sluice live view: http://{at}/");
+        }
         let tracker = Arc::new(Tracker::default());
         let source = KafkaSource::connect(plan.source.clone(), tracker.clone())?;
         let (brokers, properties) = (&plan.source.brokers, &plan.source.properties);
@@ -97,6 +112,8 @@ impl Pipeline {
             tracker,
             chains,
             router: Arc::new(Router { sink, rejected }),
+            observer,
+            servers,
             limit: plan.limit,
             available_now: plan.available_now,
             starting_latest: plan.source.starting_offsets == StartingOffsets::Latest,
@@ -109,32 +126,41 @@ impl Pipeline {
     }
 }
 
+/// One lane's batch: its records, its acknowledgement ticket, and the
+/// micro-batch it belongs to.
+type Lane = (SourceBatch, Arc<Ticket>, Arc<Trigger>);
+
 fn worker(
     mut chain: Chain,
     router: Arc<Router>,
     tracker: Arc<Tracker>,
-    batches: Receiver<(SourceBatch, Arc<Ticket>)>,
+    observer: Arc<Observer>,
+    batches: Receiver<Lane>,
     stop: Arc<AtomicBool>,
 ) {
-    for (input, ticket) in batches {
+    let mut watch = ChainWatch::new(&chain);
+    for (input, ticket, trigger) in batches {
+        let mut report = None;
         if tracker.failure().is_some() {
             // Stopping: output nothing more, commit nothing more.
             ticket.abandon();
-            continue;
-        }
-        let done = chain
-            .process(&input.batch)
-            .and_then(|out| router.deliver(&input, out, &ticket));
-        match done {
-            Ok(()) => {}
-            Err(e) if e.downcast_ref::<ClosedStdout>().is_some() => {
-                // The reader of the console went away (`host run | head`): stop as
-                // on SIGINT; this batch was not printed, so it is not acknowledged.
-                ticket.abandon();
-                stop.store(true, Ordering::Relaxed);
+        } else {
+            let done = chain.process(&input.batch).and_then(|out| {
+                report = Some(observer.lane(&out));
+                router.deliver(&input, out, &ticket)
+            });
+            match done {
+                Ok(()) => {}
+                Err(e) if e.downcast_ref::<ClosedStdout>().is_some() => {
+                    // The reader of the console went away (`host run | head`): stop as
+                    // on SIGINT; this batch was not printed, so it is not acknowledged.
+                    ticket.abandon();
+                    stop.store(true, Ordering::Relaxed);
+                }
+                Err(e) => ticket.fail(format!("{e:#}")),
             }
-            Err(e) => ticket.fail(format!("{e:#}")),
         }
+        observer.lane_done(&trigger, report, &chain, &mut watch);
     }
 }
 
@@ -155,21 +181,24 @@ impl Pipeline {
             tracker,
             chains,
             router,
+            observer,
+            servers: _servers,
             limit,
             available_now,
             starting_latest,
         } = self;
         let lanes = chains.len();
-        let mut senders: Vec<SyncSender<(SourceBatch, Arc<Ticket>)>> = Vec::new();
+        let mut senders: Vec<SyncSender<Lane>> = Vec::new();
         let mut workers = Vec::new();
         for (i, chain) in chains.into_iter().enumerate() {
             let (tx, rx) = sync_channel(2);
             let (router, tracker, stop) = (router.clone(), tracker.clone(), stop.clone());
+            let observer = observer.clone();
             senders.push(tx);
             workers.push(
                 std::thread::Builder::new()
                     .name(format!("worker-{i}"))
-                    .spawn(move || worker(chain, router, tracker, rx, stop))?,
+                    .spawn(move || worker(chain, router, tracker, observer, rx, stop))?,
             );
         }
         crate::kafka::warn_of_outages();
@@ -184,24 +213,29 @@ impl Pipeline {
                 // Read no more; what was read is finished on the way out.
                 break Ok(());
             }
+            let started = Instant::now();
             let batches = match source.next_batch(lanes) {
                 Ok(b) => b,
                 Err(e) => break Err(e),
             };
+            let positions: Vec<&[Position]> = batches.iter().map(|b| &b.positions[..]).collect();
+            let trigger = observer.trigger(started, started.elapsed(), &positions, source.latest());
             for (lane, input) in batches.into_iter().enumerate() {
-                if input.positions.is_empty() {
+                let Some(trigger) = trigger.as_ref().filter(|_| !input.positions.is_empty()) else {
                     continue;
-                }
+                };
                 read += input.positions.len() as u64;
                 let ticket = tracker.open(&input.positions);
-                if let Err(SendError((_, ticket))) = senders[lane].send((input, ticket)) {
+                let sent = senders[lane].send((input, ticket, trigger.clone()));
+                if let Err(SendError((_, ticket, _))) = sent {
                     ticket.fail(format!("worker {lane} stopped"));
                 }
             }
             if last_commit.elapsed() >= COMMIT_EVERY {
                 last_commit = Instant::now();
-                if let Err(e) = source.commit(CommitMode::Async) {
-                    tracing::warn!("{e:#}");
+                match source.commit(CommitMode::Async) {
+                    Ok(committed) => observer.committed(&committed, last_commit.elapsed()),
+                    Err(e) => tracing::warn!("{e:#}"),
                 }
             }
             if available_now {

@@ -4,10 +4,12 @@
 //! writes its own, `--check` prints it, and [`super::Pipeline::build`]
 //! builds from it.
 
-use crate::plugin::{Limits, PluginSpec};
+use crate::observe::{Description, ObservePlan, ProgressTo};
+use crate::plugin::{Chain, Limits, Plugin, PluginSpec};
 use crate::sink::console::{RunFormat, TableStyle};
 use crate::source::kafka::{SourceConfig, Subscription};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Where the chain's outputs go.
 #[derive(Debug, Clone)]
@@ -58,6 +60,8 @@ pub struct Plan {
     pub limit: Option<u64>,
     /// Stop once the partitions are read up to their end offsets at start.
     pub available_now: bool,
+    /// Progress reports, metrics and the live page.
+    pub observe: ObservePlan,
 }
 
 impl Plan {
@@ -95,7 +99,7 @@ impl Plan {
         )
     }
 
-    /// `sink:`, `on error:` and `workers:` as `--check` prints them.
+    /// `sink:`, `on error:`, `workers:` and what is observed, as `--check` prints them.
     pub fn sink_lines(&self) -> Vec<String> {
         let sink = match &self.sink {
             SinkPlan::Kafka { topic } => {
@@ -113,6 +117,81 @@ impl Plan {
             RejectPlan::Drop => "on error:  drop (logged on stderr)".to_string(),
             RejectPlan::Fail => "on error:  fail (stop before the bad record)".to_string(),
         };
-        vec![sink, rejected, format!("workers:   {}", self.workers)]
+        let mut lines = vec![sink, rejected, format!("workers:   {}", self.workers)];
+        let o = &self.observe;
+        if let Some(to) = &o.progress {
+            lines.push(match to {
+                ProgressTo::Stderr => "progress:  Spark progress reports on stderr".to_string(),
+                ProgressTo::File(f) => {
+                    format!("progress:  Spark progress reports in {}", f.display())
+                }
+            });
+        }
+        if let Some(addr) = &o.metrics_addr {
+            lines.push(format!("metrics:   http://{addr}/metrics"));
+        }
+        if let Some(addr) = &o.ui_addr {
+            lines.push(format!(
+                "live page: http://{addr}/ (and /metrics, /api/progress)"
+            ));
+        }
+        lines
+    }
+
+    /// What the progress reports and the live page say this pipeline is,
+    /// once its `plugins` are loaded (`chain` is one of their chains).
+    pub fn describe(&self, plugins: &[Arc<Plugin>], chain: &Chain) -> Description {
+        let plan = self;
+        let source = match &plan.source.subscription {
+            Subscription::Topics(t) => format!("KafkaV2[Subscribe[{}]]", t.join(",")),
+            Subscription::Pattern(p) => format!("KafkaV2[SubscribePattern[{p}]]"),
+        };
+        let (sink, sink_kind, sink_topic) = match &plan.sink {
+            SinkPlan::Console { format, table } => (
+                match format {
+                    RunFormat::Table => format!(
+                        "Console[table, numRows={}, truncate={}]",
+                        table.num_rows, table.truncate
+                    ),
+                    RunFormat::Json => "Console[json]".to_string(),
+                },
+                "console",
+                String::new(),
+            ),
+            SinkPlan::Kafka { topic } => (format!("Kafka[topic={topic}]"), "kafka", topic.clone()),
+        };
+        let (on_error, dlq_topic) = match &plan.rejected {
+            RejectPlan::Fail => ("failed", None),
+            RejectPlan::Drop => ("dropped", None),
+            RejectPlan::DeadLetter(t) => ("dlq", Some(t.clone())),
+        };
+        let event_time = chain.schema().and_then(|fields| {
+            let f = fields
+                .iter()
+                .find(|f| f.parent.is_none() && f.ty == crate::data::FieldType::Timestamp)?;
+            Some(f.name.clone())
+        });
+        Description {
+            group: plan.source.group.clone(),
+            source,
+            sink,
+            sink_kind,
+            sink_topic,
+            on_error,
+            dlq_topic,
+            plugins: plugins
+                .iter()
+                .map(|p| {
+                    serde_json::json!({
+                        "name": &*p.name, "world": p.world.name(), "origin": p.origin,
+                        "sha256": p.sha256, "memoryLimit": p.limits.memory_bytes,
+                        "deadlineMs": p.limits.deadline.as_millis() as u64,
+                        "grants": p.grants.iter().map(|g| format!("{g:?}").to_lowercase()).collect::<Vec<_>>(),
+                        "config": p.config.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+                    })
+                })
+                .collect(),
+            event_time,
+        }
     }
 }

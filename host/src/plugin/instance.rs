@@ -16,7 +16,31 @@ use super::state::{OutputTail, State};
 use crate::data::{bisect, validate};
 use anyhow::{Result, anyhow, bail};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use wasmtime::{Store, StoreLimitsBuilder, Trap};
+
+/// What a stage has done since it was made (its worker's instance only).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StageStats {
+    /// Batches given to it.
+    pub batches: u64,
+    /// Records given to it.
+    pub records_in: u64,
+    /// Records it returned.
+    pub records_out: u64,
+    /// Records it rejected (or trapped on).
+    pub errors: u64,
+    /// Calls that trapped or returned an invalid batch.
+    pub traps: u64,
+    /// Instances made to replace one that trapped.
+    pub restarts: u64,
+    /// Time spent in `process`, retries and bisection included.
+    pub busy: Duration,
+    /// That time for the last batch alone.
+    pub last_batch: Duration,
+    /// The largest linear memory of any of its instances, in bytes.
+    pub memory_high_water: u64,
+}
 
 /// The config key through which a generator receives the host's UTC offset.
 pub const LOCAL_OFFSET_KEY: &str = "utc_offset";
@@ -73,6 +97,7 @@ pub struct Stage {
     live: Option<Live>,
     schema: Option<Vec<Field>>,
     info: Option<Info>,
+    stats: StageStats,
 }
 
 fn mib(bytes: usize) -> String {
@@ -130,6 +155,7 @@ impl Stage {
             live: None,
             schema: None,
             info: None,
+            stats: StageStats::default(),
         };
         let live = stage.instantiate()?;
         stage.live = Some(live);
@@ -144,6 +170,16 @@ impl Stage {
     /// The columns the plugin declared after `init`, if any.
     pub fn schema(&self) -> Option<&[Field]> {
         self.schema.as_deref()
+    }
+
+    /// What this stage has done so far.
+    pub fn stats(&self) -> StageStats {
+        let mut stats = self.stats;
+        if let Some(live) = &self.live {
+            let memory = live.store.data().limits.memory_high_water as u64;
+            stats.memory_high_water = stats.memory_high_water.max(memory);
+        }
+        stats
     }
 
     /// What values the plugin reads (from its `about`).
@@ -253,6 +289,7 @@ impl Stage {
         if self.live.is_none() {
             let live = self.instantiate().map_err(Failure::Fatal)?;
             self.live = Some(live);
+            self.stats.restarts += 1;
         }
         let live = self.live.as_mut().expect("made above");
         arm(&mut live.store, self.plugin.limits);
@@ -270,7 +307,7 @@ impl Stage {
             Ok(Ok(output)) => match validate::output(&output, input.len as usize) {
                 Ok(()) => Ok(output),
                 Err(err) => {
-                    self.live = None;
+                    self.retire();
                     Err(Failure::Broken(format!(
                         "returned an invalid batch: {err:#}"
                     )))
@@ -286,9 +323,19 @@ impl Stage {
             ))),
             Err(err) => {
                 let reason = trap_reason(&err, self.plugin.limits, &live.store.data().output);
-                self.live = None;
+                self.retire();
                 Err(Failure::Broken(reason))
             }
+        }
+    }
+
+    /// Drops the live instance after a failed call (the next call makes a
+    /// new one), keeping its memory high-water mark.
+    fn retire(&mut self) {
+        self.stats.traps += 1;
+        if let Some(live) = self.live.take() {
+            let memory = live.store.data().limits.memory_high_water as u64;
+            self.stats.memory_high_water = self.stats.memory_high_water.max(memory);
         }
     }
 
@@ -296,6 +343,25 @@ impl Stage {
     /// record that traps the plugin) come back as record errors; `Err` means
     /// the pipeline must stop.
     pub fn process(&mut self, input: &Batch) -> Result<Output> {
+        let started = Instant::now();
+        let output = self.run(input);
+        let took = started.elapsed();
+        let stats = &mut self.stats;
+        stats.batches += 1;
+        stats.records_in += u64::from(input.len);
+        stats.busy += took;
+        stats.last_batch = took;
+        if let Ok(out) = &output {
+            stats.records_out += match &out.produced {
+                Produced::Selection(rows) => rows.len() as u64,
+                Produced::Batch(b) => u64::from(b.len),
+            };
+            stats.errors += out.errors.len() as u64;
+        }
+        output
+    }
+
+    fn run(&mut self, input: &Batch) -> Result<Output> {
         match self.attempt(input) {
             Ok(output) => Ok(output),
             Err(Failure::Fatal(err)) => Err(err),

@@ -5,7 +5,7 @@
 use super::bindings::{Level, sluice};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use wasmtime::StoreLimits;
+use wasmtime::{ResourceLimiter, StoreLimits};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxView, WasiView};
@@ -98,6 +98,58 @@ impl tokio::io::AsyncWrite for TailWriter {
     }
 }
 
+/// The store's limits, remembering the largest linear memory the instance
+/// was allowed to grow to (its memory high-water mark).
+pub struct Limiter {
+    limits: StoreLimits,
+    /// The largest size, in bytes, a memory of the instance grew to.
+    pub memory_high_water: usize,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        if allowed {
+            self.memory_high_water = self.memory_high_water.max(desired);
+        }
+        Ok(allowed)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
+    }
+}
+
 /// The data of one plugin instance's `Store`.
 pub struct State {
     /// The plugin's name, for log lines.
@@ -105,7 +157,7 @@ pub struct State {
     wasi: WasiCtx,
     table: ResourceTable,
     /// Memory and instance limits enforced by wasmtime.
-    pub limits: StoreLimits,
+    pub limits: Limiter,
     /// What the plugin last wrote to stdout/stderr.
     pub output: OutputTail,
 }
@@ -123,7 +175,10 @@ impl State {
             plugin,
             wasi,
             table: ResourceTable::new(),
-            limits,
+            limits: Limiter {
+                limits,
+                memory_high_water: 0,
+            },
             output,
         }
     }

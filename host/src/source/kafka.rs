@@ -9,16 +9,19 @@ pub use super::starting_offsets::StartingOffsets;
 use super::starting_offsets::start_new_group_at;
 use crate::data::Batch;
 use crate::data::batch::{BatchBuilder, InputRecord};
-use crate::kafka::{TIMEOUT, client_config, ensure_topics, unreachable};
+use crate::kafka::{Quiet, TIMEOUT, client_config, ensure_topics, unreachable};
 use crate::offsets::{Position, TopicPartition, Tracker};
 use anyhow::{Context, Result, anyhow, bail};
+use rdkafka::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult};
 use rdkafka::message::{Headers, Message};
+use rdkafka::statistics::Statistics;
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long a revoke waits for in-flight batches before giving the partitions up.
@@ -53,6 +56,9 @@ pub struct SourceConfig {
     pub create_topics: bool,
     /// Extra librdkafka properties (`-X key=value`).
     pub properties: Vec<(String, String)>,
+    /// Ask librdkafka for statistics every second (the partitions' high
+    /// watermarks, for lag; see [`KafkaSource::latest`]).
+    pub statistics: bool,
 }
 
 /// A batch and where each of its records came from.
@@ -64,9 +70,11 @@ pub struct SourceBatch {
 }
 
 /// The consumer's context: commits what is acknowledged before partitions
-/// are revoked, and tells the tracker what this consumer owns.
+/// are revoked, tells the tracker what this consumer owns, and keeps the
+/// partitions' high watermarks from librdkafka's statistics.
 pub struct SourceContext {
     tracker: Arc<Tracker>,
+    latest: Arc<Mutex<BTreeMap<TopicPartition, i64>>>,
 }
 
 fn partitions(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
@@ -84,7 +92,33 @@ fn names(tps: &[TopicPartition]) -> String {
     list.join(", ")
 }
 
-crate::kafka::quiet_client_context!(SourceContext);
+impl ClientContext for SourceContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        Quiet.log(level, fac, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        Quiet.error(error, reason);
+    }
+
+    /// The high watermark of every partition being fetched, as the last
+    /// fetch response gave it (not a ListOffsets request, whose end offsets
+    /// some brokers get wrong).
+    fn stats(&self, statistics: Statistics) {
+        let mut latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        for (name, topic) in &statistics.topics {
+            for (id, p) in &topic.partitions {
+                if *id >= 0 && p.hi_offset >= 0 {
+                    let tp = TopicPartition {
+                        topic: Arc::from(name.as_str()),
+                        partition: *id,
+                    };
+                    latest.insert(tp, p.hi_offset);
+                }
+            }
+        }
+    }
+}
 
 impl ConsumerContext for SourceContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -126,15 +160,15 @@ impl ConsumerContext for SourceContext {
     }
 }
 
-/// Commits what the tracker says is acknowledged.
+/// Commits what the tracker says is acknowledged; returns it.
 fn commit(
     consumer: &BaseConsumer<SourceContext>,
     tracker: &Tracker,
     mode: CommitMode,
-) -> Result<()> {
+) -> Result<Vec<(TopicPartition, i64)>> {
     let commits = tracker.take_commits();
     if commits.is_empty() {
-        return Ok(());
+        return Ok(commits);
     }
     let mut tpl = TopicPartitionList::new();
     for (tp, offset) in &commits {
@@ -142,7 +176,8 @@ fn commit(
     }
     consumer
         .commit(&tpl, mode)
-        .with_context(|| format!("committing offsets of {}", names(&partitions(&tpl))))
+        .with_context(|| format!("committing offsets of {}", names(&partitions(&tpl))))?;
+    Ok(commits)
 }
 
 /// The consumer's config: defaults, the user's `-X` properties on top, and
@@ -155,6 +190,9 @@ fn consumer_config(config: &SourceConfig, reset: &str) -> rdkafka::ClientConfig 
         // Read ahead at most 16 MiB (librdkafka's default is 64 MiB), so a slow sink
         // keeps memory bounded; -X queued.max.messages.kbytes=… changes it.
         .set("queued.max.messages.kbytes", "16384");
+    if config.statistics {
+        client.set("statistics.interval.ms", "1000");
+    }
     for (k, v) in &config.properties {
         client.set(k, v);
     }
@@ -189,6 +227,7 @@ impl KafkaSource {
         let consumer: BaseConsumer<SourceContext> = consumer_config(&config, reset)
             .create_with_context(SourceContext {
                 tracker: tracker.clone(),
+                latest: Arc::default(),
             })
             .context("creating the Kafka consumer")?;
         let topics: Vec<String> = match &config.subscription {
@@ -340,9 +379,17 @@ impl KafkaSource {
             .collect())
     }
 
-    /// Commits what has been acknowledged since the last commit.
-    pub fn commit(&self, mode: CommitMode) -> Result<()> {
+    /// Commits what has been acknowledged since the last commit; returns
+    /// what was committed (partition, next offset to read).
+    pub fn commit(&self, mode: CommitMode) -> Result<Vec<(TopicPartition, i64)>> {
         commit(&self.consumer, &self.tracker, mode)
+    }
+
+    /// The high watermark of each partition fetched so far, from the last
+    /// statistics (empty unless [`SourceConfig::statistics`]).
+    pub fn latest(&self) -> BTreeMap<TopicPartition, i64> {
+        let latest = self.consumer.context().latest.lock();
+        latest.unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Leaves the group: the revoke commits what is acknowledged.
