@@ -38,3 +38,33 @@ fn every_sluice_command_in_the_compose_demo_passes_check() {
     }
     assert_eq!(checked, ["generator", "processor", "processor-kafka"]);
 }
+
+#[test]
+fn prometheus_in_the_compose_demo_scrapes_the_processors_metrics_ports() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../docker/");
+    let compose = std::fs::read_to_string(format!("{dir}compose.yaml")).unwrap();
+    let compose = &YamlLoader::load_from_str(&compose).unwrap()[0];
+    let prometheus = std::fs::read_to_string(format!("{dir}prometheus.yml")).unwrap();
+    let prometheus = &YamlLoader::load_from_str(&prometheus).unwrap()[0];
+    let targets = prometheus["scrape_configs"][0]["static_configs"][0]["targets"]
+        .as_vec()
+        .expect("scrape targets");
+    assert_eq!(targets.len(), 2);
+    for target in targets {
+        let (service, port) = target.as_str().unwrap().split_once(':').unwrap();
+        let command: Vec<&str> = compose["services"][service]["command"]
+            .as_vec()
+            .unwrap_or_else(|| panic!("a service {service}"))
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        let serves = command.iter().any(|c| {
+            *c == format!("--ui=0.0.0.0:{port}") || *c == format!("--metrics-addr=0.0.0.0:{port}")
+        });
+        assert!(serves, "{service} serves /metrics on {port}: {command:?}");
+    }
+    assert_eq!(
+        compose["services"]["prometheus"]["volumes"][0].as_str(),
+        Some("./prometheus.yml:/etc/prometheus/prometheus.yml:ro")
+    );
+}
