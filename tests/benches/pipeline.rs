@@ -288,6 +288,9 @@ fn p3_p6(at: &Target, o: &Options, rows: &mut Rows) {
 
     let (mut sluice, mut pass, mut python, mut three) = (vec![], vec![], vec![], vec![]);
     let (mut sluice_cpu, mut python_cpu, mut pass_cpu) = (vec![], vec![], vec![]);
+    let (mut observed, mut observed_cpu) = (vec![], vec![]);
+    let progress =
+        std::env::temp_dir().join(format!("sluice-bench-progress-{}", std::process::id()));
     let per_million = |t: &Timed| t.cpu_secs / total as f64 * 1e6;
     let (mut sluice_rss, mut three_rss) = (vec![], vec![]);
     let mut kept = None;
@@ -307,6 +310,24 @@ fn p3_p6(at: &Target, o: &Options, rows: &mut Rows) {
             "every run keeps the same records"
         );
         kept = Some(n);
+
+        // The same with everything observable on: the live page, /metrics, progress reports.
+        let out = format!("observed-{run}");
+        let mut args = plugins(&[]);
+        args.extend([
+            "--ui=127.0.0.1:0".into(),
+            "--metrics-addr".into(),
+            "127.0.0.1:0".into(),
+        ]);
+        args.extend(["--progress".into(), progress.display().to_string()]);
+        let t = run_to_kafka(at, topic, &out, &args);
+        observed.push(total as f64 / t.secs);
+        observed_cpu.push(per_million(&t));
+        assert_eq!(
+            count(broker, &out, 1),
+            kept.unwrap(),
+            "observed, the same records"
+        );
 
         let out = format!("pass-{run}");
         let t = run_to_kafka(at, topic, &out, &[]);
@@ -356,7 +377,22 @@ fn p3_p6(at: &Target, o: &Options, rows: &mut Rows) {
         goal: "≥ 0.8x pass-through",
         holds: sluice >= 0.8 * pass,
     });
+    let _ = std::fs::remove_file(&progress);
+    let (observed, observed_cpu) = (median(observed), median(observed_cpu));
     let (sluice_cpu, pass_cpu) = (median(sluice_cpu), median(pass_cpu));
+    rows.add(Row {
+        id: "P7",
+        what: format!("P3 with --ui, --metrics-addr and --progress on, {on}"),
+        measured: format!("{} ({observed_cpu:.2} s CPU per 1 M)", m(observed)),
+        compared: format!(
+            "off: {} ({sluice_cpu:.2} s CPU): {:.3}x throughput, {:.3}x CPU",
+            m(sluice),
+            observed / sluice,
+            observed_cpu / sluice_cpu
+        ),
+        goal: "within 3% of off",
+        holds: observed >= 0.97 * sluice,
+    });
     if python_cpu.is_empty() {
         rows.add(Row {
             id: "P3",
@@ -409,20 +445,29 @@ fn p3_p6(at: &Target, o: &Options, rows: &mut Rows) {
 /// P4: records produced at 10,000/s with their send time (µs since the epoch)
 /// in a header, through parse_stock → schema_filter into a topic a consumer
 /// reads at once; latency = receive time − send time.
-fn p4(at: &Target, o: &Options, rows: &mut Rows) {
+fn p4(at: &Target, o: &Options, rows: &mut Rows, observed: bool) {
     let (broker, on) = (&at.broker, at.name);
     const RATE: u64 = 10_000;
-    at.create_topic("lat-in", 1);
-    at.create_topic("lat-out", 1);
-    let mut args = vec!["run", "--brokers", &broker.addr, "--topic", "lat-in"];
+    let (lat_in, lat_out) = if observed {
+        ("lat-in-observed", "lat-out-observed")
+    } else {
+        ("lat-in", "lat-out")
+    };
+    at.create_topic(lat_in, 1);
+    at.create_topic(lat_out, 1);
+    let mut args = vec!["run", "--brokers", &broker.addr, "--topic", lat_in];
     args.extend([
         "--sink",
         "kafka",
         "--output-topic",
-        "lat-out",
+        lat_out,
         "--starting-offsets",
         "earliest",
     ]);
+    if observed {
+        args.extend(["--ui=127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"]);
+        args.extend(["--progress", "/dev/null"]);
+    }
     args.extend(["-p", "parse_stock", "-p", "schema_filter"]);
     // tansu 0.6 answers a fetch only when fetch.wait.max.ms (librdkafka: 500 ms) is up,
     // even when records are waiting; Kafka and Redpanda answer as soon as they have any.
@@ -438,8 +483,8 @@ fn p4(at: &Target, o: &Options, rows: &mut Rows) {
 
     // One reader through Sluice, one straight off the input topic (the broker's own share).
     let expect = RATE * o.latency_secs;
-    let reader = latency_reader(&broker.addr, "lat-out", expect);
-    let direct = latency_reader(&broker.addr, "lat-in", expect);
+    let reader = latency_reader(&broker.addr, lat_out, expect);
+    let direct = latency_reader(&broker.addr, lat_in, expect);
 
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", &broker.addr)
@@ -465,7 +510,7 @@ fn p4(at: &Target, o: &Options, rows: &mut Rows) {
         });
         producer
             .send(
-                BaseRecord::<[u8], [u8]>::to("lat-in")
+                BaseRecord::<[u8], [u8]>::to(lat_in)
                     .payload(&value[..])
                     .headers(headers),
             )
@@ -500,8 +545,13 @@ fn p4(at: &Target, o: &Options, rows: &mut Rows) {
     rows.add(Row {
         id: "P4",
         what: format!(
-            "produce → sink latency, {RATE} rec/s for {} s, -X fetch.wait.max.ms=5, {on}",
-            o.latency_secs
+            "produce → sink latency, {RATE} rec/s for {} s, -X fetch.wait.max.ms=5{}, {on}",
+            o.latency_secs,
+            if observed {
+                ", with --ui, --metrics-addr, --progress"
+            } else {
+                ""
+            }
         ),
         measured: format!(
             "after the first second: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms (all: p99 {all99:.1} ms)"
@@ -637,7 +687,8 @@ fn main() {
     };
     p3_p6(&tansu, &o, &mut rows);
     p5(&tansu, &o, &mut rows);
-    p4(&tansu, &o, &mut rows);
+    p4(&tansu, &o, &mut rows, false);
+    p4(&tansu, &o, &mut rows, true);
     println!(
         "\nSluice against tansu on loopback, {} records, median of {} runs",
         o.records, o.runs
