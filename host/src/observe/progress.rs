@@ -101,3 +101,12 @@ impl PluginProgress {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_are_written_as_spark_writes_them() {
+        let t = chrono::DateTime::from_timestamp_micros(1_764_396_796_123_456).unwrap();
+        assert_eq!(super::iso8601(t), "2025-11-29T06:13:16.123Z");
+    }
+}

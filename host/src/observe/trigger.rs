@@ -316,3 +316,64 @@ impl Observer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::batch::empty_batch;
+    use crate::data::processed::ChainOutput;
+    use crate::data::{Column, Field, Rows};
+    use crate::observe::{Description, ObservePlan};
+
+    fn observer(event_time: Option<&str>) -> Observer {
+        let description = Description {
+            group: "g".into(),
+            source: "KafkaV2[Subscribe[t]]".into(),
+            sink: "Console[json]".into(),
+            sink_kind: "console",
+            sink_topic: String::new(),
+            on_error: "failed",
+            dlq_topic: None,
+            plugins: Vec::new(),
+            event_time: event_time.map(String::from),
+        };
+        Observer::new(description, &ObservePlan::default()).unwrap()
+    }
+
+    /// Rows of one timestamp column `ts` (µs), row 1 null.
+    fn stamped(us: &[i64]) -> crate::data::Batch {
+        let mut batch = empty_batch();
+        batch.len = us.len() as u32;
+        batch.rows = Some(Rows {
+            fields: vec![Field {
+                name: "ts".into(),
+                ty: FieldType::Timestamp,
+                nullable: true,
+                parent: None,
+            }],
+            columns: vec![Column {
+                valid: Some(vec![0b1111_1101]),
+                values: Values::S64s(us.to_vec()),
+            }],
+        });
+        batch
+    }
+
+    #[test]
+    fn event_time_is_the_min_max_and_mean_of_the_declared_column_skipping_nulls() {
+        let source = empty_batch();
+        let out = ChainOutput::new(
+            &source,
+            Some(stamped(&[3_000, 1, 1_000, 2_000])),
+            vec![0; 4],
+            vec![],
+        );
+        let report = observer(Some("ts")).lane(&out);
+        let et = report.event_time.expect("event time stats");
+        assert_eq!((et.min, et.max, et.count), (1_000, 3_000, 3));
+        assert_eq!(et.sum, 6_000);
+        // Without a declared event-time column there are none.
+        assert!(observer(None).lane(&out).event_time.is_none());
+        assert!(observer(Some("other")).lane(&out).event_time.is_none());
+    }
+}
