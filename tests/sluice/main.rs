@@ -13,3 +13,4 @@ mod parse_stock;
 mod reliability;
 mod sandbox;
 mod schema_filter;
+mod swap;

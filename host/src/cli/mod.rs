@@ -169,6 +169,10 @@ pub struct RunArgs {
     /// value, at 127.0.0.1:4040 or the next free port, as Spark's UI.
     #[arg(long, value_name = "HOST:PORT", num_args = 0..=1, default_missing_value = DEFAULT_UI)]
     pub ui: Option<String>,
+    /// Swap in the new chain when the pipeline file or a plugin file changes (as on SIGHUP):
+    /// loaded and checked beside the running one, taken over between two batches.
+    #[arg(long)]
+    pub watch: bool,
     /// Console output format.
     #[arg(long, short = 'f', value_enum, default_value = "table")]
     pub format: RunFormat,

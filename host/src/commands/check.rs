@@ -5,9 +5,8 @@
 
 use super::plan::{Problems, resolve};
 use crate::cli::{CheckMode, GenerateArgs, RunArgs};
-use crate::data::{Field, type_name};
 use crate::kafka::{Quiet, TIMEOUT, client_config, unreachable};
-use crate::plugin::bindings::Accepts;
+use crate::plugin::chain::{self, ddl};
 use crate::plugin::{Limits, PluginSpec, Runtime, Stage, World};
 use crate::source::kafka::Subscription;
 use anyhow::Result;
@@ -73,20 +72,7 @@ impl Report {
                 self.problem(e);
             }
         }
-        if let Some(first) = stages.first()
-            && first.plugin().world == World::Transform
-            && first.accepts() == Accepts::Rows
-        {
-            self.problem(format!(
-                "plugin {:?} reads typed rows, but the source gives raw values; put a parser such as parse_stock before it",
-                first.plugin().name
-            ));
-        }
-        for pair in stages.windows(2) {
-            for p in fit(&pair[0], &pair[1]) {
-                self.problem(p);
-            }
-        }
+        self.problems.extend(chain::problems(stages));
     }
 
     fn describe(&mut self, index: usize, stage: &Stage) {
@@ -141,44 +127,6 @@ impl Report {
         }
         self.lines.push(format!("brokers {brokers:?} answered"));
     }
-}
-
-/// A schema as Spark DDL.
-fn ddl(fields: &[Field]) -> String {
-    let cols: Vec<String> = fields
-        .iter()
-        .map(|f| {
-            let not_null = if f.nullable { "" } else { " NOT NULL" };
-            format!("{} {}{not_null}", f.name, type_name(f.ty))
-        })
-        .collect();
-    cols.join(", ")
-}
-
-/// Problems where `next` declares a column that `previous` declares with
-/// another type, or requires (NOT NULL) a column `previous` never produces.
-fn fit(previous: &Stage, next: &Stage) -> Vec<String> {
-    let (Some(before), Some(after)) = (previous.schema(), next.schema()) else {
-        return Vec::new();
-    };
-    let (a, b) = (&previous.plugin().name, &next.plugin().name);
-    after
-        .iter()
-        .filter_map(|f| match before.iter().find(|g| g.name == f.name) {
-            Some(g) if type_name(g.ty) != type_name(f.ty) => Some(format!(
-                "plugin {b:?} expects column {:?} as {}, but {a:?} produces it as {}",
-                f.name,
-                type_name(f.ty),
-                type_name(g.ty)
-            )),
-            None if !f.nullable => Some(format!(
-                "plugin {b:?} requires column {:?} (NOT NULL), which {a:?} does not produce (its columns: {})",
-                f.name,
-                ddl(before)
-            )),
-            _ => None,
-        })
-        .collect()
 }
 
 /// `host run --check`.

@@ -77,7 +77,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
             .name("generator".into())
             .spawn(move || generation.run(&stop, &ProgressBar::hidden()))?
     };
-    let result = pipeline.run(stop.clone());
+    let result = pipeline.run(stop.clone(), None);
     stop.store(true, Ordering::Relaxed);
     let generated = generating
         .join()

@@ -50,6 +50,13 @@ pub struct TopicLabels {
     pub topic: String,
 }
 
+/// How a reload ended.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReloadLabels {
+    /// `swapped` or `refused`.
+    pub result: String,
+}
+
 fn seconds() -> Histogram {
     // 50 µs … about 1.6 s.
     Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
@@ -72,6 +79,7 @@ pub struct Metrics {
     pub(super) lag: Family<PartitionLabels, Gauge>,
     pub(super) committed: Family<PartitionLabels, Gauge>,
     pub(super) rss: Gauge,
+    pub(super) reloads: Family<ReloadLabels, Counter>,
 }
 
 impl Metrics {
@@ -93,6 +101,7 @@ impl Metrics {
             lag: Family::default(),
             committed: Family::default(),
             rss: Gauge::default(),
+            reloads: Family::default(),
         };
         let mut r = Registry::default();
         let s = r.sub_registry_with_prefix("sluice");
@@ -164,6 +173,11 @@ impl Metrics {
             "committed_offset",
             "The last offset this consumer committed (the next record to read)",
             m.committed.clone(),
+        );
+        s.register(
+            "reloads",
+            "Hot swaps of the chain (SIGHUP, --watch), by result",
+            m.reloads.clone(),
         );
         r.register_with_unit(
             "process_resident_memory",

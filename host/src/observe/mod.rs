@@ -24,7 +24,7 @@ pub use trigger::{ChainWatch, LaneReport, Trigger};
 
 use crate::offsets::TopicPartition;
 use crate::plugin::StageStats;
-use metrics::{Metrics, PartitionLabels};
+use metrics::{Metrics, PartitionLabels, ReloadLabels};
 use progress::{PluginProgress, iso8601};
 use prometheus_client::registry::Registry;
 use std::collections::{BTreeMap, VecDeque};
@@ -50,7 +50,7 @@ pub enum ProgressTo {
 }
 
 /// What to show of a running pipeline.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObservePlan {
     /// Progress reports, one JSON line per micro-batch.
     pub progress: Option<ProgressTo>,
@@ -108,7 +108,7 @@ pub struct Observer {
     id: String,
     run_id: String,
     started: String,
-    description: Description,
+    description: Mutex<Arc<Description>>,
     metrics: Metrics,
     registry: Registry,
     state: Mutex<State>,
@@ -156,7 +156,7 @@ impl Observer {
             id: id.to_string(),
             run_id: uuid::Uuid::new_v4().to_string(),
             started: iso8601(chrono::Utc::now()),
-            description,
+            description: Mutex::new(Arc::new(description)),
             metrics,
             registry,
             state: Mutex::default(),
@@ -180,6 +180,28 @@ impl Observer {
         }
     }
 
+    /// What the pipeline is now.
+    fn description(&self) -> Arc<Description> {
+        lock(&self.description).clone()
+    }
+
+    /// The chain was swapped: the pipeline is now as `description` says.
+    pub fn swapped(&self, description: Description) {
+        *lock(&self.description) = Arc::new(description);
+        let ok = ReloadLabels {
+            result: "swapped".into(),
+        };
+        self.metrics.reloads.get_or_create(&ok).inc();
+    }
+
+    /// A reload was refused; the running chain goes on.
+    pub fn reload_refused(&self) {
+        let refused = ReloadLabels {
+            result: "refused".into(),
+        };
+        self.metrics.reloads.get_or_create(&refused).inc();
+    }
+
     /// `/metrics`: the OpenMetrics text.
     pub fn metrics_text(&self) -> String {
         self.metrics.rss.set(resident_bytes());
@@ -193,7 +215,7 @@ impl Observer {
     /// `/api/progress`: the query, its pipeline, totals, and the recent reports.
     pub fn api(&self) -> serde_json::Value {
         let state = lock(&self.state);
-        let d = &self.description;
+        let d = self.description();
         let plugins: Vec<PluginProgress> = state
             .plugins
             .iter()

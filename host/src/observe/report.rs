@@ -68,7 +68,7 @@ impl Observer {
             metrics.insert("minOffsetsBehindLatest", min.unwrap_or(&0).to_string());
         }
         SourceProgress {
-            description: self.description.source.clone(),
+            description: self.description().source.clone(),
             start_offset: (!start.is_empty()).then(|| offsets_json(start)),
             end_offset: offsets_json(end),
             latest_offset: offsets_json(&latest),
@@ -99,7 +99,7 @@ impl Observer {
             state_operators: Vec::new(),
             sources: vec![source],
             sink: SinkProgress {
-                description: self.description.sink.clone(),
+                description: self.description().sink.clone(),
                 num_output_rows: 0,
             },
             sluice: Sluice {
@@ -170,7 +170,7 @@ impl Observer {
             state_operators: Vec::new(),
             sources: vec![source],
             sink: SinkProgress {
-                description: self.description.sink.clone(),
+                description: self.description().sink.clone(),
                 num_output_rows: done.output_rows,
             },
             sluice: Sluice {

@@ -204,7 +204,8 @@ impl Observer {
             *errors.entry(e.plugin.clone()).or_default() += 1;
         }
         let mut produced = BTreeMap::new();
-        let default = &self.description.sink_topic;
+        let description = self.description();
+        let default = &description.sink_topic;
         if out.batch().records.iter().any(|r| r.topic.is_some()) {
             for i in 0..out.len() {
                 let topic = out.topic(i).unwrap_or(default);
@@ -217,12 +218,12 @@ impl Observer {
             output_rows: out.len() as u64,
             produced,
             errors,
-            event_time: self.event_time(out),
+            event_time: self.event_time(out, description.event_time.as_deref()),
         }
     }
 
-    fn event_time(&self, out: &ChainOutput<'_>) -> Option<EventTime> {
-        let name = self.description.event_time.as_deref()?;
+    fn event_time(&self, out: &ChainOutput<'_>, name: Option<&str>) -> Option<EventTime> {
+        let name = name?;
         let typed = out.batch().rows.as_ref()?;
         let c = rows::children(&typed.fields, None).find(|c| {
             typed.fields[*c].name == name && typed.fields[*c].ty == FieldType::Timestamp
@@ -255,7 +256,8 @@ impl Observer {
         chain: &Chain,
         watch: &mut ChainWatch,
     ) {
-        let action = self.description.on_error;
+        let description = self.description();
+        let action = description.on_error;
         let mut deltas = Vec::new();
         for (stage, before) in chain.stages().iter().zip(&mut watch.before) {
             let after = stage.stats();
@@ -287,7 +289,7 @@ impl Observer {
                 done.output_rows += r.output_rows;
                 for (topic, n) in &r.produced {
                     let labels = SinkLabels {
-                        sink: self.description.sink_kind.to_string(),
+                        sink: description.sink_kind.to_string(),
                         topic: topic.clone(),
                     };
                     self.metrics.produced.get_or_create(&labels).inc_by(*n);
@@ -298,7 +300,7 @@ impl Observer {
                         action: action.to_string(),
                     };
                     self.metrics.record_errors.get_or_create(&labels).inc_by(*n);
-                    if let Some(topic) = &self.description.dlq_topic {
+                    if let Some(topic) = &description.dlq_topic {
                         let labels = TopicLabels {
                             topic: topic.clone(),
                         };

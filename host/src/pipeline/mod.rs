@@ -8,6 +8,7 @@
 //! - `plan`: what a pipeline is built from.
 //! - `router`: where each outcome of a batch goes (sink, dead letters, a stop).
 //! - `available_now`: the end offsets `--available-now` runs to.
+//! - `swap`: a new chain taken over at a batch boundary (SIGHUP, `--watch`).
 //!
 //! The [`Observer`] is told what happens at each seam (a trigger read, a
 //! lane done, a commit): progress reports, metrics and the live page.
@@ -15,9 +16,11 @@
 mod available_now;
 mod plan;
 mod router;
+mod swap;
 
 pub use plan::{Plan, RejectPlan, SinkPlan};
 pub use router::{OnError, Rejected, Router};
+pub use swap::{Reload, plugin_files};
 
 use crate::kafka::ensure_topics;
 use crate::observe::{ChainWatch, Observer, Servers, Trigger};
@@ -31,10 +34,14 @@ use crate::source::kafka::{KafkaSource, SourceBatch, StartingOffsets};
 use anyhow::{Result, bail};
 use available_now::Targets;
 use rdkafka::consumer::CommitMode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SendError, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// How long shutdown waits for outstanding deliveries.
 const DRAIN: Duration = Duration::from_secs(60);
@@ -42,6 +49,7 @@ const DRAIN: Duration = Duration::from_secs(60);
 /// A pipeline ready to run: plugins loaded and initialised, the consumer
 /// subscribed, the sink open.
 pub struct Pipeline {
+    plan: Plan,
     runtime: Runtime,
     source: KafkaSource,
     tracker: Arc<Tracker>,
@@ -107,6 +115,7 @@ impl Pipeline {
             }),
         };
         Ok(Pipeline {
+            plan: plan.clone(),
             runtime,
             source,
             tracker,
@@ -126,20 +135,33 @@ impl Pipeline {
     }
 }
 
-/// One lane's batch: its records, its acknowledgement ticket, and the
-/// micro-batch it belongs to.
-type Lane = (SourceBatch, Arc<Ticket>, Arc<Trigger>);
+/// What a worker is handed, in order.
+enum Work {
+    /// One lane's batch: its records, its acknowledgement ticket, and the
+    /// micro-batch it belongs to.
+    Batch(Box<SourceBatch>, Arc<Ticket>, Arc<Trigger>),
+    /// A new chain, taken between two batches.
+    Swap(Box<Chain>),
+}
 
 fn worker(
     mut chain: Chain,
     router: Arc<Router>,
     tracker: Arc<Tracker>,
     observer: Arc<Observer>,
-    batches: Receiver<Lane>,
+    work: Receiver<Work>,
     stop: Arc<AtomicBool>,
 ) {
     let mut watch = ChainWatch::new(&chain);
-    for (input, ticket, trigger) in batches {
+    for work in work {
+        let (input, ticket, trigger) = match work {
+            Work::Batch(input, ticket, trigger) => (input, ticket, trigger),
+            Work::Swap(new) => {
+                chain = *new;
+                watch = ChainWatch::new(&chain);
+                continue;
+            }
+        };
         let mut report = None;
         if tracker.failure().is_some() {
             // Stopping: output nothing more, commit nothing more.
@@ -174,9 +196,10 @@ impl Pipeline {
     /// (`available_now`), or something fails. On the way out it stops reading,
     /// lets the workers finish what they hold, waits for the deliveries and
     /// commits.
-    pub fn run(self, stop: Arc<AtomicBool>) -> Result<()> {
+    pub fn run(self, stop: Arc<AtomicBool>, reload: Option<Reload>) -> Result<()> {
         let Pipeline {
-            runtime: _runtime,
+            mut plan,
+            runtime,
             mut source,
             tracker,
             chains,
@@ -188,7 +211,8 @@ impl Pipeline {
             starting_latest,
         } = self;
         let lanes = chains.len();
-        let mut senders: Vec<SyncSender<Lane>> = Vec::new();
+        let mut running = chains[0].schema().map(<[_]>::to_vec);
+        let mut senders: Vec<SyncSender<Work>> = Vec::new();
         let mut workers = Vec::new();
         for (i, chain) in chains.into_iter().enumerate() {
             let (tx, rx) = sync_channel(2);
@@ -226,9 +250,38 @@ impl Pipeline {
                 };
                 read += input.positions.len() as u64;
                 let ticket = tracker.open(&input.positions);
-                let sent = senders[lane].send((input, ticket, trigger.clone()));
-                if let Err(SendError((_, ticket, _))) = sent {
+                let sent = senders[lane].send(Work::Batch(Box::new(input), ticket, trigger.clone()));
+                if let Err(SendError(Work::Batch(_, ticket, _))) = sent {
                     ticket.fail(format!("worker {lane} stopped"));
+                }
+            }
+            if let Some(reload) = &reload
+                && reload.requested.swap(false, Ordering::Relaxed)
+            {
+                let prepared = (reload.plan)().and_then(|new| {
+                    let ready = swap::prepare(&runtime, &plan, &new, running.as_deref())?;
+                    Ok((new, ready))
+                });
+                match prepared {
+                    Ok((new, (plugins, chains))) => {
+                        observer.swapped(new.describe(&plugins, &chains[0]));
+                        running = chains[0].schema().map(<[_]>::to_vec);
+                        for (tx, chain) in senders.iter().zip(chains) {
+                            // A worker that stopped has nothing left to swap.
+                            let _ = tx.send(Work::Swap(Box::new(chain)));
+                        }
+                        *lock(&reload.watched) = swap::plugin_files(&new);
+                        let names: Vec<String> = plugins
+                            .iter()
+                            .map(|p| format!("{} ({})", p.name, &p.sha256[..12]))
+                            .collect();
+                        eprintln!("Sluice: reloaded; the chain is now {}", names.join(" → "));
+                        plan = new;
+                    }
+                    Err(e) => {
+                        observer.reload_refused();
+                        tracing::error!("reload refused, the running chain goes on: {e:#}");
+                    }
                 }
             }
             if last_commit.elapsed() >= COMMIT_EVERY {

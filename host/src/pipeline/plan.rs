@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Where the chain's outputs go.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SinkPlan {
     /// Printed on stdout.
     Console {
@@ -40,7 +40,7 @@ pub enum RejectPlan {
 }
 
 /// Everything a pipeline is built from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     /// The Kafka source.
     pub source: SourceConfig,

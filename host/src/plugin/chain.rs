@@ -10,13 +10,13 @@
 //! the sink takes it from [`ChainOutput::key`] and friends, once, at the end.
 
 use super::bindings::{Accepts, Batch, Field, Produced, Span};
-use super::engine::Plugin;
+use super::engine::{Plugin, World};
 use super::instance::Stage;
 use crate::data::batch::{
     self, BatchBuilder, InputRecord, bare_record, bytes, has_own_metadata, inherit_metadata,
 };
 use crate::data::processed::{ChainError, ChainOutput};
-use crate::data::rows;
+use crate::data::{rows, type_name};
 use anyhow::{Result, bail};
 use std::sync::Arc;
 
@@ -48,6 +48,11 @@ impl Chain {
     /// The stages, in order.
     pub fn stages(&self) -> &[Stage] {
         &self.stages
+    }
+
+    /// What keeps this chain from working (see [`problems`]).
+    pub fn problems(&self) -> Vec<String> {
+        problems(&self.stages)
     }
 
     /// The columns of the chain's output: the last stage's declared schema.
@@ -225,4 +230,63 @@ fn with_source_metadata(b: &Batch, cur: &Current, source: &Batch, encode: bool) 
         out.records.push(record);
     }
     out
+}
+
+/// What keeps `stages` from working as a chain: a first plugin that reads
+/// typed rows (the source gives raw values), or a plugin that declares a
+/// column the one before it produces with another type, or requires one it
+/// does not produce. What `--check` and a hot swap refuse.
+pub fn problems(stages: &[Stage]) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Some(first) = stages.first()
+        && first.plugin().world == World::Transform
+        && first.accepts() == Accepts::Rows
+    {
+        problems.push(format!(
+            "plugin {:?} reads typed rows, but the source gives raw values; put a parser such as parse_stock before it",
+            first.plugin().name
+        ));
+    }
+    for pair in stages.windows(2) {
+        problems.extend(fit(&pair[0], &pair[1]));
+    }
+    problems
+}
+
+/// A schema as Spark DDL.
+pub fn ddl(fields: &[Field]) -> String {
+    let cols: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            let not_null = if f.nullable { "" } else { " NOT NULL" };
+            format!("{} {}{not_null}", f.name, type_name(f.ty))
+        })
+        .collect();
+    cols.join(", ")
+}
+
+/// Problems where `next` declares a column that `previous` declares with
+/// another type, or requires (NOT NULL) a column `previous` never produces.
+fn fit(previous: &Stage, next: &Stage) -> Vec<String> {
+    let (Some(before), Some(after)) = (previous.schema(), next.schema()) else {
+        return Vec::new();
+    };
+    let (a, b) = (&previous.plugin().name, &next.plugin().name);
+    after
+        .iter()
+        .filter_map(|f| match before.iter().find(|g| g.name == f.name) {
+            Some(g) if type_name(g.ty) != type_name(f.ty) => Some(format!(
+                "plugin {b:?} expects column {:?} as {}, but {a:?} produces it as {}",
+                f.name,
+                type_name(f.ty),
+                type_name(g.ty)
+            )),
+            None if !f.nullable => Some(format!(
+                "plugin {b:?} requires column {:?} (NOT NULL), which {a:?} does not produce (its columns: {})",
+                f.name,
+                ddl(before)
+            )),
+            _ => None,
+        })
+        .collect()
 }

@@ -36,7 +36,7 @@ impl World {
 }
 
 /// How a plugin is asked for: a path or a bundled name, its config, grants.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PluginSpec {
     /// What the user typed after `--plugin`.
     pub source: String,

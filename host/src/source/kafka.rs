@@ -37,7 +37,7 @@ pub enum Subscription {
 }
 
 /// What the source needs to know.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SourceConfig {
     /// `bootstrap.servers`.
     pub brokers: String,

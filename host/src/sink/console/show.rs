@@ -15,7 +15,7 @@ use sluice_sdk::value::{java_double, java_float};
 use unicode_width::UnicodeWidthStr;
 
 /// How Spark-style tables are shown (`--num-rows`, `--truncate`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TableStyle {
     /// Rows shown per table.
     pub num_rows: usize,
