@@ -9,6 +9,7 @@ mod fuzz_smoke;
 mod generator;
 mod kafka;
 mod observe;
+mod operate;
 mod parse_stock;
 mod reliability;
 mod sandbox;

@@ -125,6 +125,11 @@ pub struct RunArgs {
     /// Consumer group [default: sluice-<first plugin>].
     #[arg(long)]
     pub group: Option<String>,
+    /// This member's static id in the group (Kafka's group.instance.id): restarted with the
+    /// same id, it gets its partitions back at once instead of after the broker notices the old
+    /// one is gone. Give each member its own (e.g. a StatefulSet's pod name).
+    #[arg(long, value_name = "ID", env = "SLUICE_INSTANCE_ID")]
+    pub instance_id: Option<String>,
     /// Where a new group starts: earliest, latest, or Spark's JSON, e.g. {"t":{"0":-2,"1":42}}
     /// (-2 = earliest, -1 = latest). A restart resumes from the group's committed offsets.
     #[arg(long, value_name = "OFFSETS", default_value = "latest", value_parser = parse_starting_offsets)]

@@ -41,6 +41,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
             create_topics: false,
             properties: Vec::new(),
             statistics: true,
+            instance_id: None,
         },
         plugins: specs[1..].to_vec(),
         limits: args.runtime.limits(),

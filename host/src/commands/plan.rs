@@ -55,6 +55,7 @@ pub fn resolve(args: &RunArgs) -> Result<Plan, Problems> {
             create_topics: args.create_topics,
             properties,
             statistics: true,
+            instance_id: args.instance_id.clone(),
         },
         plugins,
         limits: args.runtime.limits(),

@@ -250,7 +250,8 @@ impl Pipeline {
                 };
                 read += input.positions.len() as u64;
                 let ticket = tracker.open(&input.positions);
-                let sent = senders[lane].send(Work::Batch(Box::new(input), ticket, trigger.clone()));
+                let sent =
+                    senders[lane].send(Work::Batch(Box::new(input), ticket, trigger.clone()));
                 if let Err(SendError(Work::Batch(_, ticket, _))) = sent {
                     ticket.fail(format!("worker {lane} stopped"));
                 }

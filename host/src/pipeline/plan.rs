@@ -84,10 +84,13 @@ impl Plan {
             Subscription::Pattern(p) => format!("topics matching {p:?}"),
             Subscription::Topics(t) => format!("topics {}", t.join(", ")),
         };
+        let group = match &s.instance_id {
+            Some(id) => format!("{:?} (static member {id:?})", s.group),
+            None => format!("{:?}", s.group),
+        };
         format!(
-            "source:    kafka {:?}, {topics}, group {:?}, starting offsets {}, batches of up to {} records / {} ms{}",
+            "source:    kafka {:?}, {topics}, group {group}, starting offsets {}, batches of up to {} records / {} ms{}",
             s.brokers,
-            s.group,
             s.starting_offsets,
             s.max_records,
             s.linger.as_millis(),
