@@ -113,6 +113,8 @@ pub struct Observer {
     registry: Registry,
     state: Mutex<State>,
     progress: Option<Mutex<Box<dyn Write + Send>>>,
+    /// Whether `/api/progress` is served (with `--ui` or `--metrics-addr`).
+    served: bool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -161,6 +163,7 @@ impl Observer {
             registry,
             state: Mutex::default(),
             progress: progress.map(Mutex::new),
+            served: plan.ui_addr.is_some() || plan.metrics_addr.is_some(),
         })
     }
 
@@ -178,6 +181,12 @@ impl Observer {
                 })
                 .set(*o);
         }
+    }
+
+    /// Whether progress reports are written, served or logged (else only
+    /// the metrics are kept).
+    pub(super) fn wants_reports(&self) -> bool {
+        self.progress.is_some() || self.served || tracing::enabled!(tracing::Level::INFO)
     }
 
     /// What the pipeline is now.

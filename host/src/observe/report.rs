@@ -25,7 +25,7 @@ fn offsets_json(
 }
 
 impl Observer {
-    fn lag(
+    pub(super) fn lag(
         &self,
         end: &BTreeMap<TopicPartition, i64>,
         latest: &BTreeMap<TopicPartition, i64>,
@@ -128,6 +128,11 @@ impl Observer {
         }
         for (name, d) in &done.plugins {
             add_stats(state.plugins.entry(name.clone()).or_default(), *d);
+        }
+        if !self.wants_reports() {
+            // Only the metrics: no report is written, served or logged.
+            self.lag(&trigger.end_offsets, &trigger.latest);
+            return;
         }
         let source = self.source(
             &trigger.start_offsets,

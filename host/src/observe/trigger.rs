@@ -132,8 +132,12 @@ impl Observer {
                 .is_none_or(|t| t.elapsed() >= IDLE_REPORT_EVERY);
             if due {
                 state.last_report = Some(Instant::now());
-                let report = self.idle_report(&state, read);
-                self.publish(&mut state, report);
+                if self.wants_reports() {
+                    let report = self.idle_report(&state, read);
+                    self.publish(&mut state, report);
+                } else {
+                    self.lag(&state.positions, &state.latest);
+                }
             }
             return None;
         }
