@@ -46,13 +46,25 @@ fn prometheus_in_the_compose_demo_scrapes_the_processors_metrics_ports() {
     let compose = &YamlLoader::load_from_str(&compose).unwrap()[0];
     let prometheus = std::fs::read_to_string(format!("{dir}prometheus.yml")).unwrap();
     let prometheus = &YamlLoader::load_from_str(&prometheus).unwrap()[0];
-    let targets = prometheus["scrape_configs"][0]["static_configs"][0]["targets"]
+    let job = &prometheus["scrape_configs"][0];
+    let mut scraped: Vec<(String, String)> = job["static_configs"][0]["targets"]
         .as_vec()
-        .expect("scrape targets");
-    assert_eq!(targets.len(), 2);
-    for target in targets {
-        let (service, port) = target.as_str().unwrap().split_once(':').unwrap();
-        let command: Vec<&str> = compose["services"][service]["command"]
+        .expect("static targets")
+        .iter()
+        .map(|t| {
+            let (service, port) = t.as_str().unwrap().split_once(':').unwrap();
+            (service.to_string(), port.to_string())
+        })
+        .collect();
+    // Replicas are found by their service name's addresses.
+    let dns = &job["dns_sd_configs"][0];
+    for name in dns["names"].as_vec().expect("DNS names") {
+        let port = dns["port"].as_i64().expect("a port").to_string();
+        scraped.push((name.as_str().unwrap().to_string(), port));
+    }
+    assert_eq!(scraped.len(), 2);
+    for (service, port) in &scraped {
+        let command: Vec<&str> = compose["services"][service.as_str()]["command"]
             .as_vec()
             .unwrap_or_else(|| panic!("a service {service}"))
             .iter()
@@ -63,6 +75,12 @@ fn prometheus_in_the_compose_demo_scrapes_the_processors_metrics_ports() {
         });
         assert!(serves, "{service} serves /metrics on {port}: {command:?}");
     }
+    let replicas = compose["services"]["processor-kafka"]["deploy"]["replicas"].as_i64();
+    assert_eq!(
+        replicas,
+        Some(3),
+        "the Kafka-sink processor runs as three replicas"
+    );
     assert_eq!(
         compose["services"]["prometheus"]["volumes"][0].as_str(),
         Some("./prometheus.yml:/etc/prometheus/prometheus.yml:ro")

@@ -4,6 +4,7 @@
 
 mod cli;
 mod compose;
+mod deploy;
 mod docs;
 mod fuzz_smoke;
 mod generator;
