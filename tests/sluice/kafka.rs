@@ -1,7 +1,7 @@
 //! The tutorial's whole flow against a real Kafka-protocol broker (tansu):
 //! `host generate` → topic → `host run --plugin parse_stock.wasm` → console.
 
-use sluice_tests::{Broker, Record, Run, Spawned, guest, host_bounded, spawn_host};
+use sluice_tests::{Broker, Record, Run, Spawned, guest, host, host_bounded, spawn_host};
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(90);
@@ -448,12 +448,18 @@ fn kafka_to_kafka_with_a_dlq_accounts_for_every_input_offset() {
 }
 
 #[test]
-fn a_plugin_routes_records_to_the_topics_it_names() {
+fn a_plugin_routes_records_only_to_the_topics_the_pipeline_allows() {
     let broker = Broker::start();
-    for t in ["in", "out", "left", "right"] {
+    for t in ["in", "out", "left", "right", "elsewhere", "dlq"] {
         broker.create_topic(t, 1);
     }
-    let values: [&[u8]; 3] = [b"left|a", b"right|b", b"plain"];
+    let values: [&[u8]; 5] = [
+        b"left|a",
+        b"right|b",
+        b"plain",
+        b"elsewhere|c",
+        b"__consumer_offsets|d",
+    ];
     let records: Vec<Record> = values
         .iter()
         .enumerate()
@@ -473,6 +479,10 @@ fn a_plugin_routes_records_to_the_topics_it_names() {
             "kafka",
             "--output-topic",
             "out",
+            "--route-topics",
+            "left,right",
+            "--dlq-topic",
+            "dlq",
             "--starting-offsets",
             "earliest",
             "--available-now",
@@ -490,6 +500,45 @@ fn a_plugin_routes_records_to_the_topics_it_names() {
     assert_eq!(got("left"), [("k0".to_string(), "a".to_string())]);
     assert_eq!(got("right"), [("k1".to_string(), "b".to_string())]);
     assert_eq!(got("out"), [("k2".to_string(), "plain".to_string())]);
+    // Anywhere else is a rejected record: the original, in the dead-letter topic, saying why.
+    let dead = broker.read("dlq", 2, LIMIT);
+    let why: Vec<(String, String)> = dead
+        .iter()
+        .map(|r| (r.key_str(), r.header("sluice.error").unwrap()))
+        .collect();
+    assert_eq!(why.len(), 2, "{why:?}");
+    assert_eq!(why[0].0, "k3");
+    assert!(
+        why[0].1.contains("routed to topic \"elsewhere\""),
+        "{why:?}"
+    );
+    assert!(why[0].1.contains("--route-topics elsewhere"), "{why:?}");
+    assert_eq!(dead[0].value.as_deref(), Some(&b"elsewhere|c"[..]));
+    assert_eq!(why[1].0, "k4");
+    assert!(why[1].1.contains("Kafka's own (__*)"), "{why:?}");
+    assert_eq!(broker.read("elsewhere", 0, Duration::from_secs(2)).len(), 0);
+    // An internal topic cannot even be allowed.
+    let refused = host(
+        &[
+            "run",
+            "--sink",
+            "kafka",
+            "--output-topic",
+            "out",
+            "--route-topics",
+            "__consumer_offsets",
+            "--check",
+        ],
+        "",
+    );
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused
+            .stderr
+            .contains("topics starting with __ are Kafka's own"),
+        "{}",
+        refused.stderr
+    );
 }
 
 #[test]

@@ -154,6 +154,10 @@ pub struct RunArgs {
     /// The topic `--sink kafka` writes to (a plugin may route a record elsewhere).
     #[arg(long, value_name = "TOPIC")]
     pub output_topic: Option<String>,
+    /// Topics a plugin may send a record to besides --output-topic (comma-separated). A record
+    /// routed anywhere else, or to a Kafka-internal topic (`__*`), is a rejected record.
+    #[arg(long, value_name = "TOPIC", value_delimiter = ',')]
+    pub route_topics: Vec<String>,
     /// Dead-letter topic for records a plugin rejects: the original record plus `sluice.*` headers.
     #[arg(long, value_name = "TOPIC")]
     pub dlq_topic: Option<String>,

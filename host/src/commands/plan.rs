@@ -94,11 +94,22 @@ fn rejected(args: &RunArgs) -> Result<RejectPlan> {
 fn sink(args: &RunArgs) -> Result<SinkPlan> {
     match (args.sink, &args.output_topic) {
         (SinkKind::Kafka, None) => Err(anyhow!("--sink kafka needs --output-topic TOPIC")),
-        (SinkKind::Kafka, Some(topic)) => Ok(SinkPlan::Kafka {
-            topic: topic.clone(),
-        }),
+        (SinkKind::Kafka, Some(topic)) => {
+            if let Some(internal) = args.route_topics.iter().find(|t| t.starts_with("__")) {
+                return Err(anyhow!(
+                    "--route-topics {internal:?}: topics starting with __ are Kafka's own (consumer offsets, transactions); plugins never write to them"
+                ));
+            }
+            Ok(SinkPlan::Kafka {
+                topic: topic.clone(),
+                routes: args.route_topics.clone(),
+            })
+        }
         (SinkKind::Console, Some(t)) => Err(anyhow!(
             "--output-topic {t:?} is for --sink kafka; add --sink kafka, or drop it to print to the console"
+        )),
+        (SinkKind::Console, None) if !args.route_topics.is_empty() => Err(anyhow!(
+            "--route-topics is for --sink kafka (the console prints every record)"
         )),
         (SinkKind::Console, None) => Ok(SinkPlan::Console {
             format: args.format,

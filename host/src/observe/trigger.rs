@@ -373,6 +373,7 @@ mod tests {
             Some(stamped(&[3_000, 1, 1_000, 2_000])),
             vec![0; 4],
             vec![],
+            None,
         );
         let report = observer(Some("ts")).lane(&out);
         let et = report.event_time.expect("event time stats");

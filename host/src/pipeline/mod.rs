@@ -98,9 +98,10 @@ impl Pipeline {
         };
         let producer = || producer.clone().expect("a producer for the output topics");
         let sink: Box<dyn Sink> = match &plan.sink {
-            SinkPlan::Kafka { topic } => Box::new(KafkaSink {
+            SinkPlan::Kafka { topic, routes } => Box::new(KafkaSink {
                 producer: producer(),
                 topic: topic.clone(),
+                routes: routes.iter().cloned().collect(),
             }),
             SinkPlan::Console { format, table } => {
                 Box::new(ConsoleSink::open(*format, *table, chains[0].schema())?)
@@ -167,7 +168,8 @@ fn worker(
             // Stopping: output nothing more, commit nothing more.
             ticket.abandon();
         } else {
-            let done = chain.process(&input.batch).and_then(|out| {
+            let done = chain.process(&input.batch).and_then(|mut out| {
+                router.screen(&mut out);
                 report = Some(observer.lane(&out));
                 router.deliver(&input, out, &ticket)
             });

@@ -25,6 +25,8 @@ pub enum SinkPlan {
     Kafka {
         /// The default topic.
         topic: String,
+        /// The other topics a plugin may route a record to.
+        routes: Vec<String>,
     },
 }
 
@@ -68,8 +70,9 @@ impl Plan {
     /// The topics this pipeline writes to.
     pub fn output_topics(&self) -> Vec<&str> {
         let mut topics = Vec::new();
-        if let SinkPlan::Kafka { topic } = &self.sink {
+        if let SinkPlan::Kafka { topic, routes } = &self.sink {
             topics.push(topic.as_str());
+            topics.extend(routes.iter().map(String::as_str));
         }
         if let RejectPlan::DeadLetter(topic) = &self.rejected {
             topics.push(topic.as_str());
@@ -105,9 +108,14 @@ impl Plan {
     /// `sink:`, `on error:`, `workers:` and what is observed, as `--check` prints them.
     pub fn sink_lines(&self) -> Vec<String> {
         let sink = match &self.sink {
-            SinkPlan::Kafka { topic } => {
-                format!("sink:      kafka topic {topic:?} (idempotent producer)")
-            }
+            SinkPlan::Kafka { topic, routes } => format!(
+                "sink:      kafka topic {topic:?} (idempotent producer); plugins may route records {}",
+                if routes.is_empty() {
+                    "nowhere else (--route-topics)".to_string()
+                } else {
+                    format!("to {}", routes.join(", "))
+                }
+            ),
             SinkPlan::Console { format, table } => format!(
                 "sink:      console, {:?}, {} rows per batch, truncate {}",
                 format!("{format:?}").to_lowercase(),
@@ -161,7 +169,9 @@ impl Plan {
                 "console",
                 String::new(),
             ),
-            SinkPlan::Kafka { topic } => (format!("Kafka[topic={topic}]"), "kafka", topic.clone()),
+            SinkPlan::Kafka { topic, .. } => {
+                (format!("Kafka[topic={topic}]"), "kafka", topic.clone())
+            }
         };
         let (on_error, dlq_topic) = match &plan.rejected {
             RejectPlan::Fail => ("failed", None),

@@ -42,6 +42,15 @@ pub struct Router {
 }
 
 impl Router {
+    /// Turns the rows the sink will not take into rejected records (before
+    /// the batch is counted and delivered).
+    pub fn screen(&self, out: &mut ChainOutput<'_>) {
+        let refused = self.sink.refused(out);
+        if !refused.is_empty() {
+            out.reject(refused);
+        }
+    }
+
     /// Routes one processed batch. Returns an error only for what must stop
     /// the pipeline (`--on-error fail`, a producer that refuses a record, a
     /// closed console).

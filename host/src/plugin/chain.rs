@@ -114,7 +114,13 @@ impl Chain {
             cur.batch = Some(next);
             cur.origin = origin;
         }
-        Ok(ChainOutput::new(source, cur.batch, cur.origin, errors))
+        Ok(ChainOutput::new(
+            source,
+            cur.batch,
+            cur.origin,
+            errors,
+            cur.made_by,
+        ))
     }
 }
 

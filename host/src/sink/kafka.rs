@@ -13,6 +13,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -114,9 +115,30 @@ pub struct KafkaSink {
     pub producer: Arc<KafkaProducer>,
     /// The default topic.
     pub topic: String,
+    /// The other topics a plugin may route a record to.
+    pub routes: BTreeSet<String>,
 }
 
 impl Sink for KafkaSink {
+    fn refused(&self, out: &ChainOutput<'_>) -> Vec<(usize, String)> {
+        if out.batch().records.iter().all(|r| r.topic.is_none()) {
+            return Vec::new();
+        }
+        (0..out.len())
+            .filter_map(|i| {
+                let t = out.topic(i)?;
+                if t == self.topic || (self.routes.contains(t) && !t.starts_with("__")) {
+                    return None;
+                }
+                Some((i, if t.starts_with("__") {
+                    format!("the record was routed to topic {t:?}, which is Kafka's own (__*): plugins never write there")
+                } else {
+                    format!("the record was routed to topic {t:?}, which this pipeline does not allow; add it with --route-topics {t}")
+                }))
+            })
+            .collect()
+    }
+
     fn write(&self, out: &ChainOutput<'_>, ticket: &Arc<Ticket>) -> Result<()> {
         let mut values = out.values();
         for i in 0..out.len() {

@@ -25,6 +25,12 @@ pub trait Sink: Send + Sync {
     /// [`console::ClosedStdout`], quietly).
     fn write(&self, out: &ChainOutput<'_>, ticket: &Arc<Ticket>) -> Result<()>;
 
+    /// The rows of `out` this sink will not take, and why (a Kafka sink:
+    /// records a plugin routed to a topic the pipeline does not allow).
+    fn refused(&self, _out: &ChainOutput<'_>) -> Vec<(usize, String)> {
+        Vec::new()
+    }
+
     /// Waits up to `limit` for every output written so far to be acknowledged.
     fn flush(&self, limit: Duration) -> Result<()>;
 }
