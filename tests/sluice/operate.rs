@@ -1,5 +1,6 @@
 //! Operating Sluice against a real broker: a static member restarted after
-//! SIGKILL gets its partitions back at once.
+//! SIGKILL gets its partitions back at once; a record too large to produce
+//! is a dead letter, not a stop.
 
 use sluice_tests::{Broker, Record, spawn_host};
 use std::collections::BTreeSet;
@@ -70,4 +71,71 @@ fn a_static_member_killed_and_restarted_gets_its_partitions_back_and_loses_nothi
         .map(|r| r.key_str())
         .collect();
     assert_eq!(keys, sent, "every record out at least once");
+}
+
+#[test]
+fn a_record_too_large_for_the_producer_is_a_dead_letter_and_the_next_one_is_delivered() {
+    let broker = Broker::start();
+    for t in ["big-in", "big-out", "big-dlq"] {
+        broker.create_topic(t, 1);
+    }
+    let tick = |ticker: &str| {
+        format!(r#"{{"event_time":"2026-11-29T06:00:00","ticker":"{ticker}","price":1}}"#)
+    };
+    let huge = "X".repeat(6000);
+    broker.produce(
+        "big-in",
+        &[
+            Record::new("k0", tick("A").as_bytes()),
+            Record::new("k1", tick(&huge).as_bytes()),
+            Record::new("k2", tick("B").as_bytes()),
+        ],
+    );
+    let run = sluice_tests::host_bounded(
+        &[
+            "run",
+            "-p",
+            "parse_stock",
+            "--brokers",
+            &broker.addr,
+            "--topic",
+            "big-in",
+            "--starting-offsets",
+            "earliest",
+            "--available-now",
+            "--sink",
+            "kafka",
+            "--output-topic",
+            "big-out",
+            "--dlq-topic",
+            "big-dlq",
+            "-X",
+            "message.max.bytes=3000",
+        ],
+        LIMIT,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out: Vec<String> = broker
+        .read("big-out", 2, LIMIT)
+        .iter()
+        .map(|r| r.key_str())
+        .collect();
+    assert_eq!(
+        out,
+        ["k0", "k2"],
+        "the record after the large one is delivered"
+    );
+    let dead = broker.read("big-dlq", 1, LIMIT);
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].key_str(), "k1");
+    let why = dead[0].header("sluice.error").unwrap();
+    assert!(why.contains("message.max.bytes"), "{why}");
+    assert!(
+        why.contains("-X message.max.bytes=N"),
+        "names the fix: {why}"
+    );
+    // The original is too large for the dead-letter topic as well: its place is named instead.
+    assert!(why.contains("the original is at big-in[0]@1"), "{why}");
+    assert_eq!(dead[0].value, None);
+    assert_eq!(dead[0].header("sluice.source.offset").as_deref(), Some("1"));
 }

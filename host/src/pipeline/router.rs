@@ -2,7 +2,7 @@
 //! each record a plugin rejected to the dead-letter topic, stderr, or a
 //! stop, as `--on-error` says.
 
-use crate::data::processed::ChainOutput;
+use crate::data::processed::{ChainError, ChainOutput};
 use crate::offsets::Ticket;
 use crate::sink::Sink;
 use crate::sink::dead_letter::DeadLetters;
@@ -61,6 +61,23 @@ impl Router {
         ticket: &Arc<Ticket>,
     ) -> Result<()> {
         for e in &out.errors {
+            self.reject(input, e, ticket)?;
+        }
+        // Records the sink could not take as it wrote them (too large for the producer).
+        for (i, message) in self.sink.write(&out, ticket)? {
+            let e = ChainError {
+                input: out.origin(i) as u32,
+                plugin: "the Kafka sink".into(),
+                message,
+            };
+            self.reject(input, &e, ticket)?;
+        }
+        Ok(())
+    }
+
+    /// What `--on-error` says to do with one rejected record.
+    fn reject(&self, input: &SourceBatch, e: &ChainError, ticket: &Arc<Ticket>) -> Result<()> {
+        {
             let at = &input.positions[e.input as usize];
             match &self.rejected {
                 Rejected::Fail => bail!(
@@ -78,7 +95,7 @@ impl Router {
                 }
             }
         }
-        self.sink.write(&out, ticket)
+        Ok(())
     }
 
     /// Waits up to `limit` for every output and dead letter to be acknowledged.

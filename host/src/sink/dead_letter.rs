@@ -3,7 +3,7 @@
 //! `sluice.*` headers saying which plugin rejected it, why, and where it
 //! was read.
 
-use super::kafka::KafkaProducer;
+use super::kafka::{KafkaProducer, TooLarge};
 use crate::data::Batch;
 use crate::data::batch::{bytes, headers, value};
 use crate::data::processed::ChainError;
@@ -33,21 +33,34 @@ impl DeadLetters {
         let i = error.input as usize;
         let meta = &batch.records[i];
         let (partition, offset) = (at.partition.to_string(), at.offset.to_string());
-        let sluice = [
-            (&b"sluice.error"[..], Some(error.message.as_bytes())),
-            (b"sluice.plugin", Some(error.plugin.as_bytes())),
-            (b"sluice.source.topic", Some(at.topic.as_bytes())),
-            (b"sluice.source.partition", Some(partition.as_bytes())),
-            (b"sluice.source.offset", Some(offset.as_bytes())),
-        ];
-        self.producer.send(
-            &self.topic,
-            meta.key.map(|k| bytes(batch, k)),
-            value(batch, i),
-            headers(batch, i).chain(sluice),
-            meta.timestamp,
-            ticket,
-        )
+        let send = |message: &str, value: Option<&[u8]>| {
+            let sluice = [
+                (&b"sluice.error"[..], Some(message.as_bytes())),
+                (b"sluice.plugin", Some(error.plugin.as_bytes())),
+                (b"sluice.source.topic", Some(at.topic.as_bytes())),
+                (b"sluice.source.partition", Some(partition.as_bytes())),
+                (b"sluice.source.offset", Some(offset.as_bytes())),
+            ];
+            self.producer.send(
+                &self.topic,
+                meta.key.map(|k| bytes(batch, k)),
+                value,
+                headers(batch, i).chain(sluice),
+                meta.timestamp,
+                ticket,
+            )
+        };
+        match send(&error.message, value(batch, i)) {
+            // Too large for the dead-letter topic too: the headers say where the original is.
+            Err(e) if e.downcast_ref::<TooLarge>().is_some() => send(
+                &format!(
+                    "{} (its value is left out here, as it is too large to send; the original is at {at})",
+                    error.message
+                ),
+                None,
+            ),
+            other => other,
+        }
     }
 
     /// Waits up to `limit` for every dead letter's delivery report.

@@ -17,6 +17,18 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A record larger than the producer may send (`message.max.bytes`).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the record ({bytes} bytes of key and value) is larger than the producer may send to topic {topic:?} (librdkafka's message.max.bytes; raise it with -X message.max.bytes=N, up to what the broker accepts)"
+)]
+pub struct TooLarge {
+    /// The topic.
+    pub topic: String,
+    /// Its key and value bytes.
+    pub bytes: usize,
+}
+
 /// Reports deliveries to the tickets.
 pub struct SinkContext;
 
@@ -88,6 +100,13 @@ impl KafkaProducer {
                     base = back;
                     std::thread::sleep(Duration::from_millis(2));
                 }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge), _)) => {
+                    return Err(TooLarge {
+                        topic: topic.to_string(),
+                        bytes: key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len),
+                    }
+                    .into());
+                }
                 Err((e, _)) => {
                     return Err(anyhow!("producing a record to topic {topic:?}: {e}"));
                 }
@@ -139,19 +158,26 @@ impl Sink for KafkaSink {
             .collect()
     }
 
-    fn write(&self, out: &ChainOutput<'_>, ticket: &Arc<Ticket>) -> Result<()> {
+    fn write(&self, out: &ChainOutput<'_>, ticket: &Arc<Ticket>) -> Result<Vec<(usize, String)>> {
         let mut values = out.values();
+        let mut refused = Vec::new();
         for i in 0..out.len() {
-            self.producer.send(
+            let sent = self.producer.send(
                 out.topic(i).unwrap_or(&self.topic),
                 out.key(i),
                 values.get(i),
                 out.headers(i),
                 out.timestamp(i),
                 ticket,
-            )?;
+            );
+            match sent {
+                Err(e) if e.downcast_ref::<TooLarge>().is_some() => {
+                    refused.push((i, e.to_string()))
+                }
+                other => other?,
+            }
         }
-        Ok(())
+        Ok(refused)
     }
 
     fn flush(&self, limit: Duration) -> Result<()> {

@@ -74,7 +74,7 @@ impl ConsoleSink {
 
 impl Sink for ConsoleSink {
     /// Printed is acknowledged: the ticket is not kept.
-    fn write(&self, out: &ChainOutput<'_>, _ticket: &Arc<Ticket>) -> Result<()> {
+    fn write(&self, out: &ChainOutput<'_>, _ticket: &Arc<Ticket>) -> Result<Vec<(usize, String)>> {
         let text = match self.format {
             RunFormat::Table => {
                 let rows = table_rows(out, &self.fields, self.declared, self.table.num_rows + 1);
@@ -85,7 +85,8 @@ impl Sink for ConsoleSink {
             }
             RunFormat::Json => json_lines(out),
         };
-        write_stdout(&text)
+        write_stdout(&text)?;
+        Ok(Vec::new())
     }
 
     fn flush(&self, _limit: Duration) -> Result<()> {
