@@ -1,6 +1,7 @@
 //! Operating Sluice against a real broker: a static member restarted after
-//! SIGKILL gets its partitions back at once; a record too large to produce
-//! is a dead letter, not a stop.
+//! SIGKILL gets its partitions back at once; three hosts share a topic and
+//! the survivors take over a killed one's partitions; a record too large to
+//! produce is a dead letter, not a stop.
 
 use sluice_tests::{Broker, Record, spawn_host};
 use std::collections::BTreeSet;
@@ -138,4 +139,87 @@ fn a_record_too_large_for_the_producer_is_a_dead_letter_and_the_next_one_is_deli
     assert!(why.contains("the original is at big-in[0]@1"), "{why}");
     assert_eq!(dead[0].value, None);
     assert_eq!(dead[0].header("sluice.source.offset").as_deref(), Some("1"));
+}
+
+#[test]
+fn three_hosts_split_six_partitions_and_the_survivors_take_over_a_killed_ones() {
+    let broker = Broker::start();
+    broker.create_topic("g3-in", 6);
+    broker.create_topic("g3-out", 1);
+    broker.produce("g3-in", &ticks("a", 300));
+    // Dynamic members: against tansu 0.6, three static members of one group rebalance without
+    // end (each assignment revoked at once, every session timeout); one static member is fine.
+    let member = || {
+        let args = [
+            "run",
+            "-p",
+            "parse_stock",
+            "--brokers",
+            &broker.addr,
+            "--topic",
+            "g3-in",
+            "--group",
+            "g3",
+            "--starting-offsets",
+            "earliest",
+            "--sink",
+            "kafka",
+            "--output-topic",
+            "g3-out",
+            "--max-records-per-batch",
+            "20",
+            "-X",
+            // A killed member's partitions move once its session ends.
+            "session.timeout.ms=6000",
+        ];
+        spawn_host(&args, &[("SLUICE_LOG", "info")])
+    };
+    let hosts = [member(), member(), member()];
+    // Each is given a share of the six partitions.
+    let owned = |h: &sluice_tests::Spawned| {
+        h.stderr()
+            .lines()
+            .filter(|l| l.contains("assigned partitions"))
+            .last()
+            .map_or(0, |l| l.matches("g3-in[").count())
+    };
+    let all = Duration::from_secs(90);
+    hosts[0].wait_for("the group to settle", all, |_| {
+        hosts.iter().map(owned).sum::<usize>() == 6 && hosts.iter().all(|h| owned(h) > 0)
+    });
+    let [first, killed, third] = hosts;
+    killed.wait_for("records through the member to be killed", LIMIT, |_| {
+        broker.committed_total("g3", "g3-in", 6) >= 100
+    });
+    let lost = owned(&killed);
+    killed.signal("KILL");
+    drop(killed);
+    broker.produce("g3-in", &ticks("b", 300));
+    first.wait_for("every record committed by the two left", all, |_| {
+        broker.committed_total("g3", "g3-in", 6) == 600
+    });
+    assert_eq!(
+        owned(&first) + owned(&third),
+        6,
+        "the survivors own all six after the rebalance ({lost} moved)"
+    );
+    for h in [first, third] {
+        h.signal("TERM");
+        assert_eq!(h.wait(LIMIT).code, 0);
+    }
+    let keys: BTreeSet<String> = broker
+        .read("g3-out", 600, LIMIT)
+        .iter()
+        .map(|r| r.key_str())
+        .collect();
+    let sent: BTreeSet<String> = ticks("a", 300)
+        .iter()
+        .chain(&ticks("b", 300))
+        .map(|r| r.key_str())
+        .collect();
+    assert_eq!(keys, sent, "every record processed");
+    // Nothing is left behind: each partition's committed offset is its end.
+    for (p, (committed, _)) in broker.offsets("g3", "g3-in", 6).iter().enumerate() {
+        assert!(committed.is_some(), "partition {p} committed");
+    }
 }
