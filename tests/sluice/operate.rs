@@ -223,3 +223,88 @@ fn three_hosts_split_six_partitions_and_the_survivors_take_over_a_killed_ones() 
         assert!(committed.is_some(), "partition {p} committed");
     }
 }
+
+/// The keys of every record in `topics`, read back.
+fn keys_in(broker: &Broker, topics: &[&str], expect: usize) -> BTreeSet<String> {
+    let mut keys = BTreeSet::new();
+    for t in topics {
+        let got = broker.read(t, 0, Duration::from_secs(5));
+        keys.extend(got.iter().map(|r| r.key_str()));
+    }
+    assert!(keys.len() <= expect);
+    keys
+}
+
+#[test]
+fn sigterm_during_a_swap_a_rebalance_or_dead_letters_loses_nothing_and_exits_0() {
+    let broker = Broker::start();
+    for (t, p) in [("gt-in", 2), ("gt-out", 1), ("gt-dlq", 1)] {
+        broker.create_topic(t, p);
+    }
+    // Every third record does not parse: the dead-letter topic is written all along.
+    let records: Vec<Record> = ticks("r", 3000)
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            if i % 3 == 0 {
+                Record::new(&r.key_str(), b"{oops")
+            } else {
+                r
+            }
+        })
+        .collect();
+    broker.produce("gt-in", &records);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.toml");
+    std::fs::write(
+        &file,
+        "plugin = [\"parse_stock\"]\n[config.parse_stock]\nmode = \"DLQ\"\n",
+    )
+    .unwrap();
+    let args = [
+        "run",
+        "--pipeline",
+        file.to_str().unwrap(),
+        "--brokers",
+        &broker.addr,
+        "--topic",
+        "gt-in",
+        "--group",
+        "g-term",
+        "--starting-offsets",
+        "earliest",
+        "--sink",
+        "kafka",
+        "--output-topic",
+        "gt-out",
+        "--dlq-topic",
+        "gt-dlq",
+        "--max-records-per-batch",
+        "10",
+        "-X",
+        "session.timeout.ms=6000",
+    ];
+    let first = spawn_host(&args, &[("SLUICE_LOG", "info")]);
+    first.wait_for("some records committed", LIMIT, |_| {
+        broker.committed_total("g-term", "gt-in", 2) >= 300
+    });
+    // A second member joins (a rebalance), a swap is asked for, and SIGTERM comes at once.
+    let second = spawn_host(&args, &[("SLUICE_LOG", "info")]);
+    first.signal("HUP");
+    first.signal("TERM");
+    let done = first.wait(LIMIT);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    // The second member finishes the topic, and is stopped the same way mid-stream.
+    second.wait_for("the rest committed", LIMIT, |_| {
+        broker.committed_total("g-term", "gt-in", 2) == 3000
+    });
+    second.signal("TERM");
+    let done = second.wait(LIMIT);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    let sent: BTreeSet<String> = records.iter().map(|r| r.key_str()).collect();
+    assert_eq!(
+        keys_in(&broker, &["gt-out", "gt-dlq"], 3000),
+        sent,
+        "every record out or dead-lettered"
+    );
+}
