@@ -176,12 +176,23 @@ fn three_hosts_split_six_partitions_and_the_survivors_take_over_a_killed_ones() 
     };
     let hosts = [member(), member(), member()];
     // Each is given a share of the six partitions.
+    // What a member owns now, from its log of assignments and revokes.
     let owned = |h: &sluice_tests::Spawned| {
-        h.stderr()
-            .lines()
-            .filter(|l| l.contains("assigned partitions"))
-            .last()
-            .map_or(0, |l| l.matches("g3-in[").count())
+        let mut now = BTreeSet::new();
+        for line in h.stderr().lines() {
+            let parts = |l: &str| -> Vec<String> {
+                let list = l.rsplit_once("partitions: ").map_or("", |(_, p)| p);
+                list.split(", ").map(str::to_string).collect()
+            };
+            if line.contains("assigned partitions: ") {
+                now.extend(parts(line));
+            } else if line.contains("revoked partitions: ") {
+                for p in parts(line) {
+                    now.remove(&p);
+                }
+            }
+        }
+        now.len()
     };
     let all = Duration::from_secs(90);
     hosts[0].wait_for("the group to settle", all, |_| {
@@ -198,10 +209,10 @@ fn three_hosts_split_six_partitions_and_the_survivors_take_over_a_killed_ones() 
     first.wait_for("every record committed by the two left", all, |_| {
         broker.committed_total("g3", "g3-in", 6) == 600
     });
-    assert_eq!(
-        owned(&first) + owned(&third),
-        6,
-        "the survivors own all six after the rebalance ({lost} moved)"
+    first.wait_for(
+        &format!("the survivors to own all six after the rebalance ({lost} moved)"),
+        LIMIT,
+        |_| owned(&first) + owned(&third) == 6,
     );
     for h in [first, third] {
         h.signal("TERM");
@@ -307,4 +318,106 @@ fn sigterm_during_a_swap_a_rebalance_or_dead_letters_loses_nothing_and_exits_0()
         sent,
         "every record out or dead-lettered"
     );
+}
+
+#[test]
+fn available_now_waits_for_the_partitions_another_member_holds_until_the_group_commits_them() {
+    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let broker = Broker::start();
+    broker.create_topic("an-in", 2);
+    broker.produce("an-in", &ticks("a", 200));
+    // Another member of the group: it reads its partition but commits only when told.
+    let (commit, assigned) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let other = {
+        let (commit, assigned, addr) = (commit.clone(), assigned.clone(), broker.addr.clone());
+        std::thread::spawn(move || {
+            let consumer: BaseConsumer = ClientConfig::new()
+                .set("bootstrap.servers", &addr)
+                .set("group.id", "g-an")
+                .set("enable.auto.commit", "false")
+                .set("auto.offset.reset", "earliest")
+                .create()
+                .unwrap();
+            consumer.subscribe(&["an-in"]).unwrap();
+            let mut next = std::collections::BTreeMap::new();
+            let deadline = std::time::Instant::now() + Duration::from_secs(120);
+            while std::time::Instant::now() < deadline {
+                if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
+                    next.insert(m.partition(), m.offset() + 1);
+                }
+                let mine = consumer.assignment().unwrap();
+                assigned.store(mine.count() > 0, Ordering::Relaxed);
+                if commit.load(Ordering::Relaxed) {
+                    let mut tpl = TopicPartitionList::new();
+                    for e in mine.elements() {
+                        let at = next.get(&e.partition()).copied().unwrap_or(0);
+                        tpl.add_partition_offset("an-in", e.partition(), Offset::Offset(at))
+                            .unwrap();
+                    }
+                    consumer.commit(&tpl, CommitMode::Sync).unwrap();
+                    return mine.count();
+                }
+            }
+            0
+        })
+    };
+    let wait = |what: &str, done: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + LIMIT;
+        while !done() {
+            assert!(std::time::Instant::now() < deadline, "{what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait("the other member's assignment", &|| {
+        assigned.load(Ordering::Relaxed)
+    });
+    let mut run = spawn_host(
+        &[
+            "run",
+            "-p",
+            "parse_stock",
+            "--brokers",
+            &broker.addr,
+            "--topic",
+            "an-in",
+            "--group",
+            "g-an",
+            "--starting-offsets",
+            "earliest",
+            "--available-now",
+            "-f",
+            "json",
+        ],
+        &[("SLUICE_LOG", "info")],
+    );
+    run.wait_for("its own partition read", LIMIT, |r| {
+        r.stderr().contains("assigned partitions: an-in[") && r.stdout().lines().count() > 0
+    });
+    // Its own partition done, it stays: the other one is not committed up to its end yet.
+    std::thread::sleep(Duration::from_secs(8));
+    let printed = run.stdout().lines().count();
+    assert!(
+        printed < 200,
+        "the two members split the partitions ({printed})"
+    );
+    assert!(
+        !run.exited(),
+        "--available-now waits for the partition the other member holds"
+    );
+    commit.store(true, Ordering::Relaxed);
+    assert_eq!(
+        other.join().unwrap(),
+        1,
+        "the other member held one partition"
+    );
+    let done = run.wait(LIMIT);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert_eq!(broker.committed_total("g-an", "an-in", 2), 200);
 }

@@ -205,6 +205,11 @@ impl Spawned {
         }
     }
 
+    /// Whether it has exited (without waiting).
+    pub fn exited(&mut self) -> bool {
+        self.child.try_wait().expect("polling host").is_some()
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -1,21 +1,32 @@
-//! `--available-now`: which end offsets the run must reach before it ends,
-//! taken for every partition when this consumer is first given it.
+//! `--available-now`: the end offsets the run must reach before it ends,
+//! taken for every partition of its topics when this consumer is first
+//! given a partition. Like Spark's availableNow, it covers every partition:
+//! those this consumer owns are done when acknowledged here, the others when
+//! the group has committed them up to their end (whichever member did it).
 
 use crate::offsets::{TopicPartition, Tracker};
 use crate::source::kafka::KafkaSource;
 use anyhow::{Result, bail};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-/// What `--available-now` waits for: every owned partition read to the end
-/// offset it had when this consumer was first given it.
+/// How long the group's commits on partitions other members hold may stand
+/// still before the run gives up on them.
+const STALLED: Duration = Duration::from_secs(120);
+
+/// What `--available-now` waits for.
 pub(super) struct Targets {
+    /// Every partition's end offset at the start.
     ends: BTreeMap<TopicPartition, i64>,
+    /// Where the group stood on each partition at the start (none: from the beginning).
     start: BTreeMap<TopicPartition, i64>,
     /// When this consumer started waiting.
     started: Instant,
-    /// Since when it has owned no partition.
-    unowned_since: Option<Instant>,
+    /// When the group's commits were last read.
+    last_look: Option<Instant>,
+    /// The group's commits on the partitions still behind, and since when they stand still.
+    behind: BTreeMap<TopicPartition, Option<i64>>,
+    still_since: Instant,
 }
 
 impl Default for Targets {
@@ -24,16 +35,19 @@ impl Default for Targets {
             ends: BTreeMap::new(),
             start: BTreeMap::new(),
             started: Instant::now(),
-            unowned_since: None,
+            last_look: None,
+            behind: BTreeMap::new(),
+            still_since: Instant::now(),
         }
     }
 }
 
 impl Targets {
-    /// Whether the run is done: every owned partition acknowledged up to
-    /// its target, or (after owning partitions) none owned for 30 s, as when
-    /// the other members of the group hold them all. Owning none for 120 s
-    /// from the start is an error that says why that may be.
+    /// Whether the run is done: every partition of the topics read up to its
+    /// end offset at the start. Errors when no partition is assigned within
+    /// 120 s, or when partitions other members hold stop moving for 120 s
+    /// (naming them: a killed member keeps its partitions until its session
+    /// times out; a later run reads them, nothing is lost).
     pub(super) fn drained(
         &mut self,
         source: &KafkaSource,
@@ -41,65 +55,84 @@ impl Targets {
         starting_latest: bool,
     ) -> Result<bool> {
         let owned = tracker.assigned();
-        if owned.is_empty() {
-            // Between a revoke and the next assignment nothing is owned for a moment;
-            // owning nothing for long means the others hold every partition.
-            let idle = *self.unowned_since.get_or_insert_with(Instant::now);
-            if !self.ends.is_empty() {
-                return Ok(idle.elapsed() > Duration::from_secs(30));
+        if self.ends.is_empty() {
+            if owned.is_empty() {
+                if self.started.elapsed() > Duration::from_secs(120) {
+                    bail!(
+                        "no partition was assigned to this consumer within 120 s; is another member of the group holding them all, or is a killed member's session (session.timeout.ms) still open?"
+                    );
+                }
+                return Ok(false);
             }
-            if self.started.elapsed() > Duration::from_secs(120) {
-                bail!(
-                    "no partition was assigned to this consumer within 120 s; is another member of the group holding them all, or is a killed member's session (session.timeout.ms) still open?"
-                );
+            let all = source.partitions()?;
+            self.ends = source.end_offsets(&all)?;
+            for (tp, committed) in source.committed(&all)? {
+                // A new group starting at the end has nothing available now.
+                let end = self.ends.get(&tp).copied();
+                if let Some(start) = committed.or(end.filter(|_| starting_latest)) {
+                    self.start.insert(tp, start);
+                }
             }
+        }
+        let acked = tracker.acked();
+        let reached = |tp: &TopicPartition, at: Option<i64>| {
+            let end = self.ends[tp];
+            end == 0
+                || at
+                    .max(self.start.get(tp).copied())
+                    .is_some_and(|at| at >= end)
+        };
+        let mine_done = self
+            .ends
+            .keys()
+            .filter(|tp| owned.contains(*tp))
+            .all(|tp| reached(tp, acked.get(tp).copied()));
+        if !mine_done {
             return Ok(false);
         }
-        self.unowned_since = None;
-        self.cover(source, &owned, starting_latest)?;
-        Ok(self.reached(&tracker.acked(), &owned))
-    }
-
-    /// Takes the end offsets (and the group's positions) of owned partitions
-    /// not seen before: the first assignment, and any a rebalance adds.
-    fn cover(
-        &mut self,
-        source: &KafkaSource,
-        owned: &BTreeSet<TopicPartition>,
-        starting_latest: bool,
-    ) -> Result<()> {
-        if owned.iter().all(|tp| self.ends.contains_key(tp)) {
-            return Ok(());
+        let others: Vec<TopicPartition> = self
+            .ends
+            .keys()
+            .filter(|tp| !owned.contains(*tp))
+            .cloned()
+            .collect();
+        if others.is_empty() {
+            return Ok(true);
         }
-        let ends = source.end_offsets()?;
-        let committed = source.committed()?;
-        for (tp, end) in ends {
-            if self.ends.contains_key(&tp) {
-                continue;
-            }
-            let position = committed
+        // Held by other members (or by none, between a revoke and an assignment):
+        // done when the group has committed them, read at most once a second.
+        if self
+            .last_look
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+        {
+            return Ok(false);
+        }
+        self.last_look = Some(Instant::now());
+        let committed = source.committed(&others)?;
+        let behind: BTreeMap<TopicPartition, Option<i64>> = committed
+            .into_iter()
+            .filter(|(tp, at)| !reached(tp, *at))
+            .collect();
+        if behind.is_empty() {
+            return Ok(true);
+        }
+        if behind != self.behind {
+            self.behind = behind;
+            self.still_since = Instant::now();
+        } else if self.still_since.elapsed() > STALLED {
+            let names: Vec<String> = self
+                .behind
                 .iter()
-                .find(|(c, _)| *c == tp)
-                .and_then(|(_, o)| *o);
-            // A new group starting at the end has nothing available now.
-            if let Some(start) = position.or(starting_latest.then_some(end)) {
-                self.start.insert(tp.clone(), start);
-            }
-            self.ends.insert(tp, end);
+                .map(|(tp, at)| {
+                    let at = at.map_or("nothing".to_string(), |o| o.to_string());
+                    format!("{tp} (committed {at}, end at start {})", self.ends[tp])
+                })
+                .collect();
+            bail!(
+                "--available-now: {} not read up to the end offsets of the start, and the group's commits on them stood still for {STALLED:?}: another member holds them (a killed member keeps its partitions until its session times out). Nothing was lost: run again to read them",
+                names.join(", ")
+            );
         }
-        Ok(())
-    }
-
-    /// Whether every partition still owned is acknowledged up to its target.
-    fn reached(
-        &self,
-        acked: &BTreeMap<TopicPartition, i64>,
-        owned: &BTreeSet<TopicPartition>,
-    ) -> bool {
-        let mut owned_ends = self.ends.iter().filter(|(tp, _)| owned.contains(*tp));
-        owned_ends.all(|(tp, end)| {
-            let at = acked.get(tp).max(self.start.get(tp)).copied().unwrap_or(0);
-            *end == 0 || at >= *end
-        })
+        Ok(false)
     }
 }

@@ -224,6 +224,8 @@ pub struct KafkaSource {
     config: SourceConfig,
     tracker: Arc<Tracker>,
     topics: Vec<Arc<str>>,
+    /// The topics consumed (a pattern's matches at the start).
+    consumed: Vec<String>,
 }
 
 impl KafkaSource {
@@ -293,40 +295,63 @@ impl KafkaSource {
             config,
             tracker,
             topics: Vec::new(),
+            consumed: topics,
         })
     }
 
-    /// The partitions assigned to this consumer now.
-    pub fn assignment(&self) -> Result<Vec<TopicPartition>> {
-        Ok(partitions(&self.consumer.assignment()?))
+    /// Every partition of the consumed topics (as they were at the start).
+    pub fn partitions(&self) -> Result<Vec<TopicPartition>> {
+        let metadata = self
+            .consumer
+            .fetch_metadata(None, TIMEOUT)
+            .map_err(|e| unreachable(&self.config.brokers, e))?;
+        let mut all = Vec::new();
+        for t in metadata.topics() {
+            if self.consumed.iter().any(|c| c == t.name()) {
+                let topic: Arc<str> = Arc::from(t.name());
+                all.extend(t.partitions().iter().map(|p| TopicPartition {
+                    topic: topic.clone(),
+                    partition: p.id(),
+                }));
+            }
+        }
+        Ok(all)
     }
 
-    /// The high watermark (end offset) of each assigned partition.
-    pub fn end_offsets(&self) -> Result<BTreeMap<TopicPartition, i64>> {
+    /// The high watermark (end offset) of each of `partitions` now.
+    pub fn end_offsets(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> Result<BTreeMap<TopicPartition, i64>> {
         let mut ends = BTreeMap::new();
-        for tp in self.assignment()? {
+        for tp in partitions {
             let (_, high) = self
                 .consumer
                 .fetch_watermarks(&tp.topic, tp.partition, TIMEOUT)?;
-            ends.insert(tp, high);
+            ends.insert(tp.clone(), high);
         }
         Ok(ends)
     }
 
-    /// The group's committed offsets for the assigned partitions (`None`: no commit yet).
-    pub fn committed(&self) -> Result<Vec<(TopicPartition, Option<i64>)>> {
-        let tpl = self.consumer.committed(TIMEOUT)?;
-        Ok(tpl
-            .elements()
+    /// The group's committed offsets of `partitions`, whichever member
+    /// committed them (`None`: no commit yet).
+    pub fn committed(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> Result<BTreeMap<TopicPartition, Option<i64>>> {
+        let mut tpl = TopicPartitionList::new();
+        for tp in partitions {
+            tpl.add_partition(&tp.topic, tp.partition);
+        }
+        let committed = self.consumer.committed_offsets(tpl, TIMEOUT)?;
+        Ok(partitions
             .iter()
-            .map(|e| {
-                (
-                    TopicPartition {
-                        topic: Arc::from(e.topic()),
-                        partition: e.partition(),
-                    },
-                    e.offset().to_raw().filter(|o| *o >= 0),
-                )
+            .map(|tp| {
+                let offset = committed
+                    .find_partition(&tp.topic, tp.partition)
+                    .and_then(|e| e.offset().to_raw())
+                    .filter(|o| *o >= 0);
+                (tp.clone(), offset)
             })
             .collect())
     }
