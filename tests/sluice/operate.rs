@@ -3,20 +3,14 @@
 //! the survivors take over a killed one's partitions; a record too large to
 //! produce is a dead letter, not a stop.
 
-use sluice_tests::{Broker, Record, spawn_host};
+use sluice_tests::{Broker, Record, priced_ticks, spawn_host};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
 fn ticks(prefix: &str, n: usize) -> Vec<Record> {
-    (0..n)
-        .map(|i| {
-            let value =
-                format!(r#"{{"event_time":"2026-11-29T06:00:00","ticker":"T","price":{i}}}"#);
-            Record::new(&format!("{prefix}{i}"), value.as_bytes())
-        })
-        .collect()
+    priced_ticks(prefix, n, |i| i.to_string())
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! (a changed pipeline file with `--watch`, or SIGHUP) with no record lost
 //! or processed twice; a swap that cannot be done leaves the running chain.
 
-use sluice_tests::{Broker, Record, spawn_host};
+use sluice_tests::{Broker, Record, priced_ticks, spawn_host};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
@@ -11,15 +11,7 @@ const LIMIT: Duration = Duration::from_secs(90);
 
 /// `n` stock ticks keyed `{prefix}{i}`, priced `i % 100`.
 fn priced(prefix: &str, n: usize) -> Vec<Record> {
-    (0..n)
-        .map(|i| {
-            let value = format!(
-                r#"{{"event_time":"2026-11-29T06:00:00","ticker":"T","price":{}}}"#,
-                i % 100
-            );
-            Record::new(&format!("{prefix}{i}"), value.as_bytes())
-        })
-        .collect()
+    priced_ticks(prefix, n, |i| (i % 100).to_string())
 }
 
 /// The keys of `{prefix}0..n` whose price passes `keep`.

@@ -563,3 +563,17 @@ impl Drop for Broker {
         self.stop();
     }
 }
+
+/// `n` stock ticks as the tutorial's producer writes them, keyed `{prefix}{i}`,
+/// priced `price(i)` (JSON number text).
+pub fn priced_ticks(prefix: &str, n: usize, price: impl Fn(usize) -> String) -> Vec<Record> {
+    (0..n)
+        .map(|i| {
+            let value = format!(
+                r#"{{"event_time":"2026-11-29T06:00:00","ticker":"T","price":{}}}"#,
+                price(i)
+            );
+            Record::new(&format!("{prefix}{i}"), value.as_bytes())
+        })
+        .collect()
+}

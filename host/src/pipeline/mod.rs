@@ -25,7 +25,7 @@ pub use swap::{Reload, plugin_files};
 use crate::kafka::ensure_topics;
 use crate::observe::{ChainWatch, Observer, Servers, Trigger};
 use crate::offsets::{Position, Ticket, Tracker};
-use crate::plugin::{Chain, Runtime, World};
+use crate::plugin::{Chain, Plugin, Runtime, World};
 use crate::sink::Sink;
 use crate::sink::console::{ClosedStdout, ConsoleSink};
 use crate::sink::dead_letter::DeadLetters;
@@ -34,14 +34,10 @@ use crate::source::kafka::{KafkaSource, SourceBatch, StartingOffsets};
 use anyhow::{Result, bail};
 use available_now::Targets;
 use rdkafka::consumer::CommitMode;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SendError, SyncSender, sync_channel};
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// How long shutdown waits for outstanding deliveries.
 const DRAIN: Duration = Duration::from_secs(60);
@@ -67,13 +63,7 @@ impl Pipeline {
     /// the source, checks (or creates) the output topics and opens the sink.
     pub fn build(plan: &Plan) -> Result<Pipeline> {
         let runtime = Runtime::new(plan.limits, plan.cache_dir.clone())?;
-        let plugins = runtime.load_all(&plan.plugins)?;
-        for p in &plugins {
-            p.expect(World::Transform, "`host run`")?;
-        }
-        let chains = (0..plan.workers.max(1))
-            .map(|_| Chain::new(&plugins))
-            .collect::<Result<Vec<_>>>()?;
+        let (plugins, chains) = load_chains(&runtime, plan)?;
         // The endpoints are bound before anything is read: a busy port fails the start.
         let observer = Arc::new(Observer::new(
             plan.describe(&plugins, &chains[0]),
@@ -134,6 +124,19 @@ impl Pipeline {
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
     }
+}
+
+/// The plan's plugins, loaded and checked to be transforms, and one chain of
+/// their instances (initialised) per worker.
+fn load_chains(runtime: &Runtime, plan: &Plan) -> Result<(Vec<Arc<Plugin>>, Vec<Chain>)> {
+    let plugins = runtime.load_all(&plan.plugins)?;
+    for p in &plugins {
+        p.expect(World::Transform, "`host run`")?;
+    }
+    let chains = (0..plan.workers.max(1))
+        .map(|_| Chain::new(&plugins))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((plugins, chains))
 }
 
 /// What a worker is handed, in order.
@@ -258,34 +261,15 @@ impl Pipeline {
                     ticket.fail(format!("worker {lane} stopped"));
                 }
             }
-            if let Some(reload) = &reload
-                && reload.requested.swap(false, Ordering::Relaxed)
-            {
-                let prepared = (reload.plan)().and_then(|new| {
-                    let ready = swap::prepare(&runtime, &plan, &new, running.as_deref())?;
-                    Ok((new, ready))
-                });
-                match prepared {
-                    Ok((new, (plugins, chains))) => {
-                        observer.swapped(new.describe(&plugins, &chains[0]));
-                        running = chains[0].schema().map(<[_]>::to_vec);
-                        for (tx, chain) in senders.iter().zip(chains) {
-                            // A worker that stopped has nothing left to swap.
-                            let _ = tx.send(Work::Swap(Box::new(chain)));
-                        }
-                        *lock(&reload.watched) = swap::plugin_files(&new);
-                        let names: Vec<String> = plugins
-                            .iter()
-                            .map(|p| format!("{} ({})", p.name, &p.sha256[..12]))
-                            .collect();
-                        eprintln!("Sluice: reloaded; the chain is now {}", names.join(" → "));
-                        plan = new;
-                    }
-                    Err(e) => {
-                        observer.reload_refused();
-                        tracing::error!("reload refused, the running chain goes on: {e:#}");
-                    }
-                }
+            if let Some(reload) = &reload {
+                let swap = swap::Running {
+                    runtime: &runtime,
+                    plan: &mut plan,
+                    schema: &mut running,
+                    workers: &senders,
+                    observer: &observer,
+                };
+                swap.reload_if_asked(reload);
             }
             if last_commit.elapsed() >= COMMIT_EVERY {
                 last_commit = Instant::now();

@@ -77,25 +77,22 @@ impl Router {
 
     /// What `--on-error` says to do with one rejected record.
     fn reject(&self, input: &SourceBatch, e: &ChainError, ticket: &Arc<Ticket>) -> Result<()> {
-        {
-            let at = &input.positions[e.input as usize];
-            match &self.rejected {
-                Rejected::Fail => bail!(
-                    "record {at} failed in plugin {:?}: {}; stopping as --on-error fail says (offsets before it are committed, so a restart reads it again); pass --dlq-topic to keep bad records in a dead-letter topic, or --on-error drop",
-                    &*e.plugin,
-                    e.message
-                ),
-                Rejected::DeadLetter(dlq) => dlq.send(&input.batch, e, at, ticket)?,
-                Rejected::Drop => {
-                    let line = serde_json::json!({
-                        "topic": &*at.topic, "partition": at.partition, "offset": at.offset,
-                        "plugin": &*e.plugin, "error": e.message, "dropped": true,
-                    });
-                    writeln!(std::io::stderr().lock(), "{line}")?;
-                }
+        let at = &input.positions[e.input as usize];
+        match &self.rejected {
+            Rejected::Fail => bail!(
+                "record {at} failed in plugin {:?}: {}; stopping as --on-error fail says (offsets before it are committed, so a restart reads it again); pass --dlq-topic to keep bad records in a dead-letter topic, or --on-error drop",
+                &*e.plugin,
+                e.message
+            ),
+            Rejected::DeadLetter(dlq) => dlq.send(&input.batch, e, at, ticket),
+            Rejected::Drop => {
+                let line = serde_json::json!({
+                    "topic": &*at.topic, "partition": at.partition, "offset": at.offset,
+                    "plugin": &*e.plugin, "error": e.message, "dropped": true,
+                });
+                Ok(writeln!(std::io::stderr().lock(), "{line}")?)
             }
         }
-        Ok(())
     }
 
     /// Waits up to `limit` for every output and dead letter to be acknowledged.

@@ -5,14 +5,16 @@
 //! on untouched, so no record is skipped or processed twice because of the
 //! swap. Anything that cannot be swapped leaves the running chain as it is.
 
-use super::{Plan, SinkPlan};
+use super::{Plan, SinkPlan, Work};
 use crate::data::Field;
+use crate::observe::Observer;
 use crate::plugin::chain::ddl;
-use crate::plugin::{Chain, Plugin, Runtime, World};
+use crate::plugin::{Chain, Plugin, Runtime};
 use crate::sink::console::columns;
 use anyhow::{Result, bail};
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 
 /// How a running pipeline is told to reload, and where its new plan comes from.
@@ -74,13 +76,7 @@ pub(super) fn prepare(
     running: Option<&[Field]>,
 ) -> Result<(Vec<Arc<Plugin>>, Vec<Chain>)> {
     unchanged(old, new)?;
-    let plugins = runtime.load_all(&new.plugins)?;
-    for p in &plugins {
-        p.expect(World::Transform, "`host run`")?;
-    }
-    let chains = (0..new.workers.max(1))
-        .map(|_| Chain::new(&plugins))
-        .collect::<Result<Vec<_>>>()?;
+    let (plugins, chains) = super::load_chains(runtime, new)?;
     let problems = chains[0].problems();
     if !problems.is_empty() {
         bail!("{}", problems.join("; "));
@@ -94,4 +90,50 @@ pub(super) fn prepare(
         }
     }
     Ok((plugins, chains))
+}
+
+/// The running pipeline, as a swap sees and changes it.
+pub(super) struct Running<'a> {
+    pub(super) runtime: &'a Runtime,
+    pub(super) plan: &'a mut Plan,
+    /// The running chain's output schema.
+    pub(super) schema: &'a mut Option<Vec<Field>>,
+    pub(super) workers: &'a [SyncSender<Work>],
+    pub(super) observer: &'a Observer,
+}
+
+impl Running<'_> {
+    /// If a reload was asked for: the plan resolved again, its chains
+    /// prepared and handed to the workers (each takes its own between two
+    /// batches); or one error line saying why not, the running chain going on.
+    pub(super) fn reload_if_asked(self, reload: &Reload) {
+        if !reload.requested.swap(false, Ordering::Relaxed) {
+            return;
+        }
+        let prepared = (reload.plan)().and_then(|new| {
+            let ready = prepare(self.runtime, self.plan, &new, self.schema.as_deref())?;
+            Ok((new, ready))
+        });
+        let (new, (plugins, chains)) = match prepared {
+            Ok(ready) => ready,
+            Err(e) => {
+                self.observer.reload_refused();
+                tracing::error!("reload refused, the running chain goes on: {e:#}");
+                return;
+            }
+        };
+        self.observer.swapped(new.describe(&plugins, &chains[0]));
+        *self.schema = chains[0].schema().map(<[_]>::to_vec);
+        for (worker, chain) in self.workers.iter().zip(chains) {
+            // A worker that stopped has nothing left to swap.
+            let _ = worker.send(Work::Swap(Box::new(chain)));
+        }
+        *reload.watched.lock().unwrap_or_else(|e| e.into_inner()) = plugin_files(&new);
+        let names: Vec<String> = plugins
+            .iter()
+            .map(|p| format!("{} ({})", p.name, &p.sha256[..12]))
+            .collect();
+        eprintln!("Sluice: reloaded; the chain is now {}", names.join(" → "));
+        *self.plan = new;
+    }
 }
