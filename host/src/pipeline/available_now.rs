@@ -7,7 +7,7 @@
 use crate::offsets::{TopicPartition, Tracker};
 use crate::source::kafka::KafkaSource;
 use anyhow::{Result, bail};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 /// How long the group's commits on partitions other members hold may stand
@@ -27,6 +27,8 @@ pub(super) struct Targets {
     /// The group's commits on the partitions still behind, and since when they stand still.
     behind: BTreeMap<TopicPartition, Option<i64>>,
     still_since: Instant,
+    /// The partitions this consumer has owned (each looked up once when first given).
+    given: BTreeSet<TopicPartition>,
 }
 
 impl Default for Targets {
@@ -38,6 +40,7 @@ impl Default for Targets {
             last_look: None,
             behind: BTreeMap::new(),
             still_since: Instant::now(),
+            given: BTreeSet::new(),
         }
     }
 }
@@ -73,6 +76,18 @@ impl Targets {
                     self.start.insert(tp, start);
                 }
             }
+        }
+        // A partition given by a rebalance may have been read further by its former
+        // owner: where the group stands on it counts as read.
+        let new: Vec<TopicPartition> = owned.difference(&self.given).cloned().collect();
+        if !new.is_empty() {
+            for (tp, committed) in source.committed(&new)? {
+                if let Some(at) = committed {
+                    let start = self.start.entry(tp).or_insert(at);
+                    *start = (*start).max(at);
+                }
+            }
+            self.given.extend(new);
         }
         let acked = tracker.acked();
         let reached = |tp: &TopicPartition, at: Option<i64>| {
