@@ -415,3 +415,55 @@ fn available_now_waits_for_the_partitions_another_member_holds_until_the_group_c
     assert_eq!(done.code, 0, "{}", done.stderr);
     assert_eq!(broker.committed_total("g-an", "an-in", 2), 200);
 }
+
+#[test]
+fn a_batch_whose_output_is_too_large_to_hold_is_processed_in_parts_from_kafka() {
+    let broker = Broker::start();
+    broker.create_topic("fan-in", 1);
+    let values = ["fanout", "fanout", "panic", "fanout"];
+    let records: Vec<Record> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Record::new(&format!("k{i}"), v.as_bytes()))
+        .collect();
+    broker.produce("fan-in", &records);
+    let run = sluice_tests::host_bounded(
+        &[
+            "run",
+            "-p",
+            sluice_tests::guest("hostile"),
+            "--brokers",
+            &broker.addr,
+            "--topic",
+            "fan-in",
+            "--group",
+            "g-fan",
+            "--starting-offsets",
+            "earliest",
+            "--available-now",
+            "-f",
+            "json",
+            "--on-error",
+            "drop",
+            "--max-output-bytes",
+            "16MiB",
+        ],
+        LIMIT,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stdout.lines().count(),
+        300_000,
+        "every output of the three fan-outs"
+    );
+    // The record that traps is named by its own offset, though the batch was split around it.
+    let dropped: Vec<serde_json::Value> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(dropped.len(), 1, "{}", run.stderr);
+    assert_eq!(dropped[0]["offset"], 2);
+    assert_eq!(broker.committed_total("g-fan", "fan-in", 1), 4);
+}

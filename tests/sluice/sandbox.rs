@@ -320,3 +320,43 @@ fn inspect_shows_a_refused_plugins_imports_beside_the_refusal() {
         run.stderr
     );
 }
+
+#[test]
+fn a_plugin_that_fans_out_is_run_in_parts_and_one_record_over_the_bound_is_rejected() {
+    // 100,000 outputs per record (about 8.4 MiB in the host): holding at most 16 MiB of one
+    // call's output, the host processes the batch in parts; every output comes out.
+    let run = host(
+        &[
+            "test",
+            "-p",
+            guest("hostile"),
+            "--max-output-bytes",
+            "16MiB",
+            "--batch-size",
+            "64",
+        ],
+        &"fanout\n".repeat(8),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.errors().is_empty(), "{}", run.stderr);
+    assert_eq!(run.stdout.lines().count(), 800_000);
+    // One record whose output alone is over the bound is that record's error.
+    let run = host(
+        &["test", "-p", guest("hostile"), "--max-output-bytes", "1MiB"],
+        "a\nfanout\nb\n",
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.lines(), ["\"a\"", "\"b\""]);
+    let errors = errors_by_line(&run);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].0, 2);
+    let message = &errors[0].1;
+    assert!(
+        message.starts_with("plugin \"hostile\" returned "),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("for 1 record(s), more than the host holds of one call (1.0 MiB); raise it with --max-output-bytes"),
+        "{message}"
+    );
+}

@@ -367,6 +367,10 @@ pub struct PluginArgs {
     /// Memory limit per plugin instance (e.g. 64MiB, 1GiB, 1048576).
     #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
     pub memory_limit: usize,
+    /// The most the host holds of one plugin call's output (e.g. 64MiB): a batch whose output
+    /// is larger is processed in smaller parts, and one record's larger output is rejected.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = parse_size)]
+    pub max_output_bytes: usize,
     /// Time limit for one plugin call (one batch), in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub deadline_ms: u64,
@@ -445,6 +449,7 @@ impl PluginArgs {
         Limits {
             memory_bytes: self.memory_limit,
             deadline: Duration::from_millis(self.deadline_ms.max(1)),
+            output_bytes: self.max_output_bytes,
         }
     }
 

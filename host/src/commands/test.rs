@@ -118,34 +118,37 @@ pub fn run(args: TestArgs) -> Result<()> {
     let mut rejected = 0usize;
     while let Some((batch, first_line)) = source.next(args.batch_size)? {
         let count = u64::from(batch.len);
-        let out = chain.process(&batch)?;
-        let mut stderr = std::io::stderr().lock();
-        rejected += out.errors.len();
-        for e in &out.errors {
-            let (key, n) = if from_lines {
-                ("line", first_line)
-            } else {
-                ("record", generated)
-            };
-            let position = format!(
-                "{{{}:{},\"plugin\":{},\"error\":{}}}",
-                serde_json::to_string(key)?,
-                n + u64::from(e.input),
-                serde_json::to_string(&*e.plugin)?,
-                serde_json::to_string(&e.message)?
-            );
-            writeln!(stderr, "{position}")?;
-        }
-        match args.format {
-            TestFormat::Json => {
-                write_stdout(&json_lines(&out))?;
+        // In parts where a plugin's output is more than the host holds at once.
+        chain.process_parts(&batch, 0, &mut |_, first, out| {
+            let mut stderr = std::io::stderr().lock();
+            rejected += out.errors.len();
+            for e in &out.errors {
+                let (key, n) = if from_lines {
+                    ("line", first_line)
+                } else {
+                    ("record", generated)
+                };
+                let position = format!(
+                    "{{{}:{},\"plugin\":{},\"error\":{}}}",
+                    serde_json::to_string(key)?,
+                    n + first as u64 + u64::from(e.input),
+                    serde_json::to_string(&*e.plugin)?,
+                    serde_json::to_string(&e.message)?
+                );
+                writeln!(stderr, "{position}")?;
             }
-            TestFormat::Table => {
-                let wanted = (args.table.num_rows + 1).saturating_sub(rows.len());
-                rows.extend(table_rows(&out, &fields, schema.is_some(), wanted));
+            match args.format {
+                TestFormat::Json => {
+                    write_stdout(&json_lines(&out))?;
+                }
+                TestFormat::Table => {
+                    let wanted = (args.table.num_rows + 1).saturating_sub(rows.len());
+                    rows.extend(table_rows(&out, &fields, schema.is_some(), wanted));
+                }
+                TestFormat::Schema => unreachable!("handled above"),
             }
-            TestFormat::Schema => unreachable!("handled above"),
-        }
+            Ok(())
+        })?;
         generated += count;
     }
     if args.format == TestFormat::Table {

@@ -1,5 +1,5 @@
-//! Host-side work on packed batches: building them, validating what a plugin
-//! returns (never trusted), and splitting and merging them for bisection.
+//! Host-side work on packed batches: building them, reading values and
+//! headers, metadata, picking rows, and how much memory one holds.
 
 use super::rows;
 use crate::plugin::bindings::{
@@ -304,6 +304,32 @@ pub fn take(batch: &Batch, indices: &[u32]) -> Batch {
             indices.iter().map(|i| batch.inputs[*i as usize]).collect()
         },
     }
+}
+
+/// About how many bytes the host holds for `batch`: its buffers, one
+/// descriptor per record and header, and its columns.
+pub fn footprint(batch: &Batch) -> usize {
+    let column = |c: &Column| {
+        let values = match &c.values {
+            Values::Bytes(b) => b.data.len() + b.offsets.len() * 4,
+            Values::F64s(v) => v.len() * 8,
+            Values::F32s(v) => v.len() * 4,
+            Values::S64s(v) => v.len() * 8,
+            Values::S32s(v) => v.len() * 4,
+            Values::Bits(v) => v.len(),
+            Values::Children => 0,
+        };
+        values + c.valid.as_ref().map_or(0, Vec::len)
+    };
+    batch.data.len()
+        + batch.headers.len() * std::mem::size_of::<Header>()
+        + batch.records.len() * std::mem::size_of::<RecordMeta>()
+        + batch.inputs.len() * 4
+        + batch.values.as_ref().map_or(0, column)
+        + batch
+            .rows
+            .as_ref()
+            .map_or(0, |r| r.columns.iter().map(column).sum())
 }
 
 /// A record with nothing set: it inherits everything.

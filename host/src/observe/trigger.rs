@@ -256,7 +256,7 @@ impl Observer {
     pub fn lane_done(
         &self,
         trigger: &Trigger,
-        report: Option<LaneReport>,
+        reports: Vec<LaneReport>,
         chain: &Chain,
         watch: &mut ChainWatch,
     ) {
@@ -289,7 +289,7 @@ impl Observer {
             for (name, d) in deltas {
                 add_stats(done.plugins.entry(name).or_default(), d);
             }
-            if let Some(r) = report {
+            for r in reports {
                 done.output_rows += r.output_rows;
                 for (topic, n) in &r.produced {
                     let labels = SinkLabels {

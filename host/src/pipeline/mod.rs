@@ -166,15 +166,17 @@ fn worker(
                 continue;
             }
         };
-        let mut report = None;
+        let mut reports = Vec::new();
         if tracker.failure().is_some() {
             // Stopping: output nothing more, commit nothing more.
             ticket.abandon();
         } else {
-            let done = chain.process(&input.batch).and_then(|mut out| {
+            // In parts where a plugin's output is more than the host holds at once.
+            let done = chain.process_parts(&input.batch, 0, &mut |part, first, mut out| {
                 router.screen(&mut out);
-                report = Some(observer.lane(&out));
-                router.deliver(&input, out, &ticket)
+                reports.push(observer.lane(&out));
+                let positions = &input.positions[first..first + part.len as usize];
+                router.deliver(part, positions, out, &ticket)
             });
             match done {
                 Ok(()) => {}
@@ -187,7 +189,7 @@ fn worker(
                 Err(e) => ticket.fail(format!("{e:#}")),
             }
         }
-        observer.lane_done(&trigger, report, &chain, &mut watch);
+        observer.lane_done(&trigger, reports, &chain, &mut watch);
     }
 }
 

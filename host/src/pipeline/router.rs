@@ -2,11 +2,11 @@
 //! each record a plugin rejected to the dead-letter topic, stderr, or a
 //! stop, as `--on-error` says.
 
+use crate::data::Batch;
 use crate::data::processed::{ChainError, ChainOutput};
-use crate::offsets::Ticket;
+use crate::offsets::{Position, Ticket};
 use crate::sink::Sink;
 use crate::sink::dead_letter::DeadLetters;
-use crate::source::kafka::SourceBatch;
 use anyhow::{Result, bail};
 use std::io::Write;
 use std::sync::Arc;
@@ -54,14 +54,16 @@ impl Router {
     /// Routes one processed batch. Returns an error only for what must stop
     /// the pipeline (`--on-error fail`, a producer that refuses a record, a
     /// closed console).
+    /// `batch` is the source records `out` came from, read at `positions`.
     pub fn deliver(
         &self,
-        input: &SourceBatch,
+        batch: &Batch,
+        positions: &[Position],
         out: ChainOutput<'_>,
         ticket: &Arc<Ticket>,
     ) -> Result<()> {
         for e in &out.errors {
-            self.reject(input, e, ticket)?;
+            self.reject(batch, positions, e, ticket)?;
         }
         // Records the sink could not take as it wrote them (too large for the producer).
         for (i, message) in self.sink.write(&out, ticket)? {
@@ -70,21 +72,27 @@ impl Router {
                 plugin: "the Kafka sink".into(),
                 message,
             };
-            self.reject(input, &e, ticket)?;
+            self.reject(batch, positions, &e, ticket)?;
         }
         Ok(())
     }
 
     /// What `--on-error` says to do with one rejected record.
-    fn reject(&self, input: &SourceBatch, e: &ChainError, ticket: &Arc<Ticket>) -> Result<()> {
-        let at = &input.positions[e.input as usize];
+    fn reject(
+        &self,
+        batch: &Batch,
+        positions: &[Position],
+        e: &ChainError,
+        ticket: &Arc<Ticket>,
+    ) -> Result<()> {
+        let at = &positions[e.input as usize];
         match &self.rejected {
             Rejected::Fail => bail!(
                 "record {at} failed in plugin {:?}: {}; stopping as --on-error fail says (offsets before it are committed, so a restart reads it again); pass --dlq-topic to keep bad records in a dead-letter topic, or --on-error drop",
                 &*e.plugin,
                 e.message
             ),
-            Rejected::DeadLetter(dlq) => dlq.send(&input.batch, e, at, ticket),
+            Rejected::DeadLetter(dlq) => dlq.send(batch, e, at, ticket),
             Rejected::Drop => {
                 let line = serde_json::json!({
                     "topic": &*at.topic, "partition": at.partition, "offset": at.offset,

@@ -11,10 +11,11 @@
 
 use super::bindings::{Accepts, Batch, Field, Produced, Span};
 use super::engine::{Plugin, World};
-use super::instance::Stage;
+use super::instance::{OutputTooLarge, Stage};
 use crate::data::batch::{
     self, BatchBuilder, InputRecord, bare_record, bytes, has_own_metadata, inherit_metadata,
 };
+use crate::data::bisect;
 use crate::data::processed::{ChainError, ChainOutput};
 use crate::data::{rows, type_name};
 use anyhow::{Result, bail};
@@ -58,6 +59,32 @@ impl Chain {
     /// The columns of the chain's output: the last stage's declared schema.
     pub fn schema(&self) -> Option<&[Field]> {
         self.stages.last().and_then(Stage::schema)
+    }
+
+    /// Runs `source` through every stage and hands each output to `each`
+    /// with the source rows it covers: the whole batch, or, where a plugin's
+    /// output is more than the host holds ([`OutputTooLarge`]), each half of
+    /// it, split again as needed. `each` gets the part of `source` (the rows
+    /// its output's indices refer to) and where that part starts.
+    pub fn process_parts(
+        &mut self,
+        source: &Batch,
+        first: usize,
+        each: &mut dyn FnMut(&Batch, usize, ChainOutput<'_>) -> Result<()>,
+    ) -> Result<()> {
+        match self.process(source) {
+            Ok(out) => each(source, first, out),
+            Err(e) if e.is::<OutputTooLarge>() && source.len > 1 => {
+                let mid = source.len as usize / 2;
+                for part in [0..mid, mid..source.len as usize] {
+                    let start = part.start;
+                    let half = bisect::slice(source, part);
+                    self.process_parts(&half, first + start, each)?;
+                }
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Runs one batch of source records through every stage.

@@ -13,11 +13,29 @@ use super::bindings::{
 };
 use super::engine::{Plugin, Pre, World};
 use super::state::{OutputTail, State};
-use crate::data::{bisect, validate};
+use crate::data::{batch, bisect, validate};
 use anyhow::{Result, anyhow, bail};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::{Store, StoreLimitsBuilder, Trap};
+
+/// A plugin call returned more than the host holds of one call's output.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "plugin {plugin:?} returned {} for {records} record(s), more than the host holds of one call ({}); raise it with --max-output-bytes",
+    size(*bytes),
+    size(*limit)
+)]
+pub struct OutputTooLarge {
+    /// The plugin.
+    pub plugin: Arc<str>,
+    /// About how many bytes its output takes in the host.
+    pub bytes: usize,
+    /// `--max-output-bytes`.
+    pub limit: usize,
+    /// Input records of the call.
+    pub records: u32,
+}
 
 /// What a stage has done since it was made (its worker's instance only).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -98,6 +116,15 @@ pub struct Stage {
     schema: Option<Vec<Field>>,
     info: Option<Info>,
     stats: StageStats,
+}
+
+/// A size in KiB or MiB.
+fn size(bytes: usize) -> String {
+    if bytes < 1 << 20 {
+        format!("{} KiB", bytes.div_ceil(1024))
+    } else {
+        format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
+    }
 }
 
 fn mib(bytes: usize) -> String {
@@ -340,8 +367,9 @@ impl Stage {
     }
 
     /// Runs a batch through the plugin. Per-record failures (including a
-    /// record that traps the plugin) come back as record errors; `Err` means
-    /// the pipeline must stop.
+    /// record that traps the plugin, or one whose output is more than the host
+    /// holds) come back as record errors; [`OutputTooLarge`] means "split the
+    /// batch"; any other `Err` means the pipeline must stop.
     pub fn process(&mut self, input: &Batch) -> Result<Output> {
         let started = Instant::now();
         let output = self.run(input);
@@ -358,7 +386,36 @@ impl Stage {
             };
             stats.errors += out.errors.len() as u64;
         }
-        output
+        self.bounded(input, output?)
+    }
+
+    /// `output` if the host may hold it (`Limits::output_bytes`); for more
+    /// than one input record, [`OutputTooLarge`] (the caller splits the
+    /// batch); for one record, that record rejected.
+    fn bounded(&self, input: &Batch, output: Output) -> Result<Output> {
+        let Produced::Batch(made) = &output.produced else {
+            return Ok(output);
+        };
+        let (bytes, limit) = (batch::footprint(made), self.plugin.limits.output_bytes);
+        if bytes <= limit {
+            return Ok(output);
+        }
+        let too_large = OutputTooLarge {
+            plugin: self.plugin.name.clone(),
+            bytes,
+            limit,
+            records: input.len,
+        };
+        if input.len > 1 {
+            return Err(too_large.into());
+        }
+        Ok(Output {
+            produced: Produced::Selection(Vec::new()),
+            errors: vec![RecordError {
+                input: 0,
+                message: too_large.to_string(),
+            }],
+        })
     }
 
     fn run(&mut self, input: &Batch) -> Result<Output> {
@@ -392,6 +449,24 @@ impl Stage {
         match self.attempt(&part) {
             Ok(output) => {
                 parts.push((range.start as u32, part, output));
+                // Held together, the parts' outputs are bounded as one output is.
+                let held: usize = parts
+                    .iter()
+                    .map(|(_, _, o)| match &o.produced {
+                        Produced::Batch(b) => batch::footprint(b),
+                        Produced::Selection(_) => 0,
+                    })
+                    .sum();
+                let limit = self.plugin.limits.output_bytes;
+                if held > limit && input.len > 1 {
+                    return Err(OutputTooLarge {
+                        plugin: self.plugin.name.clone(),
+                        bytes: held,
+                        limit,
+                        records: input.len,
+                    }
+                    .into());
+                }
                 Ok(())
             }
             Err(Failure::Fatal(err)) => Err(err),

@@ -31,6 +31,9 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Time allowed for one call (one batch).
     pub deadline: Duration,
+    /// The most the host holds of one plugin call's output, in bytes; a
+    /// batch whose output is larger is processed in parts ([`Chain::process_parts`]).
+    pub output_bytes: usize,
 }
 
 impl Default for Limits {
@@ -38,6 +41,7 @@ impl Default for Limits {
         Limits {
             memory_bytes: 64 * 1024 * 1024,
             deadline: Duration::from_secs(1),
+            output_bytes: 64 * 1024 * 1024,
         }
     }
 }

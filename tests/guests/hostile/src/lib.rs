@@ -54,6 +54,12 @@ impl Transform for Hostile {
                     out.emit(&i.to_le_bytes());
                 }
             }
+            b"fanout" => {
+                // A legitimate fan-out: 100,000 small outputs for one record.
+                for i in 0..100_000u32 {
+                    out.emit(&i.to_le_bytes());
+                }
+            }
             b"huge" => {
                 out.emit_with(|buf| buf.resize(1 << 30, b'x'));
             }
