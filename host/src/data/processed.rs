@@ -27,49 +27,23 @@ pub struct ChainOutput<'s> {
     origin: Vec<u32>,
     /// Source records that failed, in the order they failed.
     pub errors: Vec<ChainError>,
-    /// The plugin that made the final rows (`None`: the source's rows).
-    made_by: Option<Arc<str>>,
 }
 
 impl<'s> ChainOutput<'s> {
     /// The outcome of `source`: `batch` (`None`: the source rows, unchanged),
     /// the source index of each of its rows, and the records that failed.
-    /// `made_by` names the plugin that made the final rows.
     pub(crate) fn new(
         source: &'s Batch,
         batch: Option<Batch>,
         origin: Vec<u32>,
         errors: Vec<ChainError>,
-        made_by: Option<Arc<str>>,
     ) -> Self {
         ChainOutput {
             source,
             batch,
             origin,
             errors,
-            made_by,
         }
-    }
-
-    /// Takes `rows` (index, why) out of the output and makes each a failed
-    /// record of the plugin that made the rows: the sink will not take them.
-    pub fn reject(&mut self, rows: Vec<(usize, String)>) {
-        let plugin: Arc<str> = self.made_by.clone().unwrap_or_else(|| "the sink".into());
-        let refused: std::collections::BTreeSet<usize> = rows.iter().map(|(i, _)| *i).collect();
-        for (i, message) in rows {
-            self.errors.push(ChainError {
-                input: self.origin[i],
-                plugin: plugin.clone(),
-                message,
-            });
-        }
-        let keep: Vec<u32> = (0..self.len() as u32)
-            .filter(|i| !refused.contains(&(*i as usize)))
-            .collect();
-        let mut picked = batch::take(self.batch(), &keep);
-        picked.inputs.clear();
-        self.origin = keep.iter().map(|i| self.origin[*i as usize]).collect();
-        self.batch = Some(picked);
     }
 
     /// The final rows.

@@ -67,6 +67,22 @@ pub struct LaneReport {
     produced: BTreeMap<String, u64>,
     errors: BTreeMap<Arc<str>, u64>,
     event_time: Option<EventTime>,
+    sink_topic: String,
+}
+
+impl LaneReport {
+    /// Outputs rejected by `by` (the sink, after the chain), given as the
+    /// topic each was routed to (`None`: the sink's own): not produced after all.
+    pub fn rejected(&mut self, by: &str, topics: &[Option<String>]) {
+        for topic in topics {
+            let topic = topic.as_ref().unwrap_or(&self.sink_topic);
+            if let Some(n) = self.produced.get_mut(topic) {
+                *n -= 1;
+            }
+            self.output_rows -= 1;
+            *self.errors.entry(by.into()).or_default() += 1;
+        }
+    }
 }
 
 /// A worker's view of its chain's counters between two batches.
@@ -219,6 +235,7 @@ impl Observer {
             produced.insert(default.clone(), out.len() as u64);
         }
         LaneReport {
+            sink_topic: default.clone(),
             output_rows: out.len() as u64,
             produced,
             errors,
@@ -373,7 +390,6 @@ mod tests {
             Some(stamped(&[3_000, 1, 1_000, 2_000])),
             vec![0; 4],
             vec![],
-            None,
         );
         let report = observer(Some("ts")).lane(&out);
         let et = report.event_time.expect("event time stats");

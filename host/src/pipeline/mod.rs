@@ -172,11 +172,13 @@ fn worker(
             ticket.abandon();
         } else {
             // In parts where a plugin's output is more than the host holds at once.
-            let done = chain.process_parts(&input.batch, 0, &mut |part, first, mut out| {
-                router.screen(&mut out);
-                reports.push(observer.lane(&out));
+            let done = chain.process_parts(&input.batch, 0, &mut |part, first, out| {
+                let mut report = observer.lane(&out);
                 let positions = &input.positions[first..first + part.len as usize];
-                router.deliver(part, positions, out, &ticket)
+                let refused = router.deliver(part, positions, out, &ticket)?;
+                report.rejected(router::SINK, &refused);
+                reports.push(report);
+                Ok(())
             });
             match done {
                 Ok(()) => {}

@@ -12,6 +12,9 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The name rejected records carry when the sink did not take them.
+pub const SINK: &str = "the Kafka sink";
+
 /// What a record a plugin rejects does (`--on-error`).
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OnError {
@@ -42,17 +45,9 @@ pub struct Router {
 }
 
 impl Router {
-    /// Turns the rows the sink will not take into rejected records (before
-    /// the batch is counted and delivered).
-    pub fn screen(&self, out: &mut ChainOutput<'_>) {
-        let refused = self.sink.refused(out);
-        if !refused.is_empty() {
-            out.reject(refused);
-        }
-    }
-
-    /// Routes one processed batch. Returns an error only for what must stop
-    /// the pipeline (`--on-error fail`, a producer that refuses a record, a
+    /// Routes one processed batch; returns the outputs the sink did not take
+    /// (rejected as records are), as the topic each was routed to, if any. Returns an error only for what
+    /// must stop the pipeline (`--on-error fail`, a producer that fails, a
     /// closed console).
     /// `batch` is the source records `out` came from, read at `positions`.
     pub fn deliver(
@@ -61,20 +56,21 @@ impl Router {
         positions: &[Position],
         out: ChainOutput<'_>,
         ticket: &Arc<Ticket>,
-    ) -> Result<()> {
+    ) -> Result<Vec<Option<String>>> {
         for e in &out.errors {
             self.reject(batch, positions, e, ticket)?;
         }
-        // Records the sink could not take as it wrote them (too large for the producer).
+        let mut topics = Vec::new();
         for (i, message) in self.sink.write(&out, ticket)? {
             let e = ChainError {
                 input: out.origin(i) as u32,
-                plugin: "the Kafka sink".into(),
+                plugin: SINK.into(),
                 message,
             };
             self.reject(batch, positions, &e, ticket)?;
+            topics.push(out.topic(i).map(String::from));
         }
-        Ok(())
+        Ok(topics)
     }
 
     /// What `--on-error` says to do with one rejected record.

@@ -141,13 +141,7 @@ impl Chain {
             cur.batch = Some(next);
             cur.origin = origin;
         }
-        Ok(ChainOutput::new(
-            source,
-            cur.batch,
-            cur.origin,
-            errors,
-            cur.made_by,
-        ))
+        Ok(ChainOutput::new(source, cur.batch, cur.origin, errors))
     }
 }
 

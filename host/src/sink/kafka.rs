@@ -138,32 +138,41 @@ pub struct KafkaSink {
     pub routes: BTreeSet<String>,
 }
 
-impl Sink for KafkaSink {
-    fn refused(&self, out: &ChainOutput<'_>) -> Vec<(usize, String)> {
-        if out.batch().records.iter().all(|r| r.topic.is_none()) {
-            return Vec::new();
+impl KafkaSink {
+    /// Why a plugin may not route a record to `topic` (another than the
+    /// sink's own), if it may not.
+    fn unroutable(&self, topic: &str) -> Option<String> {
+        if topic.starts_with("__") {
+            Some(format!(
+                "the record was routed to topic {topic:?}, which is Kafka's own (__*): plugins never write there"
+            ))
+        } else if !self.routes.contains(topic) {
+            Some(format!(
+                "the record was routed to topic {topic:?}, which this pipeline does not allow; add it with --route-topics {topic}"
+            ))
+        } else {
+            None
         }
-        (0..out.len())
-            .filter_map(|i| {
-                let t = out.topic(i)?;
-                if t == self.topic || (self.routes.contains(t) && !t.starts_with("__")) {
-                    return None;
-                }
-                Some((i, if t.starts_with("__") {
-                    format!("the record was routed to topic {t:?}, which is Kafka's own (__*): plugins never write there")
-                } else {
-                    format!("the record was routed to topic {t:?}, which this pipeline does not allow; add it with --route-topics {t}")
-                }))
-            })
-            .collect()
     }
+}
 
+impl Sink for KafkaSink {
     fn write(&self, out: &ChainOutput<'_>, ticket: &Arc<Ticket>) -> Result<Vec<(usize, String)>> {
         let mut values = out.values();
         let mut refused = Vec::new();
         for i in 0..out.len() {
+            let topic = match out.topic(i) {
+                Some(t) if t != self.topic => match self.unroutable(t) {
+                    Some(why) => {
+                        refused.push((i, why));
+                        continue;
+                    }
+                    None => t,
+                },
+                _ => &self.topic,
+            };
             let sent = self.producer.send(
-                out.topic(i).unwrap_or(&self.topic),
+                topic,
                 out.key(i),
                 values.get(i),
                 out.headers(i),

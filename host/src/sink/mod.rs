@@ -21,16 +21,11 @@ use std::time::Duration;
 /// Where a pipeline's outputs go.
 pub trait Sink: Send + Sync {
     /// Writes one processed batch. The sink keeps a clone of `ticket` until
-    /// the outputs are out. Returns the rows it could not take, and why (they
-    /// become rejected records); an error stops the pipeline (a closed
+    /// the outputs are out. Returns the rows it does not take, and why (a
+    /// Kafka sink: records routed to a topic the pipeline does not allow, or
+    /// too large to produce); they become rejected records; an error stops the pipeline (a closed
     /// console, [`console::ClosedStdout`], quietly).
     fn write(&self, out: &ChainOutput<'_>, ticket: &Arc<Ticket>) -> Result<Vec<(usize, String)>>;
-
-    /// The rows of `out` this sink will not take, and why (a Kafka sink:
-    /// records a plugin routed to a topic the pipeline does not allow).
-    fn refused(&self, _out: &ChainOutput<'_>) -> Vec<(usize, String)> {
-        Vec::new()
-    }
 
     /// Waits up to `limit` for every output written so far to be acknowledged.
     fn flush(&self, limit: Duration) -> Result<()>;
