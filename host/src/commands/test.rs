@@ -7,7 +7,9 @@ use crate::cli::{TestArgs, TestFormat};
 use crate::data::batch::{BatchBuilder, InputRecord};
 use crate::plugin::bindings::Batch;
 use crate::plugin::{Chain, Stage, World};
-use crate::sink::console::{columns, json_lines, schema_tree, table_rows, write_stdout};
+use crate::sink::console::{
+    columns, json_lines, schema_tree, shown_columns, table_rows, write_stdout,
+};
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, Write};
 
@@ -87,7 +89,8 @@ pub fn run(args: TestArgs) -> Result<()> {
             None
         }
     });
-    let fields = columns(schema.as_deref());
+    let mut fields = columns(schema.as_deref());
+    let mut declared = schema.is_some();
     if args.format == TestFormat::Schema {
         return write_stdout(schema_tree(&fields).as_bytes());
     }
@@ -142,8 +145,12 @@ pub fn run(args: TestArgs) -> Result<()> {
                     write_stdout(&json_lines(&out))?;
                 }
                 TestFormat::Table => {
+                    if !declared && out.batch().rows.is_some() {
+                        fields = shown_columns(&fields, declared, &out);
+                        declared = true;
+                    }
                     let wanted = (args.table.num_rows + 1).saturating_sub(rows.len());
-                    rows.extend(table_rows(&out, &fields, schema.is_some(), wanted));
+                    rows.extend(table_rows(&out, &fields, declared, wanted));
                 }
                 TestFormat::Schema => unreachable!("handled above"),
             }

@@ -5,7 +5,7 @@
 
 mod show;
 
-pub use show::{TableStyle, columns, row, schema_tree, table, table_rows};
+pub use show::{TableStyle, columns, row, schema_tree, shown_columns, table, table_rows};
 
 use super::Sink;
 use crate::data::processed::ChainOutput;
@@ -77,10 +77,12 @@ impl Sink for ConsoleSink {
     fn write(&self, out: &ChainOutput<'_>, _ticket: &Arc<Ticket>) -> Result<Vec<(usize, String)>> {
         let text = match self.format {
             RunFormat::Table => {
-                let rows = table_rows(out, &self.fields, self.declared, self.table.num_rows + 1);
+                let fields = shown_columns(&self.fields, self.declared, out);
+                let declared = self.declared || out.batch().rows.is_some();
+                let rows = table_rows(out, &fields, declared, self.table.num_rows + 1);
                 let id = self.batches.fetch_add(1, Ordering::SeqCst);
                 let mut text = show::batch_header(id).into_bytes();
-                text.extend_from_slice(self.table.render(&self.fields, &rows).as_bytes());
+                text.extend_from_slice(self.table.render(&fields, &rows).as_bytes());
                 text
             }
             RunFormat::Json => json_lines(out),

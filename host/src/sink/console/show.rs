@@ -109,6 +109,16 @@ pub fn row(fields: &[Field], value: Option<&[u8]>, declared: bool) -> Vec<Option
     }
 }
 
+/// The columns to show `out` under: `fields`, or, when the chain declares
+/// none (it ends in a plugin that declares no schema, as a filter) and the
+/// rows are typed, the columns they carry.
+pub fn shown_columns(fields: &[Field], declared: bool, out: &ChainOutput<'_>) -> Vec<Field> {
+    match &out.batch().rows {
+        Some(typed) if !declared && !typed.fields.is_empty() => typed.fields.clone(),
+        _ => fields.to_vec(),
+    }
+}
+
 /// The first `max` rows of a chain's output as table cells under `fields`:
 /// typed rows cell by cell, raw values through [`row`].
 pub fn table_rows(
