@@ -132,7 +132,8 @@ fn mib(bytes: usize) -> String {
 }
 
 /// Why a call failed, in words: the trap (deadline, memory limit, panic, …)
-/// and what the guest last wrote to stdout/stderr, which is then forgotten.
+/// and what the guest last wrote to stdout/stderr or logged as an error,
+/// which is then forgotten.
 fn trap_reason(err: &wasmtime::Error, limits: Limits, tail: &OutputTail) -> String {
     let mut reason = match err.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => format!(

@@ -203,7 +203,12 @@ impl sluice::plugin::host::Host for State {
             Level::Debug => tracing::debug!(plugin, "{message}"),
             Level::Info => tracing::info!(plugin, "{message}"),
             Level::Warn => tracing::warn!(plugin, "{message}"),
-            Level::Error => tracing::error!(plugin, "{message}"),
+            Level::Error => {
+                tracing::error!(plugin, "{message}");
+                // A plugin's last error line is part of the reason if it then
+                // crashes (the Python SDK logs the exception this way).
+                self.output.push(format!("{message}\n").as_bytes());
+            }
         }
     }
 }
