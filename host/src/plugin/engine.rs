@@ -202,6 +202,7 @@ impl Runtime {
     fn compile(&self, spec: &PluginSpec) -> Result<Compiled> {
         let (bytes, origin) = read_source(&spec.source)?;
         check_header(&spec.source, &bytes)?;
+        check_initial_memory(&spec.source, &bytes, self.limits.memory_bytes)?;
         let sha256 = cache::content_hash(&bytes);
         let (component, cache) =
             cache::load(&self.engine, self.cache_dir.as_deref(), &bytes, &sha256)
@@ -372,4 +373,41 @@ fn check_header(source: &str, bytes: &[u8]) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The largest initial linear memory of any module inside a component, in
+/// bytes (`None` if it cannot be read: compiling it will say why).
+fn initial_memory(bytes: &[u8]) -> Option<u64> {
+    let mut most = 0u64;
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        if let wasmparser::Payload::MemorySection(memories) = payload.ok()? {
+            for memory in memories {
+                let memory = memory.ok()?;
+                let page = 1u64 << memory.page_size_log2.unwrap_or(16);
+                most = most.max(memory.initial.saturating_mul(page));
+            }
+        }
+    }
+    Some(most)
+}
+
+/// A plugin whose memory at start exceeds `--memory-limit` (a Python plugin
+/// starts with about 13 MiB) is refused before compiling, saying what to set.
+fn check_initial_memory(source: &str, bytes: &[u8], limit: usize) -> Result<()> {
+    let Some(need) = initial_memory(bytes).filter(|need| *need > limit as u64) else {
+        return Ok(());
+    };
+    // Room to work on a batch beyond what it starts with.
+    let suggested = need.div_ceil(1 << 20) + 16;
+    let default = super::Limits::default().memory_bytes as u64;
+    bail!(
+        "plugin {source:?} needs {:.1} MiB of memory at start, more than --memory-limit allows ({} MiB); raise it to --memory-limit {suggested}MiB or more{}",
+        need as f64 / f64::from(1 << 20),
+        limit >> 20,
+        if suggested << 20 <= default {
+            " (the default, 64MiB, admits it)"
+        } else {
+            ""
+        }
+    )
 }
