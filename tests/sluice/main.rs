@@ -12,6 +12,7 @@ mod kafka;
 mod observe;
 mod operate;
 mod parse_stock;
+mod python;
 mod reliability;
 mod sandbox;
 mod schema_filter;

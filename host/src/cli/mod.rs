@@ -62,6 +62,15 @@ pub enum PluginKind {
     Generator,
 }
 
+/// What `host new` writes it in.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PluginLang {
+    /// A crate on the Rust SDK (plugins/sdk), built with cargo.
+    Rust,
+    /// A module on the Python SDK, built with componentize-py (filters, maps, flat-maps).
+    Python,
+}
+
 /// `host new`.
 #[derive(Args, Debug)]
 pub struct NewArgs {
@@ -70,10 +79,13 @@ pub struct NewArgs {
     /// What kind of plugin.
     #[arg(long, value_enum, default_value = "filter")]
     pub kind: PluginKind,
+    /// The language it is written in.
+    #[arg(long, value_enum, default_value = "rust")]
+    pub lang: PluginLang,
     /// Where to write it [default: ./NAME].
     #[arg(long)]
     pub path: Option<PathBuf>,
-    /// The guest SDK (plugins/sdk of a Sluice checkout) [default: the one this host was built from].
+    /// The Rust guest SDK (plugins/sdk of a Sluice checkout) [default: the one this host was built from].
     #[arg(long, value_name = "DIR")]
     pub sdk: Option<PathBuf>,
 }
