@@ -16,57 +16,23 @@
 //! Run: `cargo bench -p host --bench chain -- [RECORDS] [--batch N] [--python VENV_PYTHON]`.
 //! Prints one table per row; each figure is the median of 3 runs.
 
-use host::data::batch::{BatchBuilder, InputRecord};
 use host::plugin::{Chain, Limits, Plugin, PluginSpec, Runtime};
 use host::sink::console::json_lines;
 use sluice_sdk::{Input, Output, Transform};
 use std::sync::Arc;
 use std::time::Instant;
 
+mod common;
+use common::{median, records};
+
 const WHERE: &str = "price > 50";
-
-/// Tutorial-shaped records (about 80 bytes), deterministic.
-fn records(n: usize) -> Vec<Vec<u8>> {
-    let tickers = ["AAPL", "AMZN", "MSFT", "INTC", "TBV"];
-    let mut rng = 0x2545_f491_4f6c_dd1du64;
-    (0..n)
-        .map(|i| {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            let price = (rng % 10_000) as f64 / 100.0;
-            format!(
-                "{{\"event_time\": \"2026-11-25T12:{:02}:{:02}.{:06}\", \"ticker\": \"{}\", \"price\": {price}}}",
-                (i / 60) % 60,
-                i % 60,
-                i % 1_000_000,
-                tickers[(rng >> 32) as usize % 5]
-            )
-            .into_bytes()
-        })
-        .collect()
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 /// Records/s through the WASM chain; also returns how many records passed.
 fn wasm(chain: &mut Chain, input: &[Vec<u8>], batch: usize) -> (f64, usize) {
     let start = Instant::now();
     let mut passed = 0;
     for chunk in input.chunks(batch) {
-        let mut builder =
-            BatchBuilder::with_capacity(chunk.len(), chunk.iter().map(Vec::len).sum());
-        for (i, value) in chunk.iter().enumerate() {
-            builder.push(&InputRecord {
-                value: Some(value),
-                offset: i as i64,
-                ..Default::default()
-            });
-        }
-        let batch = builder.finish();
+        let batch = common::batch(chunk);
         let out = chain.process(&batch).expect("the chain runs");
         passed += out.len();
         // What the sink does: one JSON line per row.

@@ -81,10 +81,12 @@ fn built() -> &'static Built {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let hostile = include_str!("../guests/python/hostile.py");
+        let structs = include_str!("../guests/python/structs.py");
         std::thread::scope(|s| {
             s.spawn(|| new_and_build(&dir, "my_filter", "filter", None));
             s.spawn(|| new_and_build(&dir, "my_map", "map", None));
             s.spawn(|| new_and_build(&dir, "hostile", "filter", Some(hostile)));
+            s.spawn(|| new_and_build(&dir, "structs", "flat-map", Some(structs)));
         });
         Built { dir }
     })
@@ -232,6 +234,45 @@ fn a_python_plugin_imports_nothing_but_the_contract_and_is_cached() {
             && small.stderr.contains("(the default, 64MiB, admits it)"),
         "{}",
         small.stderr
+    );
+}
+
+#[test]
+fn a_python_plugin_writes_structs_and_a_cell_of_the_wrong_type_is_that_records_error() {
+    let wasm = built().wasm("structs");
+    let input = "{\"price\":1}\n{\"price\":2}\n{\"price\":3}\n{\"price\":4}\n";
+    // Timestamps are shown in the local time zone, as Spark's session time zone.
+    let table = host_with_env(
+        &["test", "-p", &wasm, "-f", "table", "--truncate", "false"],
+        input.as_bytes(),
+        &[("TZ", "UTC")],
+    );
+    assert_eq!(
+        table.stdout,
+        "+---+------------------------+----+-------+\n|t  |w                       |ok  |b      |\n+---+------------------------+----+-------+\n|a  |{2026-11-25 12:00:00, 3}|true|[00 01]|\n|b  |NULL                    |NULL|NULL   |\n+---+------------------------+----+-------+\n\n",
+        "{}",
+        table.stderr
+    );
+    let schema = host(&["test", "-p", &wasm, "-f", "schema"], "");
+    assert!(
+        schema
+            .stdout
+            .contains(" |-- w: struct (nullable = true)\n |    |-- start: timestamp (nullable = true)\n |    |-- n: integer (nullable = true)\n"),
+        "{}",
+        schema.stdout
+    );
+    let errors: Vec<String> = table
+        .errors()
+        .iter()
+        .map(|e| e["error"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "column 't' is a string, but the plugin gave int 5",
+            "the plugin gave column(s) 'extra' that the schema does not declare (it has b, ok, t, w)",
+            "column 'n' is a 32-bit integer, but the plugin gave int 1099511627776",
+        ]
     );
 }
 

@@ -330,32 +330,44 @@ def _wrong(field: wit.Field, value: Any, wanted: str) -> RecordError:
     return RecordError(f"column {field.name!r} is {wanted}, but the plugin gave {type(value).__name__} {value!r}")
 
 
-def _encode_cell(field: wit.Field, value: Any) -> Any:
+def _encoder(field: wit.Field) -> Optional[Callable[[Any], Any]]:
+    """The function that checks and encodes a non-null cell of ``field``
+    (``None`` for a struct, whose cells are its children's)."""
     ty = field.ty
-    if ty == wit.FieldType.STRING:
-        if not isinstance(value, str):
+
+    def string(value: Any) -> bytes:
+        if value.__class__ is not str and not isinstance(value, str):
             raise _wrong(field, value, "a string")
         return value.encode()
-    if ty == wit.FieldType.BINARY:
+
+    def binary(value: Any) -> bytes:
         if not isinstance(value, (bytes, bytearray, memoryview)):
             raise _wrong(field, value, "binary")
         return bytes(value)
-    if ty in (wit.FieldType.DOUBLE, wit.FieldType.FLOAT):
+
+    def number(value: Any) -> float:
+        if value.__class__ is float:
+            return value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise _wrong(field, value, "a number")
         return float(value)
-    if ty in (wit.FieldType.LONG, wit.FieldType.INTEGER):
+
+    bits = 63 if ty == wit.FieldType.LONG else 31
+    low, high = -(1 << bits), 1 << bits
+
+    def integer(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise _wrong(field, value, "an integer")
-        bits = 63 if ty == wit.FieldType.LONG else 31
-        if not -(1 << bits) <= value < (1 << bits):
+        if not low <= value < high:
             raise _wrong(field, value, f"a {bits + 1}-bit integer")
         return value
-    if ty == wit.FieldType.BOOLEAN:
+
+    def boolean(value: Any) -> bool:
         if not isinstance(value, bool):
             raise _wrong(field, value, "a boolean")
         return value
-    if ty == wit.FieldType.TIMESTAMP:
+
+    def timestamp(value: Any) -> int:
         if isinstance(value, datetime.datetime):
             if value.tzinfo is None:
                 value = value.replace(tzinfo=datetime.timezone.utc)
@@ -364,7 +376,17 @@ def _encode_cell(field: wit.Field, value: Any) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         raise _wrong(field, value, "a timestamp (a datetime, or microseconds since the epoch)")
-    raise _wrong(field, value, "a struct")
+
+    return {
+        wit.FieldType.STRING: string,
+        wit.FieldType.BINARY: binary,
+        wit.FieldType.DOUBLE: number,
+        wit.FieldType.FLOAT: number,
+        wit.FieldType.LONG: integer,
+        wit.FieldType.INTEGER: integer,
+        wit.FieldType.BOOLEAN: boolean,
+        wit.FieldType.TIMESTAMP: timestamp,
+    }.get(ty)
 
 
 class _Columns:
@@ -374,33 +396,36 @@ class _Columns:
         self.fields = fields
         self.cells = [[] for _ in fields]
         self.children = [[c for c in range(len(fields)) if fields[c].parent == i] for i in range(len(fields))]
-        self.top = [i for i, f in enumerate(fields) if f.parent is None]
-        self.known = {None: {fields[i].name for i in self.top}}
-        for i, children in enumerate(self.children):
-            self.known[i] = {fields[c].name for c in children}
+        top = [i for i, f in enumerate(fields) if f.parent is None]
+        # For the top level (None) and each struct: its columns as (index, name, encoder).
+        self.plan = {
+            parent: [(i, fields[i].name, _encoder(fields[i])) for i in indices]
+            for parent, indices in [(None, top), *enumerate(self.children)]
+        }
+        self.known = {parent: {name for _, name, _ in columns} for parent, columns in self.plan.items()}
 
-    def _cells(self, indices: list, value: Mapping, parent: Optional[int], into: list) -> None:
-        if not isinstance(value, Mapping):
+    def _cells(self, value: Any, parent: Optional[int], into: list) -> None:
+        if value.__class__ is not dict and not isinstance(value, Mapping):
             raise RecordError(f"the plugin gave {type(value).__name__} {value!r} where a row (a dict) was expected")
-        extra = set(value) - self.known[parent]
-        if extra:
+        known = self.known[parent]
+        if not known.issuperset(value):
+            extra = [k for k in value if k not in known]
             where = "the schema" if parent is None else f"struct {self.fields[parent].name!r}"
             raise RecordError(
                 f"the plugin gave column(s) {', '.join(sorted(repr(k) for k in extra))} that {where} does not declare "
-                f"(it has {', '.join(self.fields[i].name for i in indices)})"
+                f"(it has {', '.join(sorted(known))})"
             )
-        for i in indices:
-            field = self.fields[i]
-            cell = value.get(field.name)
-            if field.ty == wit.FieldType.STRUCT:
-                into.append((i, None if cell is None else True))
-                if cell is None:
-                    for c in self._descendants(i):
-                        into.append((c, None))
-                else:
-                    self._cells(self.children[i], cell, i, into)
+        for i, name, encode in self.plan[parent]:
+            cell = value.get(name)
+            if cell is None:
+                into.append((i, None))
+                if encode is None:
+                    into.extend((c, None) for c in self._descendants(i))
+            elif encode is None:
+                into.append((i, True))
+                self._cells(cell, i, into)
             else:
-                into.append((i, None if cell is None else _encode_cell(field, cell)))
+                into.append((i, encode(cell)))
 
     def _descendants(self, i: int) -> list:
         out = []
@@ -412,7 +437,7 @@ class _Columns:
     def encode(self, value: Mapping) -> list:
         """One row's cells, or :class:`RecordError` if it does not fit the schema."""
         row: list = []
-        self._cells(self.top, value, None, row)
+        self._cells(value, None, row)
         return row
 
     def push(self, row: list) -> None:

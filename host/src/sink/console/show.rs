@@ -128,6 +128,13 @@ pub fn table_rows(
     max: usize,
 ) -> Vec<Vec<Option<String>>> {
     let b = out.batch();
+    // A struct's fields are shown inside its cell, as Spark shows them.
+    let top: Vec<Field> = fields
+        .iter()
+        .filter(|f| f.parent.is_none())
+        .cloned()
+        .collect();
+    let fields = &top[..];
     (0..out.len().min(max))
         .map(|i| match &b.rows {
             Some(typed) => fields
@@ -182,7 +189,11 @@ pub fn table(
     truncate: usize,
 ) -> String {
     let has_more = rows.len() > num_rows;
-    let header: Vec<String> = fields.iter().map(|f| escape_meta(&f.name)).collect();
+    let header: Vec<String> = fields
+        .iter()
+        .filter(|f| f.parent.is_none())
+        .map(|f| escape_meta(&f.name))
+        .collect();
     let body: Vec<Vec<String>> = rows
         .iter()
         .take(num_rows)
@@ -192,7 +203,7 @@ pub fn table(
                 .collect()
         })
         .collect();
-    let mut widths = vec![3usize; fields.len()];
+    let mut widths = vec![3usize; header.len()];
     for r in std::iter::once(&header).chain(&body) {
         for (i, c) in r.iter().enumerate() {
             widths[i] = widths[i].max(c.width());

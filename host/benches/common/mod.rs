@@ -1,0 +1,44 @@
+//! What the benches share: the records they feed and how they summarise runs.
+
+use host::data::batch::{BatchBuilder, InputRecord};
+use host::plugin::bindings::Batch;
+
+/// Tutorial-shaped records (about 80 bytes), deterministic.
+pub fn records(n: usize) -> Vec<Vec<u8>> {
+    let tickers = ["AAPL", "AMZN", "MSFT", "INTC", "TBV"];
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    (0..n)
+        .map(|i| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let price = (rng % 10_000) as f64 / 100.0;
+            format!(
+                "{{\"event_time\": \"2026-11-25T12:{:02}:{:02}.{:06}\", \"ticker\": \"{}\", \"price\": {price}}}",
+                (i / 60) % 60,
+                i % 60,
+                i % 1_000_000,
+                tickers[(rng >> 32) as usize % 5]
+            )
+            .into_bytes()
+        })
+        .collect()
+}
+
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// One batch of raw record values, as the host builds it from Kafka records.
+pub fn batch(values: &[Vec<u8>]) -> Batch {
+    let mut builder = BatchBuilder::with_capacity(values.len(), values.iter().map(Vec::len).sum());
+    for (i, value) in values.iter().enumerate() {
+        builder.push(&InputRecord {
+            value: Some(value),
+            offset: i as i64,
+            ..Default::default()
+        });
+    }
+    builder.finish()
+}

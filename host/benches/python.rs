@@ -1,0 +1,187 @@
+//! P9: plugins written in Python beside the same plugins in Rust.
+//!
+//! Writes the filter and the map of `host new` in both languages (`--lang
+//! python` built with componentize-py, Rust with cargo into the plugins'
+//! shared target dir), then measures for each: µs per record in memory on one
+//! core (batches of 1024, on raw JSON values and on typed rows after
+//! parse_stock), component size, compile time, the start of `host test` with
+//! the compiled plugin cached, and the memory one more live instance takes.
+//!
+//! Run: `cargo bench -p host --bench python -- [RECORDS] --componentize-py PATH`.
+
+use host::plugin::{Chain, Limits, PluginSpec, Runtime, Stage};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Instant;
+
+mod common;
+use common::{batch, median, records};
+
+const HOST: &str = env!("CARGO_BIN_EXE_host");
+const BATCH: usize = 1024;
+
+fn run(cmd: &mut Command, what: &str) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Writes plugin `name` of `kind` in `lang` under `dir` and builds it; its .wasm.
+fn build(dir: &Path, name: &str, kind: &str, lang: &str, componentize_py: &str) -> PathBuf {
+    run(
+        Command::new(HOST)
+            .args(["new", name, "--kind", kind, "--lang", lang])
+            .current_dir(dir),
+        "host new",
+    );
+    let folder = dir.join(name);
+    if lang == "python" {
+        run(
+            Command::new("./build.sh")
+                .current_dir(&folder)
+                .env("COMPONENTIZE_PY", componentize_py),
+            "build.sh",
+        );
+        return folder.join(format!("{name}.wasm"));
+    }
+    // The plugins' own target dir: the SDK and its dependencies are built there already.
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/wasm-plugins");
+    run(
+        Command::new("cargo")
+            .args(["build", "--release", "--quiet"])
+            .env("CARGO_TARGET_DIR", &target)
+            .env_remove("RUSTFLAGS")
+            .current_dir(&folder),
+        "cargo build",
+    );
+    target.join(format!("wasm32-wasip2/release/{name}.wasm"))
+}
+
+fn spec(source: &Path) -> PluginSpec {
+    PluginSpec {
+        source: source.display().to_string(),
+        ..Default::default()
+    }
+}
+
+/// Seconds per record of `chain` over `batches`, median of 3 runs.
+fn per_record(chain: &mut Chain, batches: &[host::plugin::bindings::Batch], n: usize) -> f64 {
+    median(
+        (0..3)
+            .map(|_| {
+                let start = Instant::now();
+                for b in batches {
+                    std::hint::black_box(chain.process(b).expect("the chain runs").len());
+                }
+                start.elapsed().as_secs_f64() / n as f64
+            })
+            .collect(),
+    )
+}
+
+/// Resident memory of this process, in bytes.
+fn rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Wall time of `host test` with the plugin compiled and cached, on one record.
+fn cached_start(wasm: &Path, cache: &Path) -> f64 {
+    let once = || {
+        let start = Instant::now();
+        let mut child = Command::new(HOST)
+            .args(["test", "-p", &wasm.display().to_string(), "-i", "-"])
+            .env("SLUICE_CACHE_DIR", cache)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("host test");
+        use std::io::Write;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(b"{\"ticker\":\"AAPL\",\"price\":60.5}\n")
+            .unwrap();
+        drop(stdin);
+        assert!(child.wait().unwrap().success());
+        start.elapsed().as_secs_f64()
+    };
+    once(); // compiles and stores
+    median((0..5).map(|_| once()).collect())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n: usize = args
+        .iter()
+        .find(|a| !a.starts_with('-'))
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(100_000);
+    let componentize_py = args
+        .iter()
+        .position(|a| a == "--componentize-py")
+        .map(|i| args.get(i + 1).expect("--componentize-py PATH").clone())
+        .expect("--componentize-py PATH (bench/run passes the one it installs)");
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let input = records(n);
+    let raw: Vec<_> = input.chunks(BATCH).map(batch).collect();
+    let runtime = Runtime::new(Limits::default(), None).expect("engine");
+    let parse = Arc::new(runtime.load(&spec(Path::new("parse_stock"))).unwrap());
+    let mut parse_only = Chain::new(std::slice::from_ref(&parse)).unwrap();
+    let parsing = per_record(&mut parse_only, &raw, n);
+
+    println!(
+        "P9: plugins in Python beside the same plugins in Rust (the `host new` templates), {n} records in memory, batches of {BATCH}, one core, median of 3 runs"
+    );
+    println!(
+        "| plugin | µs/record, raw JSON in | µs/record, typed rows in (after parse_stock) | component | compile | `host test` start, cached | memory per instance |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for kind in ["filter", "map"] {
+        for lang in ["rust", "python"] {
+            let name = format!("{lang}_{kind}");
+            let wasm = build(dir.path(), &name, kind, lang, &componentize_py);
+            let size = std::fs::metadata(&wasm).unwrap().len();
+            let start = Instant::now();
+            let plugin = Arc::new(runtime.load(&spec(&wasm)).unwrap());
+            let compile = start.elapsed().as_secs_f64();
+            let on_raw = per_record(
+                &mut Chain::new(std::slice::from_ref(&plugin)).unwrap(),
+                &raw,
+                n,
+            );
+            let mut typed = Chain::new(&[parse.clone(), plugin.clone()]).unwrap();
+            let on_typed = per_record(&mut typed, &raw, n) - parsing;
+            // One more live instance, having processed a batch: what a worker costs.
+            let before = rss();
+            let stages: Vec<Stage> = (0..8)
+                .map(|_| {
+                    let mut stage = Stage::new(plugin.clone()).unwrap();
+                    stage.process(&raw[0]).unwrap();
+                    stage
+                })
+                .collect();
+            let per_instance = rss().saturating_sub(before) / 8;
+            drop(stages);
+            let start_s = cached_start(&wasm, &dir.path().join("cache"));
+            println!(
+                "| {lang} {kind} | {:.2} | {:.2} | {:.1} MB | {:.2} s | {:.0} ms | {:.1} MiB |",
+                on_raw * 1e6,
+                on_typed * 1e6,
+                size as f64 / 1e6,
+                compile,
+                start_s * 1e3,
+                per_instance as f64 / f64::from(1 << 20)
+            );
+        }
+    }
+}
