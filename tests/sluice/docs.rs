@@ -42,26 +42,45 @@ fn shell(line: &str, cwd: &Path, env: &[(&str, &str)]) -> (Run, PathBuf) {
     (run, now)
 }
 
-/// The `$` commands of the ```sh blocks and the output shown under each.
-fn commands(markdown: &str) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    let mut in_sh = false;
+/// One step of a guide: a `$` command of a ```sh block with the output
+/// shown under it, or a file the reader writes (a block whose info string
+/// names it, e.g. ```python file=PATH).
+enum Step {
+    Command(String, String),
+    File(String, String),
+}
+
+/// The steps of `markdown`, in order.
+fn steps(markdown: &str) -> Vec<Step> {
+    let mut out: Vec<Step> = Vec::new();
+    let mut block: Option<&str> = None;
     for line in markdown.lines() {
-        if line.starts_with("```") {
-            in_sh = line == "```sh";
-            continue;
-        }
-        if !in_sh {
-            continue;
-        }
-        match line.strip_prefix("$ ") {
-            Some(command) => out.push((command.to_string(), String::new())),
-            None => {
-                if let Some((_, shown)) = out.last_mut() {
-                    shown.push_str(line);
-                    shown.push('\n');
+        if let Some(info) = line.strip_prefix("```") {
+            block = match (block, info.split_once(" file=")) {
+                (Some(_), _) => None,
+                (None, Some((_, path))) => {
+                    out.push(Step::File(path.to_string(), String::new()));
+                    Some("file")
                 }
+                (None, None) => Some(if info == "sh" { "sh" } else { "other" }),
+            };
+            continue;
+        }
+        match (block, out.last_mut()) {
+            (Some("file"), Some(Step::File(_, text))) => {
+                text.push_str(line);
+                text.push('\n');
             }
+            (Some("sh"), last) => match line.strip_prefix("$ ") {
+                Some(command) => out.push(Step::Command(command.to_string(), String::new())),
+                None => {
+                    if let Some(Step::Command(_, shown)) = last {
+                        shown.push_str(line);
+                        shown.push('\n');
+                    }
+                }
+            },
+            _ => {}
         }
     }
     out
@@ -74,12 +93,28 @@ fn every_command_of_the_plugin_guide_works_as_shown() {
         "/../docs/writing-plugins.md"
     ))
     .unwrap();
-    let steps = commands(&guide);
-    assert!(steps.len() >= 6, "{steps:?}");
+    let steps = steps(&guide);
+    assert!(steps.len() >= 6);
     let broker = Broker::start();
     let mut cwd = workdir("docs-test");
-    for (command, shown) in steps {
-        let (run, now) = shell(&command, &cwd, &[("SLUICE_BROKERS", &broker.addr)]);
+    // The Python section's build.sh uses the test environment's componentize-py
+    // instead of installing one per plugin.
+    let python = std::env::var("SLUICE_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let componentize_py = Path::new(&python).with_file_name("componentize-py");
+    let componentize_py = componentize_py.to_str().unwrap();
+    for step in steps {
+        let (command, shown) = match step {
+            Step::Command(command, shown) => (command, shown),
+            Step::File(path, text) => {
+                std::fs::write(cwd.join(&path), text).unwrap_or_else(|e| panic!("{path}: {e}"));
+                continue;
+            }
+        };
+        let env = [
+            ("SLUICE_BROKERS", broker.addr.as_str()),
+            ("COMPONENTIZE_PY", componentize_py),
+        ];
+        let (run, now) = shell(&command, &cwd, &env);
         assert_eq!(run.code, 0, "$ {command}\n{}", run.stderr);
         if !shown.trim().is_empty() {
             assert_eq!(run.stdout.trim_end(), shown.trim_end(), "$ {command}");
