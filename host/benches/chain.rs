@@ -194,11 +194,7 @@ fn end_to_end(joined: &[u8], n: usize) {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let n: usize = args
-        .iter()
-        .find(|a| !a.starts_with('-'))
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(1_000_000);
+    let n = common::count(&args, 1_000_000);
     let python = args
         .iter()
         .position(|a| a == "--python")

@@ -121,11 +121,7 @@ fn cached_start(wasm: &Path, cache: &Path) -> f64 {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let n: usize = args
-        .iter()
-        .find(|a| !a.starts_with('-'))
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(100_000);
+    let n = common::count(&args, 100_000);
     let componentize_py = args
         .iter()
         .position(|a| a == "--componentize-py")

@@ -42,3 +42,11 @@ pub fn batch(values: &[Vec<u8>]) -> Batch {
     }
     builder.finish()
 }
+
+/// The record count: the first argument that is not a flag, else `default`.
+pub fn count(args: &[String], default: usize) -> usize {
+    args.iter()
+        .find(|a| !a.starts_with('-'))
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(default)
+}
