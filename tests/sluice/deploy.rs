@@ -17,8 +17,7 @@ fn manifest(name: &str) -> (PathBuf, Yaml) {
 
 /// `kubernetes-validate --strict FILES`: (passed, output).
 fn validate(files: &[&std::path::Path]) -> (bool, String) {
-    let python = std::env::var("SLUICE_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let tool = PathBuf::from(python).with_file_name("kubernetes-validate");
+    let tool = sluice_tests::test_python(Some("kubernetes-validate"));
     let out = Command::new(&tool)
         .arg("--strict")
         .args(files)

@@ -99,8 +99,7 @@ fn every_command_of_the_plugin_guide_works_as_shown() {
     let mut cwd = workdir("docs-test");
     // The Python section's build.sh uses the test environment's componentize-py
     // instead of installing one per plugin.
-    let python = std::env::var("SLUICE_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-    let componentize_py = Path::new(&python).with_file_name("componentize-py");
+    let componentize_py = sluice_tests::test_python(Some("componentize-py"));
     let componentize_py = componentize_py.to_str().unwrap();
     for step in steps {
         let (command, shown) = match step {

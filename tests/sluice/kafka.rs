@@ -922,7 +922,7 @@ producer.flush()
 "#,
         broker.addr
     );
-    let python = std::env::var("SLUICE_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let python = sluice_tests::test_python(None);
     let out = std::process::Command::new(&python)
         .args(["-c", &script])
         .output()

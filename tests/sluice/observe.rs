@@ -194,7 +194,7 @@ fn progress_reports_add_up_to_what_was_read_and_committed() {
 
 /// `/metrics` as Prometheus' own parser reads it: {name: [(labels, value)]}.
 fn parse_metrics(text: &str) -> serde_json::Value {
-    let python = std::env::var("SLUICE_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+    let python = sluice_tests::test_python(None);
     let script = r#"
 import json, sys
 from prometheus_client.openmetrics.parser import text_string_to_metric_families

@@ -32,6 +32,18 @@ pub fn cache_dir() -> PathBuf {
     host_bin().parent().unwrap().join("sluice-test-cache")
 }
 
+/// The test environment's Python (`$SLUICE_TEST_PYTHON`: scripts/test makes
+/// target/py with kafka-python, prometheus-client, kubernetes-validate and
+/// componentize-py; else `python3`), or with `tool`, a script of that venv.
+pub fn test_python(tool: Option<&str>) -> PathBuf {
+    let python =
+        PathBuf::from(std::env::var("SLUICE_TEST_PYTHON").unwrap_or_else(|_| "python3".into()));
+    match tool {
+        Some(tool) => python.with_file_name(tool),
+        None => python,
+    }
+}
+
 /// The path of a plugin built from `plugins/` (bundled ones and `min_price`).
 pub fn plugin_file(name: &str) -> String {
     format!("{}/{name}.wasm", host::plugin::bundled::BUILD_DIR)
