@@ -172,37 +172,35 @@ class FlatMap(_Transform):
         raise NotImplementedError("a FlatMap defines flat_map(self, row)")
 
 
-def _from_function(base: type, method: str, function: Callable, **attrs: Any) -> _Transform:
-    doc = function.__doc__ or function.__name__
-    cls = type(function.__name__, (base,), {"__doc__": doc, **attrs})
+def _of_function(base: type, method: str, function: Optional[Callable], attrs: dict) -> Any:
+    """A plugin of class ``base`` whose ``method`` is ``function`` (its
+    docstring the description, ``attrs`` its class attributes); without
+    ``function``, the decorator that makes one."""
+    if function is None:
+        return lambda f: _of_function(base, method, f, attrs)
+    cls = type(function.__name__, (base,), {"__doc__": function.__doc__ or function.__name__, **attrs})
     plugin = cls()
     setattr(plugin, method, function)
     return plugin
 
 
-def filter(function: Callable[[Row], bool] = None, **attrs: Any):  # noqa: A001 - as Spark names it
+def filter(function: Optional[Callable[[Row], bool]] = None, **attrs: Any):  # noqa: A001 - as Spark names it
     """Makes a :class:`Filter` of a function ``row -> bool``.
 
     Used bare (``@sluice.filter``) or with class attributes
     (``@sluice.filter(options={...})``); its docstring is the description.
     """
-    if function is None:
-        return lambda f: _from_function(Filter, "keep", f, **attrs)
-    return _from_function(Filter, "keep", function, **attrs)
+    return _of_function(Filter, "keep", function, attrs)
 
 
-def map(function: Callable[[Row], Any] = None, **attrs: Any):  # noqa: A001 - as Spark names it
+def map(function: Optional[Callable[[Row], Any]] = None, **attrs: Any):  # noqa: A001 - as Spark names it
     """Makes a :class:`Map` of a function ``row -> dict``; ``schema=`` declares its columns."""
-    if function is None:
-        return lambda f: _from_function(Map, "map", f, **attrs)
-    return _from_function(Map, "map", function, **attrs)
+    return _of_function(Map, "map", function, attrs)
 
 
-def flat_map(function: Callable[[Row], Iterable[Any]] = None, **attrs: Any):
+def flat_map(function: Optional[Callable[[Row], Iterable[Any]]] = None, **attrs: Any):
     """Makes a :class:`FlatMap` of a function ``row -> iterable of dict``."""
-    if function is None:
-        return lambda f: _from_function(FlatMap, "flat_map", f, **attrs)
-    return _from_function(FlatMap, "flat_map", function, **attrs)
+    return _of_function(FlatMap, "flat_map", function, attrs)
 
 
 # ---------------------------------------------------------------------------
