@@ -30,12 +30,10 @@ impl Built {
 }
 
 fn componentize_py() -> PathBuf {
-    let python = std::env::var("SLUICE_TEST_PYTHON")
-        .expect("SLUICE_TEST_PYTHON is unset: run the tests with scripts/test, which installs componentize-py into target/py");
-    let tool = Path::new(&python).with_file_name("componentize-py");
+    let tool = sluice_tests::test_python(Some("componentize-py"));
     assert!(
         tool.exists(),
-        "{} is missing: scripts/test installs it",
+        "{} is missing: run the tests with scripts/test, which installs componentize-py into target/py",
         tool.display()
     );
     tool
@@ -183,6 +181,27 @@ fn python_filter_and_map_from_the_templates_run_in_host_test() {
         "{}",
         bad.stderr
     );
+}
+
+#[test]
+fn a_python_plugin_may_not_be_named_after_a_module_it_would_hide() {
+    let dir = &built().dir;
+    for (name, hidden) in [
+        ("sluice", "the Sluice SDK"),
+        ("json", "the Python standard library's module of that name"),
+    ] {
+        let new = Command::new(host_bin())
+            .args(["new", name, "--lang", "python"])
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&new.stderr);
+        assert!(
+            !new.status.success() && stderr.contains(hidden),
+            "{name}: {stderr}"
+        );
+        assert!(!dir.join(name).exists(), "{name}: nothing written");
+    }
 }
 
 #[test]

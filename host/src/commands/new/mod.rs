@@ -32,6 +32,31 @@ fn python_source(kind: PluginKind) -> Result<&'static str> {
     })
 }
 
+/// The plugin is the module `NAME.py`: a name that is the SDK's or one of
+/// Python's standard library (as the `python3` here lists them) would hide it.
+fn check_python_module_name(name: &str) -> Result<()> {
+    let stdlib = || {
+        std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import sys; sys.exit(sys.argv[1] not in sys.stdlib_module_names)",
+                name,
+            ])
+            .output()
+            .is_ok_and(|out| out.status.success())
+    };
+    let hidden = if name == "sluice" {
+        "the Sluice SDK (`sluice`)"
+    } else if stdlib() {
+        "the Python standard library's module of that name"
+    } else {
+        return Ok(());
+    };
+    bail!(
+        "plugin name {name:?}: its module {name}.py would hide {hidden}, which the plugin needs; choose another name"
+    )
+}
+
 fn source(kind: PluginKind) -> &'static str {
     match kind {
         PluginKind::Filter => include_str!("filter.rs"),
@@ -102,6 +127,7 @@ pub fn run(args: NewArgs) -> Result<()> {
                     "--sdk is the Rust SDK; a Python plugin gets the Python SDK written beside it"
                 );
             }
+            check_python_module_name(name)?;
             let source = python_source(args.kind)?.replace("{{name}}", name);
             let files = vec![
                 (format!("{name}.py"), source),
