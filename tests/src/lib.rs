@@ -44,6 +44,15 @@ pub fn test_python(tool: Option<&str>) -> PathBuf {
     }
 }
 
+/// The componentize-js that scripts/test installs into target/js (it builds
+/// the JavaScript plugins of the tests).
+pub fn componentize_js() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/js/node_modules/.bin/componentize-js"
+    ))
+}
+
 /// The path of a plugin built from `plugins/` (bundled ones and `min_price`).
 pub fn plugin_file(name: &str) -> String {
     format!("{}/{name}.wasm", host::plugin::bundled::BUILD_DIR)

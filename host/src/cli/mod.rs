@@ -69,6 +69,8 @@ pub enum PluginLang {
     Rust,
     /// A module on the Python SDK, built with componentize-py (filters, maps, flat-maps).
     Python,
+    /// A module on the JavaScript SDK, built with componentize-js (filters, maps, flat-maps).
+    Js,
 }
 
 /// `host new`.

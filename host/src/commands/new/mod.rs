@@ -1,7 +1,9 @@
-//! `host new NAME --kind filter|map|flat-map|generator [--lang python]`:
+//! `host new NAME --kind filter|map|flat-map|generator [--lang python|js]`:
 //! writes a plugin on the guest SDK from templates kept inside the binary
-//! (a crate, or a Python module with the Python SDK, the contract and a build
-//! script), with a test input, and prints the next three commands.
+//! (a crate, or a Python or JavaScript module with its SDK, the contract and
+//! a build script), with a test input, and prints the next three commands.
+
+mod scripted;
 
 use crate::cli::{NewArgs, PluginKind, PluginLang};
 use anyhow::{Context, Result, bail};
@@ -13,49 +15,6 @@ const INPUT: &str = include_str!("input.jsonl");
 
 /// The SDK of the checkout this binary was built from.
 const BUILT_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins/sdk");
-
-/// The Python SDK and the contract, written beside a Python plugin.
-const PYTHON_SDK: &str = include_str!("../../../../plugins/python/sluice/__init__.py");
-const CONTRACT: &str = include_str!("../../../../wit/plugin.wit");
-const PYTHON_BUILD: &str = include_str!("python/build.sh");
-const PYTHON_README: &str = include_str!("python/README.md");
-const PYTHON_GITIGNORE: &str = include_str!("python/gitignore");
-
-fn python_source(kind: PluginKind) -> Result<&'static str> {
-    Ok(match kind {
-        PluginKind::Filter => include_str!("python/filter.py"),
-        PluginKind::Map => include_str!("python/map.py"),
-        PluginKind::FlatMap => include_str!("python/flat_map.py"),
-        PluginKind::Generator => bail!(
-            "a generator cannot be written in Python yet (the Python SDK makes filters, maps and flat-maps); use --lang rust"
-        ),
-    })
-}
-
-/// The plugin is the module `NAME.py`: a name that is the SDK's or one of
-/// Python's standard library (as the `python3` here lists them) would hide it.
-fn check_python_module_name(name: &str) -> Result<()> {
-    let stdlib = || {
-        std::process::Command::new("python3")
-            .args([
-                "-c",
-                "import sys; sys.exit(sys.argv[1] not in sys.stdlib_module_names)",
-                name,
-            ])
-            .output()
-            .is_ok_and(|out| out.status.success())
-    };
-    let hidden = if name == "sluice" {
-        "the Sluice SDK (`sluice`)"
-    } else if stdlib() {
-        "the Python standard library's module of that name"
-    } else {
-        return Ok(());
-    };
-    bail!(
-        "plugin name {name:?}: its module {name}.py would hide {hidden}, which the plugin needs; choose another name"
-    )
-}
 
 fn source(kind: PluginKind) -> &'static str {
     match kind {
@@ -105,42 +64,20 @@ pub fn run(args: NewArgs) -> Result<()> {
     }
     let kind = clap::ValueEnum::to_possible_value(&args.kind)
         .map_or_else(String::new, |v| v.get_name().to_string());
-    let (wasm, build, files) = match args.lang {
-        PluginLang::Rust => {
-            let sdk = sdk(args.sdk.as_deref())?;
-            let fill = |template: &str| {
-                template
-                    .replace("{{name}}", name)
-                    .replace("{{sdk}}", &sdk.display().to_string())
-            };
-            let files = vec![
-                ("Cargo.toml".to_string(), fill(CARGO_TOML)),
-                (".cargo/config.toml".to_string(), CARGO_CONFIG.to_string()),
-                ("src/lib.rs".to_string(), fill(source(args.kind))),
-            ];
-            let wasm = format!("target/wasm32-wasip2/release/{name}.wasm");
-            (wasm, "cargo build --release", files)
-        }
-        PluginLang::Python => {
-            if args.sdk.is_some() {
-                bail!(
-                    "--sdk is the Rust SDK; a Python plugin gets the Python SDK written beside it"
-                );
-            }
-            check_python_module_name(name)?;
-            let source = python_source(args.kind)?.replace("{{name}}", name);
-            let files = vec![
-                (format!("{name}.py"), source),
-                ("sluice/__init__.py".to_string(), PYTHON_SDK.to_string()),
-                ("wit/plugin.wit".to_string(), CONTRACT.to_string()),
-                (
-                    "build.sh".to_string(),
-                    PYTHON_BUILD.replace("{{name}}", name),
-                ),
-                (".gitignore".to_string(), PYTHON_GITIGNORE.to_string()),
-            ];
-            (format!("{name}.wasm"), "./build.sh", files)
-        }
+    let scripted = match args.lang {
+        PluginLang::Rust => None,
+        PluginLang::Python => Some(&scripted::PYTHON),
+        PluginLang::Js => Some(&scripted::JAVASCRIPT),
+    };
+    if scripted.is_some() && args.sdk.is_some() {
+        bail!("--sdk is the Rust SDK; a plugin in another language gets its SDK written beside it");
+    }
+    let (wasm, build) = match scripted {
+        None => (
+            format!("target/wasm32-wasip2/release/{name}.wasm"),
+            "cargo build --release",
+        ),
+        Some(_) => (format!("{name}.wasm"), "./build.sh"),
     };
     let test = if args.kind == PluginKind::Generator {
         format!("host test -p {wasm} -f table")
@@ -152,28 +89,35 @@ pub fn run(args: NewArgs) -> Result<()> {
     } else {
         format!("host run -p {wasm} --starting-offsets earliest")
     };
-    let mut files = files;
+    let mut files = match scripted {
+        None => {
+            let sdk = sdk(args.sdk.as_deref())?;
+            let fill = |template: &str| {
+                template
+                    .replace("{{name}}", name)
+                    .replace("{{sdk}}", &sdk.display().to_string())
+            };
+            vec![
+                ("Cargo.toml".to_string(), fill(CARGO_TOML)),
+                (".cargo/config.toml".to_string(), CARGO_CONFIG.to_string()),
+                ("src/lib.rs".to_string(), fill(source(args.kind))),
+            ]
+        }
+        Some(language) => language.files(name, args.kind, &kind, &test, &run)?,
+    };
     files.push(("input.jsonl".to_string(), INPUT.to_string()));
-    if args.lang == PluginLang::Python {
-        let readme = PYTHON_README
-            .replace("{{name}}", name)
-            .replace("{{kind}}", &kind)
-            .replace("{{test}}", &test)
-            .replace("{{run}}", &run);
-        files.push(("README.md".to_string(), readme));
-    }
     for (file, text) in files {
         let path = dir.join(file);
         std::fs::create_dir_all(path.parent().expect("a parent"))
             .and_then(|()| std::fs::write(&path, text))
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    if args.lang == PluginLang::Python {
-        make_executable(&dir.join("build.sh"))?;
-    }
-    let lang = match args.lang {
-        PluginLang::Rust => "the Sluice SDK",
-        PluginLang::Python => "the Sluice Python SDK",
+    let lang = match scripted {
+        None => "the Sluice SDK".to_string(),
+        Some(language) => {
+            make_executable(&dir.join("build.sh"))?;
+            language.sdk_name()
+        }
     };
     println!(
         "created {} (a {kind} plugin on {lang})\n\nnext:\n  cd {} && {build}\n  {test}\n  {run}",
