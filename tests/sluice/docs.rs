@@ -97,10 +97,12 @@ fn every_command_of_the_plugin_guide_works_as_shown() {
     assert!(steps.len() >= 6);
     let broker = Broker::start();
     let mut cwd = workdir("docs-test");
-    // The Python section's build.sh uses the test environment's componentize-py
-    // instead of installing one per plugin.
+    // The Python and JavaScript sections' build.sh use the test environment's
+    // componentize-py and componentize-js instead of installing one per plugin.
     let componentize_py = sluice_tests::test_python(Some("componentize-py"));
     let componentize_py = componentize_py.to_str().unwrap();
+    let componentize_js = sluice_tests::componentize_js();
+    let componentize_js = componentize_js.to_str().unwrap();
     for step in steps {
         let (command, shown) = match step {
             Step::Command(command, shown) => (command, shown),
@@ -112,6 +114,7 @@ fn every_command_of_the_plugin_guide_works_as_shown() {
         let env = [
             ("SLUICE_BROKERS", broker.addr.as_str()),
             ("COMPONENTIZE_PY", componentize_py),
+            ("COMPONENTIZE_JS", componentize_js),
         ];
         let (run, now) = shell(&command, &cwd, &env);
         assert_eq!(run.code, 0, "$ {command}\n{}", run.stderr);
