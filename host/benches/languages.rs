@@ -1,13 +1,14 @@
-//! P9: plugins written in Python beside the same plugins in Rust.
+//! P9: plugins written in Python and JavaScript beside the same plugins in Rust.
 //!
-//! Writes the filter and the map of `host new` in both languages (`--lang
-//! python` built with componentize-py, Rust with cargo into the plugins'
-//! shared target dir), then measures for each: µs per record in memory on one
+//! Writes the filter and the map of `host new` in the three languages
+//! (`--lang python` built with componentize-py, `--lang js` with
+//! componentize-js, Rust with cargo into the plugins' shared target dir),
+//! then measures for each: µs per record in memory on one
 //! core (batches of 1024, on raw JSON values and on typed rows after
 //! parse_stock), component size, compile time, the start of `host test` with
 //! the compiled plugin cached, and the memory one more live instance takes.
 //!
-//! Run: `cargo bench -p host --bench python -- [RECORDS] --componentize-py PATH`.
+//! Run: `cargo bench -p host --bench languages -- [RECORDS] --componentize-py PATH --componentize-js PATH`.
 
 use host::plugin::{Chain, Limits, PluginSpec, Runtime, Stage};
 use std::path::{Path, PathBuf};
@@ -31,8 +32,16 @@ fn run(cmd: &mut Command, what: &str) {
     );
 }
 
-/// Writes plugin `name` of `kind` in `lang` under `dir` and builds it; its .wasm.
-fn build(dir: &Path, name: &str, kind: &str, lang: &str, componentize_py: &str) -> PathBuf {
+/// Writes plugin `name` of `kind` in `lang` under `dir` and builds it (with
+/// `componentizer`, the build script's `(variable, path)`, for Python and
+/// JavaScript); its .wasm.
+fn build(
+    dir: &Path,
+    name: &str,
+    kind: &str,
+    lang: &str,
+    componentizer: Option<&(&str, String)>,
+) -> PathBuf {
     run(
         Command::new(HOST)
             .args(["new", name, "--kind", kind, "--lang", lang])
@@ -40,11 +49,11 @@ fn build(dir: &Path, name: &str, kind: &str, lang: &str, componentize_py: &str) 
         "host new",
     );
     let folder = dir.join(name);
-    if lang == "python" {
+    if let Some((variable, path)) = componentizer {
         run(
             Command::new("./build.sh")
                 .current_dir(&folder)
-                .env("COMPONENTIZE_PY", componentize_py),
+                .env(variable, path),
             "build.sh",
         );
         return folder.join(format!("{name}.wasm"));
@@ -122,11 +131,14 @@ fn cached_start(wasm: &Path, cache: &Path) -> f64 {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let n = common::count(&args, 100_000);
-    let componentize_py = args
-        .iter()
-        .position(|a| a == "--componentize-py")
-        .map(|i| args.get(i + 1).expect("--componentize-py PATH").clone())
-        .expect("--componentize-py PATH (bench/run passes the one it installs)");
+    let path_arg = |flag: &str| {
+        let at = args.iter().position(|a| a == flag);
+        at.and_then(|i| args.get(i + 1))
+            .cloned()
+            .unwrap_or_else(|| panic!("{flag} PATH (bench/run passes the one it installs)"))
+    };
+    let componentize_py = ("COMPONENTIZE_PY", path_arg("--componentize-py"));
+    let componentize_js = ("COMPONENTIZE_JS", path_arg("--componentize-js"));
     let dir = tempfile::tempdir().expect("a temp dir");
     let input = records(n);
     let raw: Vec<_> = input.chunks(BATCH).map(batch).collect();
@@ -136,16 +148,20 @@ fn main() {
     let parsing = per_record(&mut parse_only, &raw, n);
 
     println!(
-        "P9: plugins in Python beside the same plugins in Rust (the `host new` templates), {n} records in memory, batches of {BATCH}, one core, median of 3 runs"
+        "P9: plugins in Python and JavaScript beside the same plugins in Rust (the `host new` templates), {n} records in memory, batches of {BATCH}, one core, median of 3 runs"
     );
     println!(
         "| plugin | µs/record, raw JSON in | µs/record, typed rows in (after parse_stock) | component | compile | `host test` start, cached | memory per instance |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for kind in ["filter", "map"] {
-        for lang in ["rust", "python"] {
+        for (lang, componentizer) in [
+            ("rust", None),
+            ("python", Some(&componentize_py)),
+            ("js", Some(&componentize_js)),
+        ] {
             let name = format!("{lang}_{kind}");
-            let wasm = build(dir.path(), &name, kind, lang, &componentize_py);
+            let wasm = build(dir.path(), &name, kind, lang, componentizer);
             let size = std::fs::metadata(&wasm).unwrap().len();
             let start = Instant::now();
             let plugin = Arc::new(runtime.load(&spec(&wasm)).unwrap());
