@@ -32,6 +32,9 @@ fn imports(out: &mut String, imports: &[Import]) -> std::fmt::Result {
         for function in functions {
             let need = match classify(&import.name, function) {
                 Need::Default => "sandbox default".to_string(),
+                Need::Sealed if import.name.starts_with("wasi:random/") => {
+                    "allowed, answered with a constant seed".to_string()
+                }
                 Need::Sealed => "allowed, answered with an empty environment".to_string(),
                 Need::Grant(g) => format!("granted: {}", g.name()),
                 Need::Denied(what) => format!("denied: {what}"),

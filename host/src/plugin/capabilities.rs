@@ -52,7 +52,8 @@ pub struct Import {
 pub enum Need {
     /// Always allowed.
     Default,
-    /// Allowed, but the host gives it nothing (an empty environment).
+    /// Allowed, but the host gives it nothing of its own (an empty
+    /// environment, a constant hash seed).
     Sealed,
     /// Allowed with this grant.
     Grant(Grant),
@@ -67,6 +68,9 @@ pub enum Need {
 /// (the standard library's panic hook reads `RUST_BACKTRACE`), so it is
 /// allowed and answered with an empty environment: no variable of the host
 /// ever reaches a plugin. Arguments and the working directory are refused.
+/// `wasi:random/insecure-seed` (which std's `HashMap` seeds itself from) is
+/// allowed and answered with a constant, so hash tables work and no entropy
+/// is given; real randomness needs the `random` grant.
 pub fn classify(interface: &str, function: &str) -> Need {
     let name = interface.split('@').next().unwrap_or(interface);
     match name {
@@ -75,6 +79,8 @@ pub fn classify(interface: &str, function: &str) -> Need {
         "wasi:cli/stdout" | "wasi:cli/stderr" | "wasi:cli/stdin" | "wasi:cli/exit" => Need::Default,
         n if n.starts_with("wasi:cli/terminal-") => Need::Default,
         "wasi:cli/environment" if function == "get-environment" => Need::Sealed,
+        // std's HashMap seeds itself from this; it gets a constant.
+        "wasi:random/insecure-seed" => Need::Sealed,
         "wasi:cli/environment" => Need::Denied("the host's arguments and working directory"),
         n if n.starts_with("wasi:clocks/") => Need::Grant(Grant::Clocks),
         n if n.starts_with("wasi:random/") => Need::Grant(Grant::Random),

@@ -170,6 +170,9 @@ impl State {
         let wasi = WasiCtx::builder()
             .stdout(output.clone())
             .stderr(output.clone())
+            // A constant: hash tables work (std's HashMap seeds from it),
+            // and no entropy of the host reaches an ungranted plugin.
+            .insecure_random_seed(0)
             .build();
         State {
             plugin,
