@@ -59,8 +59,13 @@ fn native(input: &[Vec<u8>], batch: usize) -> (f64, usize) {
         Default::default(),
     )
     .unwrap();
-    let mut filter =
-        schema_filter::SchemaFilter::new(schema_filter::DEFAULT_SCHEMA, None, Some(WHERE)).unwrap();
+    let mut filter = schema_filter::SchemaFilter::new(
+        schema_filter::DEFAULT_SCHEMA,
+        None,
+        Some(WHERE),
+        Default::default(),
+    )
+    .unwrap();
     let start = Instant::now();
     let mut passed = 0;
     for chunk in input.chunks(batch) {

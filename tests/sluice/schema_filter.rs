@@ -82,42 +82,52 @@ fn predicate_errors_name_the_problem_and_position() {
     let cases = [
         (
             "price >",
-            "expected a column or a value, found the end at position 7",
+            "expected an expression, found the end at position 7",
         ),
         (
             "pricee > 5",
-            "unknown column \"pricee\" (columns: event_time, ticker, price) at position 0",
+            "unknown column \"pricee\" (did you mean price?) at position 0",
+        ),
+        (
+            "volume > 5",
+            "unknown column \"volume\" (columns: event_time, ticker, price) at position 0",
         ),
         (
             "ticker > 5",
-            "cannot compare ticker (string) with 5 (number) at position 0",
+            "cannot compare ticker (string) with 5 (integer) at position 0",
+        ),
+        (
+            "price + 'a' > 1",
+            "cannot apply + to 'a' (string); CAST it to a number first at position 0",
         ),
         (
             "price > 50 AND",
-            "expected a column or a value, found the end at position 14",
+            "expected an expression, found the end at position 14",
         ),
-        (
-            "ticker IN ('A'",
-            "expected \")\", found the end at position 14",
-        ),
-        (
-            "ticker = 'abc",
-            "unterminated string starting with ' at position 9",
-        ),
+        ("ticker IN ('A'", "expected ), found the end at position 14"),
+        ("ticker = 'abc", "unterminated string literal at position 9"),
         (
             "price > 50 ticker",
-            "expected AND, OR or the end, found \"ticker\" at position 11",
+            "expected an operator or the end, found ticker at position 11",
         ),
-        ("price ! 5", "unexpected character '!' at position 6"),
+        ("price ! 5", "unexpected '!' at position 6"),
         (
             "ticker",
-            "expected a comparison (=, !=, <, <=, >, >=, IN, IS NULL) after ticker (string), found the end at position 6",
+            "a predicate must be boolean, but ticker is string at position 0",
         ),
         (
             "price IS 5",
-            "expected NULL after IS, found 5 at position 9",
+            "expected NULL, NOT NULL, TRUE or FALSE after IS, found 5 at position 9",
         ),
-        ("(price > 1", "expected \")\", found the end at position 10"),
+        ("(price > 1", "expected ), found the end at position 10"),
+        (
+            "rond(price) > 1",
+            "unknown function rond (did you mean round?) at position 0",
+        ),
+        (
+            "price > 1 AND upper(ticker, 1) = 'A'",
+            "upper takes 1 argument(s), got 2 at position 14",
+        ),
     ];
     for (predicate, message) in cases {
         let config = format!("schema_filter.where={predicate}");

@@ -1,160 +1,89 @@
 //! `schema_filter`: checks records against a Spark DDL schema and keeps
-//! those that satisfy a SQL `where` predicate.
+//! those that satisfy a SQL `where` predicate (Spark's `df.filter("…")`).
 //!
 //! - Typed rows (from `parse_stock`) are checked column by column: a column
 //!   of another type than the schema's makes every row a record error; the
-//!   predicate reads cells (a `column op number` predicate runs as one loop
-//!   over the column).
+//!   predicate reads cells (a `column op number` predicate on a double
+//!   column runs as one loop over the column).
 //! - Raw JSON values are parsed against the schema: one that does not
 //!   conform (not a JSON object, a field of the wrong type) is a record error
 //!   that names the field and why.
 //! - A null in a `NOT NULL` / `not_null` field is a record error.
-//! - A row that fails the predicate is dropped; the rows that pass go back
-//!   to the host as a selection, unchanged and uncopied.
+//! - The predicate is Spark SQL, parsed and evaluated by `sluice-sql`. A row
+//!   for which it is false or NULL is dropped; an error while evaluating it
+//!   (ANSI mode: a division by zero, a malformed cast) is the record's error.
+//! - The rows that pass go back to the host as a selection, unchanged and
+//!   uncopied.
 
-pub mod predicate;
-
-use predicate::Expr;
-use sluice_sdk::schema::parse_ddl;
-use sluice_sdk::value::{Cell, Document, Row, convert, read_document};
-use sluice_sdk::{
-    Accepts, ColumnView, Config, Error, Fail, Field, Info, Input, Out, Output, Transform, key,
-};
+use sluice_sdk::{Accepts, Config, Error, Field, Info, Input, Out, Output, Transform, key};
+use sluice_sql::compare_doubles;
+use sluice_sql::rows::Schema;
+use sluice_sql::{Expr, Options, holds};
 
 /// The tutorial's schema, used when `schema` is not given.
 pub const DEFAULT_SCHEMA: &str = "event_time string, ticker string, price double";
 
 /// The plugin state: the schema and the compiled predicate.
 pub struct SchemaFilter {
-    fields: Vec<Field>,
+    schema: Schema,
     predicate: Option<Expr>,
 }
 
 impl SchemaFilter {
     /// Builds the filter; errors name the config key and the position.
-    pub fn new(schema: &str, not_null: Option<&str>, where_: Option<&str>) -> Result<Self, Error> {
-        let mut fields = parse_ddl(schema)
-            .map_err(|e| Error::BadConfig(format!("config schema={schema:?}: {e}")))?;
-        for name in not_null
-            .unwrap_or("")
-            .split(',')
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-        {
-            match fields.iter_mut().find(|f| f.name == name) {
-                Some(field) => field.nullable = false,
-                None => {
-                    return Err(Error::BadConfig(format!(
-                        "config not_null: unknown column {name:?} (columns: {})",
-                        fields
-                            .iter()
-                            .map(|f| f.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )));
-                }
-            }
-        }
+    pub fn new(
+        schema: &str,
+        not_null: Option<&str>,
+        where_: Option<&str>,
+        options: Options,
+    ) -> Result<Self, Error> {
+        let schema = Schema::from_config(schema, not_null)?;
         let predicate = match where_ {
             None => None,
             Some(text) if text.trim().is_empty() => None,
             Some(text) => Some(
-                predicate::parse(text, &fields)
+                sluice_sql::predicate(text, &schema.fields, options)
                     .map_err(|e| Error::BadConfig(format!("config where={text:?}: {e}")))?,
             ),
         };
-        Ok(SchemaFilter { fields, predicate })
-    }
-
-    /// Checks one value: the row's cells, or why it does not conform.
-    pub fn check<'a>(&self, value: Option<&'a [u8]>) -> Result<Row<Cell<'a>>, String> {
-        let value = value.ok_or("value is null; expected a JSON object")?;
-        let slots = match read_document(value, &self.fields) {
-            Err(e) => return Err(format!("value is not valid JSON: {e}")),
-            Ok(Document::Object(slots)) => slots,
-            Ok(Document::Null) => return Err("value is JSON null; expected a JSON object".into()),
-            Ok(Document::Other(kind)) => {
-                return Err(format!("expected a JSON object, found {kind}"));
-            }
-        };
-        let mut cells = Row::new();
-        for (field, slot) in self.fields.iter().zip(slots) {
-            let cell = match slot {
-                None => Cell::Null,
-                Some(raw) => convert(raw, field.ty, false)
-                    .map_err(|why| format!("field {:?}: {why}", field.name))?,
-            };
-            if cell == Cell::Null && !field.nullable {
-                return Err(not_null(field, slot.is_some()));
-            }
-            cells.push(cell);
-        }
-        Ok(cells)
-    }
-
-    /// Filters typed rows: checks the columns' types once, then each row's
-    /// NOT NULL fields and the predicate.
-    fn filter_columns(&self, input: &Input<'_>, output: &mut Output) {
-        let columns: Vec<Option<ColumnView<'_>>> =
-            self.fields.iter().map(|f| input.column(&f.name)).collect();
-        for (field, column) in self.fields.iter().zip(&columns) {
-            if let Some(column) = column
-                && column.field().ty != field.ty
-            {
-                let why = format!(
-                    "field {:?}: expected {}, found a {} column",
-                    field.name,
-                    sluice_sdk::schema::type_name(field.ty),
-                    sluice_sdk::schema::type_name(column.field().ty)
-                );
-                for i in 0..input.len() as u32 {
-                    output.reject(i, why.clone());
-                }
-                return;
-            }
-        }
-        let checks_nulls = self.fields.iter().any(|f| !f.nullable);
-        if !checks_nulls
-            && let Some((c, op, n)) = self.predicate.as_ref().and_then(|p| p.column_vs_number())
-            && let Some(column) = &columns[c]
-            && let Some(values) = column.f64s()
-        {
-            // The vectorised case: one comparison per value, nulls never pass.
-            for (i, x) in values.iter().enumerate().take(input.len()) {
-                if predicate::compare_numbers(*x, op, n) && column.is_valid(i) {
-                    output.keep_index(i as u32);
-                }
-            }
-            return;
-        }
-        let mut cells: Row<Cell<'_>> = Row::new();
-        'rows: for i in 0..input.len() {
-            cells.clear();
-            for (field, column) in self.fields.iter().zip(&columns) {
-                let cell = column.map_or(Cell::Null, |c| c.cell(i));
-                if cell == Cell::Null && !field.nullable {
-                    output.reject(i as u32, not_null(field, column.is_some()));
-                    continue 'rows;
-                }
-                cells.push(cell);
-            }
-            if self.passes(&cells) {
-                output.keep_index(i as u32);
-            }
-        }
+        Ok(SchemaFilter { schema, predicate })
     }
 
     /// Whether a conforming row passes the predicate (unknown does not).
-    pub fn passes(&self, cells: &[Cell<'_>]) -> bool {
-        self.predicate
-            .as_ref()
-            .is_none_or(|p| p.eval(cells) == Some(true))
+    pub fn passes(&self, cells: &[sluice_sdk::Cell<'_>]) -> Result<bool, String> {
+        match &self.predicate {
+            None => Ok(true),
+            Some(p) => p.passes(cells),
+        }
     }
-}
 
-fn not_null(field: &Field, present: bool) -> String {
-    let how = if present { "is null" } else { "is missing" };
-    format!("field {:?} {how} but declared NOT NULL", field.name)
+    /// The vectorised case: `column op number` on a double column of typed
+    /// rows, with no NOT NULL field to check. One comparison per value
+    /// (Spark's double ordering), nulls never pass. False when it does not
+    /// apply.
+    fn filter_column(&self, input: &Input<'_>, output: &mut Output) -> bool {
+        if self.schema.checks_nulls() || input.fields().is_none() {
+            return false;
+        }
+        let Some((c, op, n)) = self.predicate.as_ref().and_then(Expr::column_vs_number) else {
+            return false;
+        };
+        let Ok(columns) = self.schema.columns(input) else {
+            return false;
+        };
+        let Some(column) = &columns[c] else {
+            return false;
+        };
+        let Some(values) = column.f64s() else {
+            return false;
+        };
+        for (i, x) in values.iter().enumerate().take(input.len()) {
+            if holds(op, compare_doubles(*x, n)) && column.is_valid(i) {
+                output.keep_index(i as u32);
+            }
+        }
+        true
+    }
 }
 
 impl Transform for SchemaFilter {
@@ -177,8 +106,13 @@ impl Transform for SchemaFilter {
                     ),
                     key(
                         "where",
-                        "SQL predicate, e.g. price > 50 AND ticker IN ('AAPL','MSFT')",
+                        "Spark SQL predicate, e.g. price BETWEEN 10 AND 50 AND ticker LIKE 'A%'",
                         None,
+                    ),
+                    key(
+                        "ansi",
+                        "spark.sql.ansi.enabled: true makes an overflow, a division by zero or a malformed cast the record's error; false makes it NULL",
+                        Some("true"),
                     ),
                 ],
             )
@@ -189,37 +123,41 @@ impl Transform for SchemaFilter {
         let schema = config.get_or("schema", DEFAULT_SCHEMA).to_string();
         let not_null = config.get("not_null").map(str::to_string);
         let where_ = config.get("where").map(str::to_string);
-        SchemaFilter::new(&schema, not_null.as_deref(), where_.as_deref())
+        let ansi = config.parse_or("ansi", true)?;
+        SchemaFilter::new(
+            &schema,
+            not_null.as_deref(),
+            where_.as_deref(),
+            Options { ansi },
+        )
     }
 
     fn schema(&self) -> Option<Vec<Field>> {
-        Some(self.fields.clone())
+        Some(self.schema.fields.clone())
     }
 
     fn process(
         &mut self,
         row: &sluice_sdk::Row<'_, '_>,
         out: &mut Out<'_, '_, '_>,
-    ) -> Result<(), Fail> {
-        let cells = self.check(row.value())?;
-        if self.passes(&cells) {
+    ) -> Result<(), sluice_sdk::Fail> {
+        let cells = self.schema.read_value(row.value())?;
+        if self.passes(&cells)? {
             out.keep();
         }
         Ok(())
     }
 
     fn process_batch(&mut self, input: &Input<'_>, output: &mut Output) -> Result<(), Error> {
-        if input.fields().is_some() {
-            self.filter_columns(input, output);
+        if self.filter_column(input, output) {
             return Ok(());
         }
-        for row in input.rows() {
-            match self.check(row.value()) {
-                Ok(cells) if self.passes(&cells) => output.keep_index(row.index()),
-                Ok(_) => {}
-                Err(why) => output.reject(row.index(), why),
-            }
-        }
+        self.schema
+            .for_each_row(input, |i, cells| match cells.and_then(|c| self.passes(c)) {
+                Ok(true) => output.keep_index(i),
+                Ok(false) => {}
+                Err(why) => output.reject(i, why),
+            });
         Ok(())
     }
 }
