@@ -14,6 +14,7 @@ fn main() {
         &[
             "parse_stock",
             "schema_filter",
+            "select",
             "stock_generator",
             "min_price",
         ],

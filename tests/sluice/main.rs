@@ -16,4 +16,5 @@ mod reliability;
 mod sandbox;
 mod schema_filter;
 mod scripted;
+mod sql;
 mod swap;

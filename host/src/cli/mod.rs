@@ -399,7 +399,7 @@ pub struct PluginArgs {
 /// `host test`.
 #[derive(Args, Debug)]
 pub struct TestArgs {
-    /// A plugin: a path to a .wasm component, or a bundled name (parse_stock, schema_filter, stock_generator); repeat to chain.
+    /// A plugin: a path to a .wasm component, or a bundled name (parse_stock, schema_filter, select, stock_generator); repeat to chain.
     #[arg(long = "plugin", short = 'p', value_name = "PLUGIN", required = true)]
     pub plugins: Vec<String>,
     /// Input file with one record value per line; `-` is stdin. Not used when the first plugin is a generator.

@@ -15,6 +15,10 @@ pub const BUNDLED: &[(&str, &[u8])] = &[
         include_bytes!(concat!(env!("SLUICE_PLUGINS_DIR"), "/schema_filter.wasm")),
     ),
     (
+        "select",
+        include_bytes!(concat!(env!("SLUICE_PLUGINS_DIR"), "/select.wasm")),
+    ),
+    (
         "stock_generator",
         include_bytes!(concat!(env!("SLUICE_PLUGINS_DIR"), "/stock_generator.wasm")),
     ),

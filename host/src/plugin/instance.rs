@@ -215,6 +215,15 @@ impl Stage {
         self.info.as_ref().map_or(Accepts::Any, |i| i.accepts)
     }
 
+    /// Whether the plugin's columns are computed by a select list (its
+    /// config key `exprs`, as `select` has), so its schema is what it
+    /// writes, not columns it expects from the plugin before it.
+    pub fn computes_columns(&self) -> bool {
+        self.info
+            .as_ref()
+            .is_some_and(|i| i.config.iter().any(|k| k.name == "exprs"))
+    }
+
     /// Whether the plugin reads the records' key, headers, timestamp,
     /// partition or offset.
     pub fn reads_metadata(&self) -> bool {
