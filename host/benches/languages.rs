@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 mod common;
-use common::{batch, median, records};
+use common::{batch, median, per_record, records};
 
 const HOST: &str = env!("CARGO_BIN_EXE_host");
 const BATCH: usize = 1024;
@@ -76,21 +76,6 @@ fn spec(source: &Path) -> PluginSpec {
         source: source.display().to_string(),
         ..Default::default()
     }
-}
-
-/// Seconds per record of `chain` over `batches`, median of 3 runs.
-fn per_record(chain: &mut Chain, batches: &[host::plugin::bindings::Batch], n: usize) -> f64 {
-    median(
-        (0..3)
-            .map(|_| {
-                let start = Instant::now();
-                for b in batches {
-                    std::hint::black_box(chain.process(b).expect("the chain runs").len());
-                }
-                start.elapsed().as_secs_f64() / n as f64
-            })
-            .collect(),
-    )
 }
 
 /// Resident memory of this process, in bytes.

@@ -1,7 +1,9 @@
 //! What the benches share: the records they feed and how they summarise runs.
 
 use host::data::batch::{BatchBuilder, InputRecord};
+use host::plugin::Chain;
 use host::plugin::bindings::Batch;
+use std::time::Instant;
 
 /// Tutorial-shaped records (about 80 bytes), deterministic.
 pub fn records(n: usize) -> Vec<Vec<u8>> {
@@ -49,4 +51,20 @@ pub fn count(args: &[String], default: usize) -> usize {
         .find(|a| !a.starts_with('-'))
         .and_then(|a| a.parse().ok())
         .unwrap_or(default)
+}
+
+/// Seconds per record of `chain` over `batches`, median of 3 runs.
+#[allow(dead_code)] // not every bench measures a chain
+pub fn per_record(chain: &mut Chain, batches: &[Batch], n: usize) -> f64 {
+    median(
+        (0..3)
+            .map(|_| {
+                let start = Instant::now();
+                for b in batches {
+                    std::hint::black_box(chain.process(b).expect("the chain runs").len());
+                }
+                start.elapsed().as_secs_f64() / n as f64
+            })
+            .collect(),
+    )
 }
