@@ -1,5 +1,6 @@
-//! docs/writing-plugins.md is true: every `$` command in it runs, in order,
-//! against a real broker, and shown outputs are compared; and `host new`
+//! docs/writing-plugins.md and docs/sql.md are true: every `$` command in
+//! them runs, in order (the guide's against a real broker), and shown
+//! outputs are compared; and `host new`
 //! writes a crate of each kind that builds and does what its comment says.
 
 use sluice_tests::{Broker, Run, cache_dir, host, host_bin, spawn};
@@ -86,23 +87,15 @@ fn steps(markdown: &str) -> Vec<Step> {
     out
 }
 
-#[test]
-fn every_command_of_the_plugin_guide_works_as_shown() {
-    let guide = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../docs/writing-plugins.md"
-    ))
-    .unwrap();
-    let steps = steps(&guide);
-    assert!(steps.len() >= 6);
-    let broker = Broker::start();
-    let mut cwd = workdir("docs-test");
-    // The Python and JavaScript sections' build.sh use the test environment's
-    // componentize-py and componentize-js instead of installing one per plugin.
-    let componentize_py = sluice_tests::test_python(Some("componentize-py"));
-    let componentize_py = componentize_py.to_str().unwrap();
-    let componentize_js = sluice_tests::componentize_js();
-    let componentize_js = componentize_js.to_str().unwrap();
+/// Follows `guide` (a path from the repository root) in a fresh work
+/// directory `dir`: writes its files, runs its `$` commands in order with `env`,
+/// each must exit 0 and print what the guide shows under it; `check` sees
+/// every command's run too.
+fn follow(guide: &str, dir: &str, env: &[(&str, &str)], check: impl Fn(&str, &Run)) {
+    let path = format!("{}/../{guide}", env!("CARGO_MANIFEST_DIR"));
+    let steps = steps(&std::fs::read_to_string(path).unwrap());
+    assert!(steps.len() >= 3, "{guide}");
+    let mut cwd = workdir(dir);
     for step in steps {
         let (command, shown) = match step {
             Step::Command(command, shown) => (command, shown),
@@ -111,25 +104,51 @@ fn every_command_of_the_plugin_guide_works_as_shown() {
                 continue;
             }
         };
-        let env = [
-            ("SLUICE_BROKERS", broker.addr.as_str()),
-            ("COMPONENTIZE_PY", componentize_py),
-            ("COMPONENTIZE_JS", componentize_js),
-        ];
-        let (run, now) = shell(&command, &cwd, &env);
-        assert_eq!(run.code, 0, "$ {command}\n{}", run.stderr);
+        let (run, now) = shell(&command, &cwd, env);
+        assert_eq!(run.code, 0, "{guide}: $ {command}\n{}", run.stderr);
         if !shown.trim().is_empty() {
-            assert_eq!(run.stdout.trim_end(), shown.trim_end(), "$ {command}");
-        }
-        if command.starts_with("host run") {
-            assert!(
-                run.lines().len() > 10,
-                "the filter kept some of 100 ticks:\n{}",
-                run.stdout
+            assert_eq!(
+                run.stdout.trim_end(),
+                shown.trim_end(),
+                "{guide}: $ {command}"
             );
         }
+        check(&command, &run);
         cwd = now;
     }
+}
+
+#[test]
+fn every_command_of_the_plugin_guide_works_as_shown() {
+    let broker = Broker::start();
+    // The Python and JavaScript sections' build.sh use the test environment's
+    // componentize-py and componentize-js instead of installing one per plugin.
+    let componentize_py = sluice_tests::test_python(Some("componentize-py"));
+    let componentize_js = sluice_tests::componentize_js();
+    let env = [
+        ("SLUICE_BROKERS", broker.addr.as_str()),
+        ("COMPONENTIZE_PY", componentize_py.to_str().unwrap()),
+        ("COMPONENTIZE_JS", componentize_js.to_str().unwrap()),
+    ];
+    follow(
+        "docs/writing-plugins.md",
+        "docs-test",
+        &env,
+        |command, run| {
+            if command.starts_with("host run") {
+                assert!(
+                    run.lines().len() > 10,
+                    "the filter kept some of 100 ticks:\n{}",
+                    run.stdout
+                );
+            }
+        },
+    );
+}
+
+#[test]
+fn every_command_of_the_sql_guide_works_as_shown() {
+    follow("docs/sql.md", "docs-test-sql", &[], |_, _| {});
 }
 
 #[test]
