@@ -20,8 +20,7 @@ use sluice_sql::compare_doubles;
 use sluice_sql::rows::Schema;
 use sluice_sql::{Expr, Options, holds};
 
-/// The tutorial's schema, used when `schema` is not given.
-pub const DEFAULT_SCHEMA: &str = "event_time string, ticker string, price double";
+pub use sluice_sql::rows::DEFAULT_SCHEMA;
 
 /// The plugin state: the schema and the compiled predicate.
 pub struct SchemaFilter {
@@ -109,11 +108,7 @@ impl Transform for SchemaFilter {
                         "Spark SQL predicate, e.g. price BETWEEN 10 AND 50 AND ticker LIKE 'A%'",
                         None,
                     ),
-                    key(
-                        "ansi",
-                        "spark.sql.ansi.enabled: true makes an overflow, a division by zero or a malformed cast the record's error; false makes it NULL",
-                        Some("true"),
-                    ),
+                    Options::key(),
                 ],
             )
         }
@@ -123,13 +118,8 @@ impl Transform for SchemaFilter {
         let schema = config.get_or("schema", DEFAULT_SCHEMA).to_string();
         let not_null = config.get("not_null").map(str::to_string);
         let where_ = config.get("where").map(str::to_string);
-        let ansi = config.parse_or("ansi", true)?;
-        SchemaFilter::new(
-            &schema,
-            not_null.as_deref(),
-            where_.as_deref(),
-            Options { ansi },
-        )
+        let options = Options::from_config(config)?;
+        SchemaFilter::new(&schema, not_null.as_deref(), where_.as_deref(), options)
     }
 
     fn schema(&self) -> Option<Vec<Field>> {

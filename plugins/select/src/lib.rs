@@ -18,8 +18,7 @@ use sluice_sdk::{
 use sluice_sql::rows::Schema;
 use sluice_sql::{Options, Selected};
 
-/// The tutorial's schema, used when `schema` is not given.
-pub const DEFAULT_SCHEMA: &str = "event_time string, ticker string, price double";
+pub use sluice_sql::rows::DEFAULT_SCHEMA;
 
 /// The plugin state: the input schema and the compiled select list.
 pub struct Select {
@@ -77,11 +76,7 @@ impl Transform for Select {
                         "Spark DDL schema of the input records",
                         Some(DEFAULT_SCHEMA),
                     ),
-                    key(
-                        "ansi",
-                        "spark.sql.ansi.enabled: true makes an overflow, a division by zero or a malformed cast the record's error; false makes it NULL",
-                        Some("true"),
-                    ),
+                    Options::key(),
                 ],
             )
         }
@@ -89,9 +84,9 @@ impl Transform for Select {
 
     fn init(config: &mut Config) -> Result<Self, Error> {
         let schema = config.get_or("schema", DEFAULT_SCHEMA).to_string();
-        let ansi = config.parse_or("ansi", true)?;
+        let options = Options::from_config(config)?;
         let exprs = config.get_or("exprs", "*").to_string();
-        Select::new(&schema, &exprs, Options { ansi })
+        Select::new(&schema, &exprs, options)
     }
 
     fn schema(&self) -> Option<Vec<Field>> {

@@ -1,9 +1,9 @@
 //! The functions: their Spark types, names and semantics.
 
 use crate::SqlError;
-use crate::cast::{micros_of, parse_timestamp};
 use crate::compile::{Compiler, Expr, Node, Ty};
 use sluice_sdk::FieldType;
+use sluice_sdk::time::{civil, micros_of, parse_timestamp};
 use sluice_sdk::value::Cell;
 use sqlparser::tokenizer::Span;
 use std::borrow::Cow;
@@ -758,18 +758,6 @@ impl Pattern {
 fn rest_digits(digits: &str, len: usize) -> String {
     let padded = format!("{digits:0>len$}");
     padded.chars().chain("000000".chars()).take(6).collect()
-}
-
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ pub mod rows;
 pub use compile::{Cmp, Expr, Selected};
 pub use eval::{compare_doubles, holds};
 
-use sluice_sdk::Field;
+use sluice_sdk::{Config, ConfigKey, Error, Field, key};
 use sqlparser::dialect::DatabricksDialect;
 use sqlparser::parser::{Parser, ParserError};
 use std::fmt;
@@ -53,6 +53,24 @@ pub struct Options {
     /// `spark.sql.ansi.enabled`: an integer overflow, a division by zero or
     /// a malformed cast is an error (the record's) instead of NULL.
     pub ansi: bool,
+}
+
+impl Options {
+    /// The `ansi` config key, as the SQL plugins document it.
+    pub fn key() -> ConfigKey {
+        key(
+            "ansi",
+            "spark.sql.ansi.enabled: true makes an overflow, a division by zero or a malformed cast the record's error; false makes it NULL",
+            Some("true"),
+        )
+    }
+
+    /// Reads the `ansi` key (true unless given).
+    pub fn from_config(config: &mut Config) -> Result<Options, Error> {
+        Ok(Options {
+            ansi: config.parse_or("ansi", true)?,
+        })
+    }
 }
 
 impl Default for Options {

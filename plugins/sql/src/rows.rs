@@ -7,6 +7,9 @@ use sluice_sdk::schema::{parse_ddl, type_name};
 use sluice_sdk::value::{Cell, Document, Row, convert, read_document};
 use sluice_sdk::{ColumnView, Error, Field, Input};
 
+/// The tutorial's schema, the SQL plugins' `schema` when it is not given.
+pub const DEFAULT_SCHEMA: &str = "event_time string, ticker string, price double";
+
 /// The input columns an expression is compiled against.
 #[derive(Debug, Clone)]
 pub struct Schema {
