@@ -8,9 +8,11 @@
 //! same error class and keep going.
 
 use serde_json::Value;
-use sluice_tests::{Run, host};
+use sluice_sdk::value::java_double;
+use sluice_tests::{Broker, Run, host, host_bounded, priced_ticks};
 use std::path::Path;
 use std::thread;
+use std::time::Duration;
 
 fn reference() -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/expected.json");
@@ -298,4 +300,73 @@ fn an_expression_error_rejects_only_its_record() {
     assert_eq!(legacy.errors().len(), 0, "{}", legacy.stderr);
     // Spark's to_json leaves a null field out.
     assert_eq!(legacy.lines()[1], r#"{"ticker":"B"}"#);
+}
+
+#[test]
+fn filter_and_select_run_from_kafka_to_kafka() {
+    // The tutorial's pipeline with SQL stages against tansu: prices 0..99,
+    // `where` keeps 10..=50 (41 records), `select` computes the euro price;
+    // price 0 would divide by zero, but the filter drops it first.
+    let broker = Broker::start();
+    broker.create_topic("sql-in", 2);
+    broker.create_topic("sql-out", 1);
+    broker.produce("sql-in", &priced_ticks("k", 100, |i| i.to_string()));
+    let run = host_bounded(
+        &[
+            "run",
+            "-p",
+            "parse_stock",
+            "-p",
+            "schema_filter",
+            "--config",
+            "schema_filter.where=price BETWEEN 10 AND 50 AND ticker LIKE 'T%'",
+            "-p",
+            "select",
+            "--config",
+            "select.exprs=ticker, round(price * 0.92, 2) AS price_eur, 100 / price AS per_100",
+            "--brokers",
+            &broker.addr,
+            "--topic",
+            "sql-in",
+            "--group",
+            "sql",
+            "--starting-offsets",
+            "earliest",
+            "--available-now",
+            "--sink",
+            "kafka",
+            "--output-topic",
+            "sql-out",
+        ],
+        Duration::from_secs(120),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = broker.read("sql-out", 41, Duration::from_secs(60));
+    let mut rows: Vec<(String, String)> = out
+        .iter()
+        .map(|r| {
+            (
+                r.key_str().to_string(),
+                String::from_utf8(r.value.clone().unwrap()).unwrap(),
+            )
+        })
+        .collect();
+    rows.sort();
+    let mut expected: Vec<(String, String)> = (10..=50)
+        .map(|p: i32| {
+            let eur = (f64::from(p) * 0.92 * 100.0).round() / 100.0;
+            let per = 100.0 / f64::from(p);
+            (
+                format!("k{p}"),
+                format!(
+                    r#"{{"ticker":"T","price_eur":{},"per_100":{}}}"#,
+                    java_double(eur),
+                    java_double(per)
+                ),
+            )
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(rows, expected);
+    assert_eq!(broker.committed_total("sql", "sql-in", 2), 100);
 }

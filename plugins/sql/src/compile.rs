@@ -867,9 +867,10 @@ impl<'a> Compiler<'a> {
                 ),
             );
         }
-        // Constant casts are done once, here (and a bad one is a config error).
+        // Constant casts are done once, here: a bad one is a config error
+        // (NULL without `ansi`, or in TRY_CAST).
         if let Node::Literal(cell) = &e.node {
-            return match crate::cast::cast(cell.clone(), e.ty, to, true) {
+            return match crate::cast::cast(cell.clone(), e.ty, to, ansi) {
                 Ok(cell) => Ok(Expr {
                     node: Node::Literal(owned(cell)),
                     ty: Some(to),
