@@ -81,6 +81,8 @@ SELECTS = [
     (["id", "to_timestamp(event_time) AS ts", "date_format(to_timestamp(event_time), 'yyyy-MM-dd HH:mm') AS minute", "CAST(to_timestamp(event_time) AS BIGINT) AS epoch", "to_timestamp(event_time, 'yyyy-MM-dd HH:mm:ss') AS strict"], False),
     (["id", "to_timestamp(event_time)"], True),
     (["id", "CASE WHEN price > 50 THEN 'high' WHEN price > 1 THEN 'mid' ELSE 'low' END", "coalesce(ticker, 'none')", "price IS NULL", "ticker IN ('AAPL', 'IBM')", "price BETWEEN 1 AND 100", "ticker LIKE '%a%'", "CASE qty WHEN 1 THEN 'one' WHEN 2 THEN 'two' END"], True),
+    (["id", "TRY_CAST(ticker AS INT) AS t", "TRY_CAST('x' AS INT) AS c", "CAST(' 7 ' AS INT) AS seven"], True),
+    (["id", "CAST('x' AS INT) AS c"], False),
     (["*"], True),
     (["id", "1 + 1", "'x' AS lit", "1.5 * 2", "1e3", "qty IS NOT NULL AND flag"], True),
 ]
