@@ -97,25 +97,30 @@ impl Targets {
                     .max(self.start.get(tp).copied())
                     .is_some_and(|at| at >= end)
         };
-        let mine_done = self
+        // Owned partitions this consumer is still reading: wait for them.
+        let reading = self
             .ends
             .keys()
             .filter(|tp| owned.contains(*tp))
-            .all(|tp| reached(tp, acked.get(tp).copied()));
-        if !mine_done {
+            .any(|tp| acked.contains_key(tp) && !reached(tp, acked.get(tp).copied()));
+        if reading {
             return Ok(false);
         }
+        // The rest: partitions other members hold (or none does, between a
+        // revoke and an assignment), and owned ones with nothing acknowledged
+        // since they were (re)assigned: a rebalance that takes a partition
+        // away and gives it back forgets what was acknowledged, and there may
+        // be nothing more to read on it.
         let others: Vec<TopicPartition> = self
             .ends
             .keys()
-            .filter(|tp| !owned.contains(*tp))
+            .filter(|tp| !reached(tp, acked.get(tp).copied()))
             .cloned()
             .collect();
         if others.is_empty() {
             return Ok(true);
         }
-        // Held by other members (or by none, between a revoke and an assignment):
-        // done when the group has committed them, read at most once a second.
+        // Done when the group has committed them, read at most once a second.
         if self
             .last_look
             .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
