@@ -25,9 +25,10 @@ fn corpus() -> String {
 }
 
 /// Runs `host test -p parse_stock -p PLUGIN` over the corpus with the
-/// reference schema and `KEY=text`.
-fn run(plugin: &str, key: &str, text: &str, ansi: bool, format: &str) -> Run {
-    let schema = reference()["schema"].as_str().unwrap().to_string();
+/// case's schema and `KEY=text`.
+fn run(case: &Value, plugin: &str, key: &str, text: &str, format: &str) -> Run {
+    let schema = case["schema"].as_str().unwrap();
+    let ansi = case["ansi"].as_bool().unwrap();
     let configs = [
         format!("parse_stock.schema={schema}"),
         format!("{plugin}.schema={schema}"),
@@ -97,7 +98,7 @@ fn where_predicates_keep_the_rows_spark_keeps() {
         let predicate = case["where"].as_str().unwrap();
         let ansi = case["ansi"].as_bool().unwrap();
         let what = format!("where {predicate} (ansi={ansi})");
-        let run = run("schema_filter", "where", predicate, ansi, "json");
+        let run = run(case, "schema_filter", "where", predicate, "json");
         if let Some(class) = case["error"].as_str() {
             return check_error(&what, &run, class);
         }
@@ -141,7 +142,7 @@ fn select_tables_are_sparks_show() {
         let list = exprs.join(", ");
         let ansi = case["ansi"].as_bool().unwrap();
         let what = format!("select {list} (ansi={ansi})");
-        let run = run("select", "exprs", &list, ansi, "table");
+        let run = run(case, "select", "exprs", &list, "table");
         if let Some(class) = case["error"].as_str() {
             return check_error(&what, &run, class);
         }

@@ -18,6 +18,8 @@ from pyspark.sql.functions import col, from_json
 
 HERE = pathlib.Path(__file__).parent
 SCHEMA = "id int, ticker string, price double, qty int, flag boolean, event_time string"
+# The same records with event_time read as a timestamp (from_json's rules).
+SCHEMA_TS = "id int, ticker string, price double, qty int, flag boolean, event_time timestamp"
 
 # (predicate, ansi)
 FILTERS = [
@@ -87,6 +89,18 @@ SELECTS = [
     (["id", "1 + 1", "'x' AS lit", "1.5 * 2", "1e3", "qty IS NOT NULL AND flag"], True),
 ]
 
+# (select list, ansi) over SCHEMA_TS
+TIMESTAMP_SELECTS = [
+    (["id", "event_time"], True),
+    (["id", "date_format(event_time, 'yyyy-MM-dd HH:mm') AS minute", "CAST(event_time AS BIGINT) AS epoch", "event_time > '2026-11-25 12:00:00' AS later", "CAST(event_time AS STRING) AS text"], True),
+]
+
+# (predicate, ansi) over SCHEMA_TS
+TIMESTAMP_FILTERS = [
+    ("event_time >= '2026-11-25 12:00'", True),
+    ("event_time BETWEEN '2026-01-01' AND '2026-12-31' AND date_format(event_time, 'HH') = '12'", True),
+]
+
 
 def condition(e):
     cls = e.getCondition() if hasattr(e, "getCondition") else e.getErrorClass()
@@ -103,23 +117,27 @@ def main():
     spark.sparkContext.setLogLevel("OFF")
     lines = spark.read.text(str(HERE / "corpus.jsonl"))
     df = lines.select(from_json(col("value"), SCHEMA).alias("r")).select("r.*").cache()
-    out = {"schema": SCHEMA, "filters": [], "selects": []}
-    for predicate, ansi in FILTERS:
-        spark.conf.set("spark.sql.ansi.enabled", str(ansi).lower())
-        case = {"where": predicate, "ansi": ansi}
-        try:
-            case["ids"] = [r.id for r in df.filter(predicate).select("id").collect()]
-        except PySparkException as e:
-            case["error"] = condition(e)
-        out["filters"].append(case)
-    for exprs, ansi in SELECTS:
-        spark.conf.set("spark.sql.ansi.enabled", str(ansi).lower())
-        case = {"exprs": exprs, "ansi": ansi}
-        try:
-            case["show"] = df.selectExpr(*exprs)._jdf.showString(20, 20, False)
-        except Exception as e:  # py4j wraps Spark's errors in ansi mode
-            case["error"] = condition(e) if isinstance(e, PySparkException) else str(e).split("]")[0].split("[")[-1]
-        out["selects"].append(case)
+    out = {"filters": [], "selects": []}
+    read = lambda schema: lines.select(from_json(col("value"), schema).alias("r")).select("r.*").cache()
+    frames = {SCHEMA: df, SCHEMA_TS: read(SCHEMA_TS)}
+    for schema, filters in [(SCHEMA, FILTERS), (SCHEMA_TS, TIMESTAMP_FILTERS)]:
+        for predicate, ansi in filters:
+            spark.conf.set("spark.sql.ansi.enabled", str(ansi).lower())
+            case = {"where": predicate, "ansi": ansi, "schema": schema}
+            try:
+                case["ids"] = [r.id for r in frames[schema].filter(predicate).select("id").collect()]
+            except PySparkException as e:
+                case["error"] = condition(e)
+            out["filters"].append(case)
+    for schema, selects in [(SCHEMA, SELECTS), (SCHEMA_TS, TIMESTAMP_SELECTS)]:
+        for exprs, ansi in selects:
+            spark.conf.set("spark.sql.ansi.enabled", str(ansi).lower())
+            case = {"exprs": exprs, "ansi": ansi, "schema": schema}
+            try:
+                case["show"] = frames[schema].selectExpr(*exprs)._jdf.showString(20, 20, False)
+            except Exception as e:  # py4j wraps Spark's errors in ansi mode
+                case["error"] = condition(e) if isinstance(e, PySparkException) else str(e).split("]")[0].split("[")[-1]
+            out["selects"].append(case)
     (HERE / "expected.json").write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
     spark.stop()
 

@@ -46,6 +46,7 @@ fn parse_type(word: &str) -> Option<FieldType> {
         "int" | "integer" | "smallint" | "tinyint" | "short" | "byte" => FieldType::Integer,
         "boolean" | "bool" => FieldType::Boolean,
         "binary" => FieldType::Binary,
+        "timestamp" => FieldType::Timestamp,
         _ => return None,
     })
 }
@@ -178,7 +179,7 @@ pub fn parse_ddl(ddl: &str) -> Result<Vec<Field>, DdlError> {
             return Err(DdlError {
                 position: type_at,
                 message: format!(
-                    "unsupported type {ty_word:?} for column {name:?}; supported: string, double, float, bigint, int, boolean, binary"
+                    "unsupported type {ty_word:?} for column {name:?}; supported: string, double, float, bigint, int, boolean, binary, timestamp"
                 ),
             });
         };

@@ -105,8 +105,8 @@ pub fn micros_of(
 /// Spark's `stringToTimestamp` in the session time zone UTC: `yyyy`,
 /// `yyyy-[m]m`, `yyyy-[m]m-[d]d`, then optionally ` ` or `T` and
 /// `[h]h:[m]m[:[s]s[.fraction]]`, then optionally a zone: `Z`, `UTC`,
-/// `GMT`, `+hh`, `+hh:mm`, `+hhmm` (and `-`). The fraction keeps
-/// microseconds (later digits are cut).
+/// `GMT`, `+hh`, `+hh:mm`, `+hhmm` (and `-`). The year has 4 to 6 digits;
+/// the fraction keeps microseconds (later digits are cut).
 pub fn parse_timestamp(text: &str) -> Option<i64> {
     let s = text.trim();
     let (date, rest) = match s.find([' ', 'T']) {
@@ -115,7 +115,7 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
     };
     let mut parts = date.split('-');
     let year_text = parts.next()?;
-    if year_text.len() < 4 || !year_text.bytes().all(|b| b.is_ascii_digit()) {
+    if !(4..=6).contains(&year_text.len()) || !year_text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let year: i64 = year_text.parse().ok()?;

@@ -6,6 +6,7 @@
 //! `-Infinity`, `-INF`; a string column (in `from_json`) takes any JSON value
 //! and keeps its text; `null` is null for every type.
 
+use crate::time::parse_timestamp;
 use crate::{Field, FieldType};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
@@ -296,11 +297,24 @@ pub fn convert<'a>(
             "false" => Ok(Cell::Bool(false)),
             _ => Err(mismatch()),
         },
-        FieldType::Timestamp | FieldType::Struct => Err(format!(
-            "reading a {} from JSON is not supported yet",
-            crate::schema::type_name(ty)
-        )),
+        FieldType::Timestamp => {
+            let micros = if first == b'"' {
+                string_of(raw).ok().and_then(|s| parse_timestamp(&s))
+            } else {
+                seconds(text)
+            };
+            micros.map(Cell::Micros).ok_or_else(mismatch)
+        }
+        FieldType::Struct => Err("reading a struct from JSON is not supported yet".into()),
     }
+}
+
+/// A JSON integer as `from_json` reads a timestamp: seconds since the epoch.
+fn seconds(text: &str) -> Option<i64> {
+    if text.contains(['.', 'e', 'E']) {
+        return None;
+    }
+    text.parse::<i64>().ok()?.checked_mul(1_000_000)
 }
 
 /// Converts one JSON value read by [`crate::json`] to a column of type `ty`,
@@ -381,10 +395,16 @@ pub fn convert_token<'a>(
             Token::Bool(b) => Ok(Cell::Bool(b)),
             _ => Err(mismatch(&token)),
         },
-        FieldType::Timestamp | FieldType::Struct => Err(format!(
-            "reading a {} from JSON is not supported yet",
-            crate::schema::type_name(ty)
-        )),
+        // A string as Spark's timestamp cast reads it (the fallback of
+        // from_json's default timestampFormat), an integer as seconds.
+        FieldType::Timestamp => match &token {
+            Token::Str(s) => parse_timestamp(s),
+            Token::Number { text, float: false } => seconds(text),
+            _ => None,
+        }
+        .map(Cell::Micros)
+        .ok_or_else(|| mismatch(&token)),
+        FieldType::Struct => Err("reading a struct from JSON is not supported yet".into()),
     }
 }
 
@@ -574,6 +594,35 @@ pub fn write_json_row(out: &mut Vec<u8>, fields: &[Field], cells: &[Cell<'_>]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timestamps_read_as_from_json_reads_them() {
+        let read = |json: &str| {
+            let raw: Box<RawValue> = serde_json::from_str(json).unwrap();
+            convert(&raw, FieldType::Timestamp, false).map(|c| match c {
+                Cell::Micros(t) => crate::time::show_timestamp(t),
+                other => format!("{other:?}"),
+            })
+        };
+        assert_eq!(
+            read("\"2026-11-25T12:00:00.5Z\"").unwrap(),
+            "2026-11-25 12:00:00.5"
+        );
+        assert_eq!(
+            read("\"2026-11-25 13:00:00+01:00\"").unwrap(),
+            "2026-11-25 12:00:00"
+        );
+        assert_eq!(read("1764072000").unwrap(), "2025-11-25 12:00:00");
+        assert_eq!(read("null").unwrap(), "Null");
+        assert_eq!(
+            read("1.5").unwrap_err(),
+            "expected timestamp, found number 1.5"
+        );
+        assert_eq!(
+            read("\"soon\"").unwrap_err(),
+            "expected timestamp, found string \"soon\""
+        );
+    }
 
     #[test]
     fn java_double_matches_java() {
