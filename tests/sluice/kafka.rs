@@ -23,16 +23,41 @@ fn generate(broker: &Broker, topic: &str, count: u32, extra: &[&str]) -> Run {
     run
 }
 
+/// The arguments of `host run CHAIN…` (plugin flags) on `topic`, with `extra` flags.
+pub(crate) fn run_args<'a>(
+    broker: &'a Broker,
+    chain: &[&'a str],
+    topic: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec!["run"];
+    args.extend(chain);
+    args.extend(["--brokers", &broker.addr, "--topic", topic]);
+    args.extend(extra);
+    args
+}
+
+/// [`run_args`] from the earliest offsets into the Kafka topic `out`.
+pub(crate) fn to_kafka_args<'a>(
+    broker: &'a Broker,
+    chain: &[&'a str],
+    topic: &'a str,
+    out: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut flags = vec!["--starting-offsets", "earliest", "--sink", "kafka"];
+    flags.extend(["--output-topic", out]);
+    flags.extend(extra);
+    run_args(broker, chain, topic, &flags)
+}
+
 /// The arguments of `host run --plugin parse_stock.wasm` on `topic`, with `extra` flags.
 pub(crate) fn parse_stock_args<'a>(
     broker: &'a Broker,
     topic: &'a str,
     extra: &[&'a str],
 ) -> Vec<&'a str> {
-    let mut args = vec!["run", "-p", "parse_stock.wasm", "--brokers", &broker.addr];
-    args.extend(["--topic", topic]);
-    args.extend(extra);
-    args
+    run_args(broker, &["-p", "parse_stock.wasm"], topic, extra)
 }
 
 /// [`parse_stock_args`] for a run from the earliest offsets into the Kafka topic `out`.
@@ -42,10 +67,7 @@ pub(crate) fn parse_stock_to_kafka_args<'a>(
     out: &'a str,
     extra: &[&'a str],
 ) -> Vec<&'a str> {
-    let mut flags = vec!["--starting-offsets", "earliest", "--sink", "kafka"];
-    flags.extend(["--output-topic", out]);
-    flags.extend(extra);
-    parse_stock_args(broker, topic, &flags)
+    to_kafka_args(broker, &["-p", "parse_stock.wasm"], topic, out, extra)
 }
 
 /// Runs `host run --plugin parse_stock.wasm` on `topic`, with `extra` flags.

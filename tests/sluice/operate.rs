@@ -86,29 +86,19 @@ fn a_record_too_large_for_the_producer_is_a_dead_letter_and_the_next_one_is_deli
             Record::new("k2", tick("B").as_bytes()),
         ],
     );
-    let run = sluice_tests::host_bounded(
+    let args = crate::kafka::parse_stock_to_kafka_args(
+        &broker,
+        "big-in",
+        "big-out",
         &[
-            "run",
-            "-p",
-            "parse_stock",
-            "--brokers",
-            &broker.addr,
-            "--topic",
-            "big-in",
-            "--starting-offsets",
-            "earliest",
             "--available-now",
-            "--sink",
-            "kafka",
-            "--output-topic",
-            "big-out",
             "--dlq-topic",
             "big-dlq",
             "-X",
             "message.max.bytes=3000",
         ],
-        LIMIT,
     );
+    let run = sluice_tests::host_bounded(&args, LIMIT);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let out: Vec<String> = broker
         .read("big-out", 2, LIMIT)

@@ -4,6 +4,7 @@
 //! run by `host test` and by `host run` against tansu, and contained when they
 //! misbehave exactly as Rust plugins are.
 
+use crate::kafka::to_kafka_args;
 use sluice_tests::{Broker, Run, host, host_bin, host_bounded, host_with_env, priced_ticks};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -421,31 +422,14 @@ fn a_python_filter_and_a_javascript_map_run_in_a_kafka_pipeline() {
     // Prices 0..99: the filter keeps the 50 of at least 50.
     broker.produce("langs-in", &priced_ticks("k", 100, |i| i.to_string()));
     let (filter, map) = (wasm(&PYTHON, "my_filter"), wasm(&JS, "my_map"));
-    let run = host_bounded(
-        &[
-            "run",
-            "-p",
-            "parse_stock",
-            "-p",
-            &filter,
-            "-p",
-            &map,
-            "--brokers",
-            &broker.addr,
-            "--topic",
-            "langs-in",
-            "--group",
-            "langs",
-            "--starting-offsets",
-            "earliest",
-            "--available-now",
-            "--sink",
-            "kafka",
-            "--output-topic",
-            "langs-out",
-        ],
-        Duration::from_secs(120),
+    let args = to_kafka_args(
+        &broker,
+        &["-p", "parse_stock", "-p", &filter, "-p", &map],
+        "langs-in",
+        "langs-out",
+        &["--group", "langs", "--available-now"],
     );
+    let run = host_bounded(&args, Duration::from_secs(120));
     assert_eq!(run.code, 0, "{}", run.stderr);
     let out = broker.read("langs-out", 50, Duration::from_secs(60));
     let mut cents: Vec<i64> = out

@@ -7,6 +7,7 @@
 //! Spark's ANSI mode stops the query, Sluice must reject records with the
 //! same error class and keep going.
 
+use crate::kafka::to_kafka_args;
 use serde_json::Value;
 use sluice_sdk::value::java_double;
 use sluice_tests::{Broker, Run, host, host_bounded, priced_ticks};
@@ -312,35 +313,26 @@ fn filter_and_select_run_from_kafka_to_kafka() {
     broker.create_topic("sql-in", 2);
     broker.create_topic("sql-out", 1);
     broker.produce("sql-in", &priced_ticks("k", 100, |i| i.to_string()));
-    let run = host_bounded(
-        &[
-            "run",
-            "-p",
-            "parse_stock",
-            "-p",
-            "schema_filter",
-            "--config",
-            "schema_filter.where=price BETWEEN 10 AND 50 AND ticker LIKE 'T%'",
-            "-p",
-            "select",
-            "--config",
-            "select.exprs=ticker, round(price * 0.92, 2) AS price_eur, 100 / price AS per_100",
-            "--brokers",
-            &broker.addr,
-            "--topic",
-            "sql-in",
-            "--group",
-            "sql",
-            "--starting-offsets",
-            "earliest",
-            "--available-now",
-            "--sink",
-            "kafka",
-            "--output-topic",
-            "sql-out",
-        ],
-        Duration::from_secs(120),
+    let chain = [
+        "-p",
+        "parse_stock",
+        "-p",
+        "schema_filter",
+        "--config",
+        "schema_filter.where=price BETWEEN 10 AND 50 AND ticker LIKE 'T%'",
+        "-p",
+        "select",
+        "--config",
+        "select.exprs=ticker, round(price * 0.92, 2) AS price_eur, 100 / price AS per_100",
+    ];
+    let args = to_kafka_args(
+        &broker,
+        &chain,
+        "sql-in",
+        "sql-out",
+        &["--group", "sql", "--available-now"],
     );
+    let run = host_bounded(&args, Duration::from_secs(120));
     assert_eq!(run.code, 0, "{}", run.stderr);
     let out = broker.read("sql-out", 41, Duration::from_secs(60));
     let mut rows: Vec<(String, String)> = out
