@@ -62,8 +62,35 @@ fn check_error(what: &str, run: &Run, class: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Runs `check` on every case, four at a time, and reports every failure.
-fn check_all(cases: &[Value], check: fn(&Value) -> Result<(), String>) {
+/// One kind of reference case: the plugin and key it configures, the
+/// output format, the case's text, and how to judge a run Spark did not fail.
+struct Kind {
+    section: &'static str,
+    plugin: &'static str,
+    key: &'static str,
+    format: &'static str,
+    text: fn(&Value) -> String,
+    judge: fn(&Value, &Run) -> Result<(), String>,
+}
+
+/// Runs every case of `kind`, four at a time, and reports every failure.
+/// Where Spark failed the case, Sluice must reject records with its error class.
+fn check_all(kind: &Kind, at_least: usize) {
+    let reference = reference();
+    let cases = reference[kind.section].as_array().unwrap();
+    assert!(cases.len() >= at_least);
+    let check = |case: &Value| -> Result<(), String> {
+        let text = (kind.text)(case);
+        let what = format!("{} {text} (ansi={})", kind.key, case["ansi"]);
+        let run = run(case, kind.plugin, kind.key, &text, kind.format);
+        if let Some(class) = case["error"].as_str() {
+            return check_error(&what, &run, class);
+        }
+        if run.code != 0 || !run.errors().is_empty() {
+            return Err(format!("{what}: exit {}: {}", run.code, run.stderr));
+        }
+        (kind.judge)(case, &run).map_err(|e| format!("{what}: {e}"))
+    };
     let failures: Vec<String> = thread::scope(|s| {
         let handles: Vec<_> = cases
             .chunks(cases.len().div_ceil(4))
@@ -92,70 +119,53 @@ fn check_all(cases: &[Value], check: fn(&Value) -> Result<(), String>) {
 
 #[test]
 fn where_predicates_keep_the_rows_spark_keeps() {
-    let reference = reference();
-    let cases = reference["filters"].as_array().unwrap();
-    assert!(cases.len() >= 40);
-    check_all(cases, |case| {
-        let predicate = case["where"].as_str().unwrap();
-        let ansi = case["ansi"].as_bool().unwrap();
-        let what = format!("where {predicate} (ansi={ansi})");
-        let run = run(case, "schema_filter", "where", predicate, "json");
-        if let Some(class) = case["error"].as_str() {
-            return check_error(&what, &run, class);
-        }
-        if run.code != 0 || !run.errors().is_empty() {
-            return Err(format!("{what}: exit {}: {}", run.code, run.stderr));
-        }
-        let ids: Vec<i64> = run
-            .lines()
-            .iter()
-            .map(|l| {
-                serde_json::from_str::<Value>(l).unwrap()["id"]
-                    .as_i64()
-                    .unwrap()
-            })
-            .collect();
-        let expected: Vec<i64> = case["ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_i64().unwrap())
-            .collect();
-        if ids != expected {
-            return Err(format!("{what}: kept {ids:?}, Spark keeps {expected:?}"));
-        }
-        Ok(())
-    });
+    let kind = Kind {
+        section: "filters",
+        plugin: "schema_filter",
+        key: "where",
+        format: "json",
+        text: |case| case["where"].as_str().unwrap().to_string(),
+        judge: |case, run| {
+            let id = |v: &Value| v["id"].as_i64().unwrap();
+            let ids: Vec<i64> = run
+                .lines()
+                .iter()
+                .map(|l| id(&serde_json::from_str(l).unwrap()))
+                .collect();
+            let ids_of = |v: &Value| v.as_i64().unwrap();
+            let expected: Vec<i64> = case["ids"].as_array().unwrap().iter().map(ids_of).collect();
+            if ids == expected {
+                Ok(())
+            } else {
+                Err(format!("kept {ids:?}, Spark keeps {expected:?}"))
+            }
+        },
+    };
+    check_all(&kind, 40);
 }
 
 #[test]
 fn select_tables_are_sparks_show() {
-    let reference = reference();
-    let cases = reference["selects"].as_array().unwrap();
-    assert!(cases.len() >= 10);
-    check_all(cases, |case| {
-        let exprs: Vec<&str> = case["exprs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e.as_str().unwrap())
-            .collect();
-        let list = exprs.join(", ");
-        let ansi = case["ansi"].as_bool().unwrap();
-        let what = format!("select {list} (ansi={ansi})");
-        let run = run(case, "select", "exprs", &list, "table");
-        if let Some(class) = case["error"].as_str() {
-            return check_error(&what, &run, class);
-        }
-        let show = case["show"].as_str().unwrap();
-        if run.code != 0 || !run.errors().is_empty() || run.stdout.trim_end() != show.trim_end() {
-            return Err(format!(
-                "{what}: exit {}\n--- Sluice\n{}--- Spark\n{show}{}",
-                run.code, run.stdout, run.stderr
-            ));
-        }
-        Ok(())
-    });
+    let kind = Kind {
+        section: "selects",
+        plugin: "select",
+        key: "exprs",
+        format: "table",
+        text: |case| {
+            let exprs = case["exprs"].as_array().unwrap();
+            let exprs: Vec<&str> = exprs.iter().map(|e| e.as_str().unwrap()).collect();
+            exprs.join(", ")
+        },
+        judge: |case, run| {
+            let show = case["show"].as_str().unwrap();
+            if run.stdout.trim_end() == show.trim_end() {
+                Ok(())
+            } else {
+                Err(format!("\n--- Sluice\n{}--- Spark\n{show}", run.stdout))
+            }
+        },
+    };
+    check_all(&kind, 10);
 }
 
 #[test]
