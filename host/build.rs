@@ -17,6 +17,7 @@ fn main() {
             "select",
             "stock_generator",
             "min_price",
+            "window_agg",
         ],
     );
     println!("cargo:rustc-env=SLUICE_PLUGINS_DIR={}", dir.display());

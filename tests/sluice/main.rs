@@ -18,3 +18,4 @@ mod schema_filter;
 mod scripted;
 mod sql;
 mod swap;
+mod windows;

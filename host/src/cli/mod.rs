@@ -367,6 +367,11 @@ pub enum TestFormat {
     Table,
     /// Spark's `printSchema` tree of the chain's output.
     Schema,
+    /// Spark's console sink, as `host run` prints: the `printSchema` tree,
+    /// then a `Batch: N` table per --batch-size records (a stateful chain's
+    /// windows depend on where batches end), and a last no-data batch
+    /// when the watermark moved.
+    Console,
 }
 
 /// Flags shared by every command that runs plugins.
@@ -399,7 +404,7 @@ pub struct PluginArgs {
 /// `host test`.
 #[derive(Args, Debug)]
 pub struct TestArgs {
-    /// A plugin: a path to a .wasm component, or a bundled name (parse_stock, schema_filter, select, stock_generator); repeat to chain.
+    /// A plugin: a path to a .wasm component, or a bundled name (parse_stock, schema_filter, select, window_agg, stock_generator); repeat to chain.
     #[arg(long = "plugin", short = 'p', value_name = "PLUGIN", required = true)]
     pub plugins: Vec<String>,
     /// Input file with one record value per line; `-` is stdin. Not used when the first plugin is a generator.

@@ -4,14 +4,19 @@
 
 use super::load_plugins;
 use crate::cli::{TestArgs, TestFormat};
+use crate::data::batch::empty_batch;
 use crate::data::batch::{BatchBuilder, InputRecord};
+use crate::offsets::Tracker;
 use crate::plugin::bindings::Batch;
 use crate::plugin::{Chain, Stage, World};
+use crate::sink::Sink;
 use crate::sink::console::{
-    columns, json_lines, schema_tree, shown_columns, table_rows, write_stdout,
+    ConsoleSink, RunFormat, columns, json_lines, schema_tree, shown_columns, table_rows,
+    write_stdout,
 };
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, Write};
+use std::sync::Arc;
 
 /// Where the records come from: input lines, or a generator plugin.
 enum Source {
@@ -116,6 +121,16 @@ pub fn run(args: TestArgs) -> Result<()> {
         }
     };
     let from_lines = matches!(source, Source::Lines { .. });
+    let console = match args.format {
+        TestFormat::Console => Some(ConsoleSink::open(
+            RunFormat::Table,
+            args.table.style(),
+            schema.as_deref(),
+        )?),
+        _ => None,
+    };
+    // Nothing to commit: the console's tickets only need a tracker.
+    let tickets = Arc::new(Tracker::default());
     let mut rows = Vec::new();
     let mut generated = 0u64;
     let mut rejected = 0usize;
@@ -152,11 +167,29 @@ pub fn run(args: TestArgs) -> Result<()> {
                     let wanted = (args.table.num_rows + 1).saturating_sub(rows.len());
                     rows.extend(table_rows(&out, &fields, declared, wanted));
                 }
+                TestFormat::Console => {
+                    let sink = console.as_ref().expect("opened for this format");
+                    sink.write(&out, &tickets.open(&[]))?;
+                }
                 TestFormat::Schema => unreachable!("handled above"),
             }
             Ok(())
         })?;
         generated += count;
+    }
+    // Spark's last no-data batch: windows the final watermark closes.
+    let empty = empty_batch();
+    if let Some(out) = chain.tick(&empty)? {
+        match (&console, args.format) {
+            (Some(sink), _) => {
+                sink.write(&out, &tickets.open(&[]))?;
+            }
+            (None, TestFormat::Json) => write_stdout(&json_lines(&out))?,
+            (None, _) => {
+                let wanted = (args.table.num_rows + 1).saturating_sub(rows.len());
+                rows.extend(table_rows(&out, &fields, declared, wanted));
+            }
+        }
     }
     if args.format == TestFormat::Table {
         write_stdout(args.table.style().render(&fields, &rows).as_bytes())?;

@@ -247,9 +247,12 @@ pub fn inherit_metadata(input: &Batch, output: &mut Batch) {
         let records = output
             .inputs
             .iter()
-            .map(|i| RecordMeta {
-                value: None,
-                ..input.records[*i as usize]
+            .map(|i| match input.records.get(*i as usize) {
+                Some(record) => RecordMeta {
+                    value: None,
+                    ..*record
+                },
+                None => bare_record(),
             })
             .collect();
         output.records = records;
@@ -259,7 +262,9 @@ pub fn inherit_metadata(input: &Batch, output: &mut Batch) {
     }
     for i in 0..output.records.len() {
         let meta = output.records[i];
-        let source = &input.records[output.inputs[i] as usize];
+        let Some(source) = input.records.get(output.inputs[i] as usize) else {
+            continue;
+        };
         let mut fixed = meta;
         if meta.keep_metadata {
             if meta.key.is_none() {

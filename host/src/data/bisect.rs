@@ -5,7 +5,7 @@
 use super::batch::{
     BatchBuilder, InputRecord, bare_record, empty_batch, take, value, values_as_rows,
 };
-use super::rows;
+use super::{NO_INPUT, rows};
 use crate::plugin::bindings::{
     Batch, Column, Header, Output, Produced, RecordError, RecordMeta, Span,
 };
@@ -130,7 +130,10 @@ fn append_batch(acc: &mut Batch, part: Batch, first: u32) -> Result<()> {
     } else if !acc.records.is_empty() {
         acc.records.extend((0..part.len).map(|_| bare_record()));
     }
-    acc.inputs.extend(part.inputs.iter().map(|i| i + first));
+    acc.inputs.extend(part.inputs.iter().map(|&i| match i {
+        NO_INPUT => NO_INPUT,
+        i => i + first,
+    }));
     match (&mut acc.rows, part.rows) {
         (Some(rows), Some(more)) => rows::concat(rows, acc.len as usize, more, part.len as usize)?,
         (None, Some(more)) => acc.rows = Some(more),

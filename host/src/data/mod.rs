@@ -26,6 +26,10 @@ pub use crate::plugin::bindings::{
     Batch, ByteValues, Column, Field, FieldType, Header, RecordMeta, Rows, Span, Values,
 };
 
+/// An output row's `inputs` entry when no single record made it (an
+/// aggregate): it has no source record, so no source metadata.
+pub const NO_INPUT: u32 = u32::MAX;
+
 /// Spark's name of a column type (`printSchema`, DDL).
 pub fn type_name(ty: FieldType) -> &'static str {
     sluice_sdk::schema::type_name(match ty {

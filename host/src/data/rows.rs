@@ -53,6 +53,34 @@ pub fn cell(rows: &Rows, c: usize, i: usize) -> Cell<'_> {
     }
 }
 
+/// The largest value of the top-level `timestamp` column `name` (µs),
+/// `None` when every row is null; an error naming the columns when there
+/// is no such column.
+pub fn max_timestamp(rows: Option<&Rows>, name: &str) -> anyhow::Result<Option<i64>> {
+    let found = rows.and_then(|r| {
+        let c = r
+            .fields
+            .iter()
+            .position(|f| f.parent.is_none() && f.name == name && f.ty == FieldType::Timestamp)?;
+        Some(&r.columns[c])
+    });
+    let Some(column) = found else {
+        let columns = rows.map_or("none, the rows are raw values".to_string(), |r| {
+            crate::plugin::chain::ddl(&r.fields)
+        });
+        anyhow::bail!(
+            "its input has no timestamp column {name:?} (its columns: {columns}); parse one with e.g. --config \"parse_stock.schema=event_time timestamp, ticker string, price double\""
+        );
+    };
+    let Values::S64s(v) = &column.values else {
+        return Ok(None);
+    };
+    Ok((0..v.len())
+        .filter(|&i| is_valid(column, i))
+        .map(|i| v[i])
+        .max())
+}
+
 /// The fields whose parent is `parent` (`None`: the top-level ones).
 pub fn children(fields: &[Field], parent: Option<usize>) -> impl Iterator<Item = usize> + '_ {
     fields

@@ -3,6 +3,7 @@
 //! what it returns is checked here before the host reads it; anything
 //! invalid takes the trap path.
 
+use super::NO_INPUT;
 use super::batch::{bytes, value_field};
 use super::rows::bit;
 use super::type_name;
@@ -42,7 +43,7 @@ pub fn batch(batch: &Batch, inputs: Option<usize>) -> Result<()> {
             .inputs
             .iter()
             .enumerate()
-            .find(|(_, input)| **input as usize >= inputs)
+            .find(|(_, input)| **input as usize >= inputs && **input != NO_INPUT)
         {
             bail!(
                 "output record {i} claims to come from input {input} but the batch had {inputs} records"

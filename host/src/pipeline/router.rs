@@ -81,7 +81,13 @@ impl Router {
         e: &ChainError,
         ticket: &Arc<Ticket>,
     ) -> Result<()> {
-        let at = &positions[e.input as usize];
+        let Some(at) = positions.get(e.input as usize) else {
+            // A row no single record made (an aggregate): no original to send.
+            bail!(
+                "an aggregate row was refused: {}; it comes from no single input record, so it cannot be dead-lettered and the pipeline stops",
+                e.message
+            );
+        };
         match &self.rejected {
             Rejected::Fail => bail!(
                 "record {at} failed in plugin {:?}: {}; stopping as --on-error fail says (offsets before it are committed, so a restart reads it again); pass --dlq-topic to keep bad records in a dead-letter topic, or --on-error drop",

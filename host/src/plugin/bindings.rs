@@ -21,6 +21,20 @@ pub mod generator {
     });
 }
 
+/// The `stateful-transform` world, reusing the `transform` world's types.
+pub mod stateful {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "stateful-transform",
+        with: {
+            "sluice:plugin/types": super::sluice::plugin::types,
+            "sluice:plugin/host": super::sluice::plugin::host,
+            "sluice:plugin/plugin": super::exports::sluice::plugin::plugin,
+            "sluice:plugin/transformer": super::exports::sluice::plugin::transformer,
+        },
+    });
+}
+
 pub use sluice::plugin::types::{
     Accepts, Batch, ByteValues, Column, ConfigKey, Error as PluginError, Field, FieldType, Header,
     Info, Level, Output, Produced, RecordError, RecordMeta, Rows, Span, Values,

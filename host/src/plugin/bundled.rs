@@ -19,6 +19,10 @@ pub const BUNDLED: &[(&str, &[u8])] = &[
         include_bytes!(concat!(env!("SLUICE_PLUGINS_DIR"), "/select.wasm")),
     ),
     (
+        "window_agg",
+        include_bytes!(concat!(env!("SLUICE_PLUGINS_DIR"), "/window_agg.wasm")),
+    ),
+    (
         "stock_generator",
         include_bytes!(concat!(env!("SLUICE_PLUGINS_DIR"), "/stock_generator.wasm")),
     ),

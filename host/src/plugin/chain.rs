@@ -9,7 +9,7 @@
 //! timestamp) stays with the source records unless a plugin sets its own;
 //! the sink takes it from [`ChainOutput::key`] and friends, once, at the end.
 
-use super::bindings::{Accepts, Batch, Field, Produced, Span};
+use super::bindings::{Accepts, Batch, Field, FieldType, Produced, Span};
 use super::engine::{Plugin, World};
 use super::instance::{OutputTooLarge, Stage};
 use crate::data::batch::{
@@ -17,7 +17,7 @@ use crate::data::batch::{
 };
 use crate::data::bisect;
 use crate::data::processed::{ChainError, ChainOutput};
-use crate::data::{rows, type_name};
+use crate::data::{NO_INPUT, rows, type_name};
 use anyhow::{Result, bail};
 use std::sync::Arc;
 
@@ -89,6 +89,37 @@ impl Chain {
 
     /// Runs one batch of source records through every stage.
     pub fn process<'s>(&mut self, source: &'s Batch) -> Result<ChainOutput<'s>> {
+        self.run_from(0, source)
+    }
+
+    /// Whether a stateful stage's watermark moved since its last call, so
+    /// a no-data call ([`Chain::tick`]) would close windows.
+    pub fn due(&self) -> bool {
+        self.stages.iter().any(Stage::due)
+    }
+
+    /// Spark's no-data micro-batch: the first stateful stage whose watermark
+    /// moved gets an empty batch, and what it emits (windows the watermark
+    /// closed) runs through the stages after it. `None` when none is due.
+    pub fn tick<'s>(&mut self, empty: &'s Batch) -> Result<Option<ChainOutput<'s>>> {
+        match self.stages.iter().position(Stage::due) {
+            Some(first) => self.run_from(first, empty).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The stateful stage, if any (a chain holds at most one: see [`problems`]).
+    pub fn stateful(&self) -> Option<&Stage> {
+        self.stages.iter().find(|s| s.stateful())
+    }
+
+    /// The stateful stage, to restore a checkpoint into.
+    pub fn stateful_mut(&mut self) -> Option<&mut Stage> {
+        self.stages.iter_mut().find(|s| s.stateful())
+    }
+
+    /// Runs `source` through the stages from `first` on.
+    fn run_from<'s>(&mut self, first: usize, source: &'s Batch) -> Result<ChainOutput<'s>> {
         let mut cur = Current {
             batch: None,
             origin: (0..source.len).collect(),
@@ -96,7 +127,7 @@ impl Chain {
             made_by: None,
         };
         let mut errors = Vec::new();
-        for stage in &mut self.stages {
+        for stage in &mut self.stages[first..] {
             let name = stage.plugin().name.clone();
             let input = stage_input(stage, &cur, source)?;
             let output = stage.process(
@@ -127,7 +158,7 @@ impl Chain {
                     let origin = next
                         .inputs
                         .iter()
-                        .map(|i| cur.origin[*i as usize])
+                        .map(|i| cur.origin.get(*i as usize).copied().unwrap_or(NO_INPUT))
                         .collect();
                     if cur.own_metadata {
                         inherit_metadata(cur.batch.as_ref().unwrap_or(source), &mut next);
@@ -151,6 +182,10 @@ impl Chain {
 /// their records for a plugin that does not.
 fn stage_input(stage: &Stage, cur: &Current, source: &Batch) -> Result<Option<Batch>> {
     let Some(b) = cur.batch.as_ref() else {
+        if source.len == 0 {
+            // A no-data call: nothing to encode or refuse.
+            return Ok(None);
+        }
         if stage.accepts() == Accepts::Rows {
             bail!(
                 "plugin {:?} reads typed rows, but gets raw values from the source; put a parser such as parse_stock before it",
@@ -276,6 +311,38 @@ pub fn problems(stages: &[Stage]) -> Vec<String> {
     }
     for pair in stages.windows(2) {
         problems.extend(fit(&pair[0], &pair[1]));
+    }
+    for (i, stage) in stages.iter().enumerate() {
+        let (Some(column), Some(before)) = (
+            stage.event_time(),
+            i.checked_sub(1).and_then(|p| stages[p].schema()),
+        ) else {
+            continue;
+        };
+        let (name, previous) = (&stage.plugin().name, &stages[i - 1].plugin().name);
+        let fix = "parse it as one: --config \"parse_stock.schema=event_time timestamp, ticker string, price double\"";
+        match before.iter().find(|f| f.parent.is_none() && f.name == column) {
+            Some(f) if f.ty == FieldType::Timestamp => {}
+            Some(f) => problems.push(format!(
+                "plugin {name:?} takes column {column:?} as its event time, which must be a timestamp, but {previous:?} produces it as {}; {fix}",
+                type_name(f.ty)
+            )),
+            None => problems.push(format!(
+                "plugin {name:?} takes column {column:?} as its event time, but {previous:?} does not produce it (its columns: {}); {fix}",
+                ddl(before)
+            )),
+        }
+    }
+    let stateful: Vec<&str> = stages
+        .iter()
+        .filter(|s| s.stateful())
+        .map(|s| &*s.plugin().name)
+        .collect();
+    if stateful.len() > 1 {
+        problems.push(format!(
+            "plugins {} all keep state; a chain may hold one stateful plugin (its checkpoint is one record per partition): run the others in a second `host run` reading this one's output topic",
+            stateful.join(", ")
+        ));
     }
     problems
 }

@@ -1,6 +1,6 @@
 //! The one wasmtime `Engine` of a host process, and loading plugins into it.
 
-use super::bindings::{TransformPre, generator::GeneratorPre};
+use super::bindings::{TransformPre, generator::GeneratorPre, stateful::StatefulTransformPre};
 use super::cache::{self, CacheStatus};
 use super::capabilities::{self, Grant, Import};
 use super::state::State;
@@ -63,6 +63,7 @@ impl PluginSpec {
 
 pub(crate) enum Pre {
     Transform(TransformPre<State>),
+    Stateful(StatefulTransformPre<State>),
     Generator(GeneratorPre<State>),
 }
 
@@ -94,6 +95,13 @@ pub struct Plugin {
 }
 
 impl Plugin {
+    /// Whether it keeps state between batches (the `stateful-transform`
+    /// world): the host runs one instance per input partition and
+    /// checkpoints its state.
+    pub fn stateful(&self) -> bool {
+        matches!(self.pre, Pre::Stateful(_))
+    }
+
     /// The one message for a plugin of the wrong world: an error unless it
     /// is of `world`, naming what `role` (e.g. "`host run`") takes and the fix.
     pub fn expect(&self, world: World, role: &str) -> Result<()> {
@@ -301,6 +309,14 @@ impl Runtime {
             .instantiate_pre(&component)
             .map_err(|e| anyhow!("plugin {:?} cannot be linked: {e:#}", spec.source))?;
         let pre = match world {
+            World::Transform if exported("sluice:plugin/state") => {
+                Pre::Stateful(StatefulTransformPre::new(pre).map_err(|e| {
+                    anyhow!(
+                        "plugin {:?} does not match the stateful-transform world of this host: {e:#}",
+                        spec.source
+                    )
+                })?)
+            }
             World::Transform => Pre::Transform(TransformPre::new(pre).map_err(|e| {
                 anyhow!(
                     "plugin {:?} does not match the transform world of this host: {e:#}",

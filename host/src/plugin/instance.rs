@@ -10,6 +10,7 @@ use super::Limits;
 use super::bindings::{
     Accepts, Batch, Field, Info, Output, PluginError, Produced, RecordError, Transform,
     generator::Generator,
+    stateful::{StatefulTransform, exports::sluice::plugin::state::Watermarks},
 };
 use super::engine::{Plugin, Pre, World};
 use super::state::{OutputTail, State};
@@ -65,8 +66,36 @@ pub const LOCAL_OFFSET_KEY: &str = "utc_offset";
 
 enum Exports {
     Transform(Transform),
+    Stateful(StatefulTransform),
     Generator(Generator),
 }
+
+/// The event-time clock of a stateful stage (Spark's watermark rules).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Clock {
+    /// The largest event time seen, µs since the Unix epoch.
+    pub max_event: Option<i64>,
+    /// The watermark the next batch is given: `max_event - delay`, never
+    /// moving back (Spark updates it at the end of each batch).
+    pub watermark: Option<i64>,
+    /// The watermark the last call was given (the next call's watermark for
+    /// late rows): a no-data call is due while it is behind `watermark`.
+    pub given: Option<i64>,
+}
+
+/// What a stateful stage keeps outside its instance: the state as of its
+/// last successful call, restored into every new instance, and its clock.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Memory {
+    /// The plugin's last snapshot; `None` before its first call.
+    pub snapshot: Option<Vec<u8>>,
+    /// Its event-time clock.
+    pub clock: Clock,
+}
+
+/// The largest snapshot a stateful plugin may keep: one checkpoint record
+/// must fit Kafka's default record size limit (1 MB).
+pub const MAX_STATE_BYTES: usize = 900 * 1024;
 
 /// The calls both worlds share (their generated types differ per world).
 impl Exports {
@@ -77,6 +106,7 @@ impl Exports {
     ) -> wasmtime::Result<Result<(), PluginError>> {
         match self {
             Exports::Transform(t) => t.sluice_plugin_plugin().call_init(store, config),
+            Exports::Stateful(t) => t.sluice_plugin_plugin().call_init(store, config),
             Exports::Generator(g) => g.sluice_plugin_plugin().call_init(store, config),
         }
     }
@@ -84,6 +114,7 @@ impl Exports {
     fn schema(&self, store: &mut Store<State>) -> wasmtime::Result<Option<Vec<Field>>> {
         match self {
             Exports::Transform(t) => t.sluice_plugin_plugin().call_schema(store),
+            Exports::Stateful(t) => t.sluice_plugin_plugin().call_schema(store),
             Exports::Generator(g) => g.sluice_plugin_plugin().call_schema(store),
         }
     }
@@ -91,6 +122,7 @@ impl Exports {
     fn about(&self, store: &mut Store<State>) -> wasmtime::Result<Info> {
         match self {
             Exports::Transform(t) => t.sluice_plugin_plugin().call_about(store),
+            Exports::Stateful(t) => t.sluice_plugin_plugin().call_about(store),
             Exports::Generator(g) => g.sluice_plugin_plugin().call_about(store),
         }
     }
@@ -116,6 +148,10 @@ pub struct Stage {
     schema: Option<Vec<Field>>,
     info: Option<Info>,
     stats: StageStats,
+    /// A stateful plugin's event-time column and watermark delay (µs).
+    event_time: Option<(String, i64)>,
+    /// A stateful plugin's state and clock.
+    memory: Memory,
 }
 
 /// A size in KiB or MiB.
@@ -184,6 +220,8 @@ impl Stage {
             schema: None,
             info: None,
             stats: StageStats::default(),
+            event_time: None,
+            memory: Memory::default(),
         };
         let live = stage.instantiate()?;
         stage.live = Some(live);
@@ -250,6 +288,7 @@ impl Stage {
         arm(&mut store, self.plugin.limits);
         let exports = match &self.plugin.pre {
             Pre::Transform(pre) => Exports::Transform(pre.instantiate(&mut store)?),
+            Pre::Stateful(pre) => Exports::Stateful(pre.instantiate(&mut store)?),
             Pre::Generator(pre) => Exports::Generator(pre.instantiate(&mut store)?),
         };
         let mut config = self.plugin.config.clone();
@@ -304,6 +343,31 @@ impl Stage {
             )
         })?;
         self.schema = schema;
+        if let Exports::Stateful(t) = &exports {
+            let trapped = |err: wasmtime::Error, store: &Store<State>, call: &str| {
+                anyhow!(
+                    "plugin {name:?} trapped in {call}: {}",
+                    trap_reason(&err, self.plugin.limits, &store.data().output)
+                )
+            };
+            arm(&mut store, self.plugin.limits);
+            let clock = t.sluice_plugin_state().call_uses_event_time(&mut store);
+            let clock = clock.map_err(|e| trapped(e, &store, "uses-event-time"))?;
+            self.event_time = clock.map(|c| (c.column, c.delay));
+            if let Some(snapshot) = &self.memory.snapshot {
+                arm(&mut store, self.plugin.limits);
+                match t.sluice_plugin_state().call_restore(&mut store, snapshot) {
+                    Ok(Ok(())) => {}
+                    Ok(Err(PluginError::BadConfig(m) | PluginError::Fatal(m))) => {
+                        bail!(
+                            "plugin {name:?} could not restore its state ({} bytes): {m}",
+                            snapshot.len()
+                        )
+                    }
+                    Err(e) => return Err(trapped(e, &store, "restore")),
+                }
+            }
+        }
         Ok(Live { store, exports })
     }
 
@@ -330,19 +394,34 @@ impl Stage {
         }
         let live = self.live.as_mut().expect("made above");
         arm(&mut live.store, self.plugin.limits);
-        let Exports::Transform(t) = &live.exports else {
-            return Err(Failure::Fatal(
-                self.plugin
-                    .expect(World::Transform, "a chain")
-                    .expect_err("a generator's exports"),
-            ));
+        let result = match &live.exports {
+            Exports::Transform(t) => t
+                .sluice_plugin_transformer()
+                .call_process(&mut live.store, input),
+            Exports::Stateful(t) => t
+                .sluice_plugin_state()
+                .call_set_watermarks(
+                    &mut live.store,
+                    Watermarks {
+                        eviction: self.memory.clock.watermark,
+                        late_events: self.memory.clock.given,
+                    },
+                )
+                .and_then(|()| {
+                    t.sluice_plugin_transformer()
+                        .call_process(&mut live.store, input)
+                }),
+            Exports::Generator(_) => {
+                return Err(Failure::Fatal(
+                    self.plugin
+                        .expect(World::Transform, "a chain")
+                        .expect_err("a generator's exports"),
+                ));
+            }
         };
-        let result = t
-            .sluice_plugin_transformer()
-            .call_process(&mut live.store, input);
         match result {
             Ok(Ok(output)) => match validate::output(&output, input.len as usize) {
-                Ok(()) => Ok(output),
+                Ok(()) => self.keep_state().map(|()| output),
                 Err(err) => {
                     self.retire();
                     Err(Failure::Broken(format!(
@@ -366,6 +445,88 @@ impl Stage {
         }
     }
 
+    /// After a successful call of a stateful plugin: its snapshot becomes
+    /// the state a new instance restores.
+    fn keep_state(&mut self) -> Result<(), Failure> {
+        let name = self.plugin.name.clone();
+        let Some(Live {
+            store,
+            exports: Exports::Stateful(t),
+        }) = self.live.as_mut()
+        else {
+            return Ok(());
+        };
+        arm(store, self.plugin.limits);
+        match t.sluice_plugin_state().call_snapshot(&mut *store) {
+            Ok(bytes) if bytes.len() > MAX_STATE_BYTES => Err(Failure::Fatal(anyhow!(
+                "plugin {name:?} keeps {} of state for one partition, more than a checkpoint holds ({}); bound its state (fewer groups, a shorter window or watermark delay)",
+                size(bytes.len()),
+                size(MAX_STATE_BYTES)
+            ))),
+            Ok(bytes) => {
+                self.memory.snapshot = Some(bytes);
+                Ok(())
+            }
+            Err(err) => {
+                let reason = trap_reason(&err, self.plugin.limits, &store.data().output);
+                self.retire();
+                Err(Failure::Broken(format!("trapped in snapshot: {reason}")))
+            }
+        }
+    }
+
+    /// Whether the plugin keeps state (see [`Memory`]).
+    pub fn stateful(&self) -> bool {
+        self.plugin.stateful()
+    }
+
+    /// A stateful stage's state and clock.
+    pub fn memory(&self) -> &Memory {
+        &self.memory
+    }
+
+    /// Gives a stateful stage the state and clock of a checkpoint; its
+    /// instance is replaced by one restored from it.
+    pub fn set_memory(&mut self, memory: Memory) -> Result<()> {
+        self.memory = memory;
+        self.live = None;
+        let live = self.instantiate()?;
+        self.live = Some(live);
+        Ok(())
+    }
+
+    /// The stage's event-time column, if it has one.
+    pub fn event_time(&self) -> Option<&str> {
+        self.event_time.as_ref().map(|(c, _)| c.as_str())
+    }
+
+    /// Whether a no-data call is due: the watermark moved since the last call.
+    pub fn due(&self) -> bool {
+        let clock = self.memory.clock;
+        clock.watermark.is_some() && clock.watermark != clock.given
+    }
+
+    /// Moves the clock after a batch `input` was processed: the largest
+    /// event time in it, and the watermark for the next batch.
+    fn advance(&mut self, input: &Batch) -> Result<()> {
+        let Some((column, delay)) = &self.event_time else {
+            return Ok(());
+        };
+        let clock = &mut self.memory.clock;
+        clock.given = clock.watermark;
+        if input.len == 0 {
+            return Ok(());
+        }
+        let latest = crate::data::rows::max_timestamp(input.rows.as_ref(), column)
+            .map_err(|e| anyhow!("plugin {:?}'s event time: {e}", self.plugin.name))?;
+        if let Some(latest) = latest {
+            clock.max_event = Some(clock.max_event.map_or(latest, |m| m.max(latest)));
+            let next = latest.saturating_sub(*delay);
+            clock.watermark = Some(clock.watermark.map_or(next, |w| w.max(next)));
+        }
+        Ok(())
+    }
+
     /// Drops the live instance after a failed call (the next call makes a
     /// new one), keeping its memory high-water mark.
     fn retire(&mut self) {
@@ -383,6 +544,9 @@ impl Stage {
     pub fn process(&mut self, input: &Batch) -> Result<Output> {
         let started = Instant::now();
         let output = self.run(input);
+        if output.is_ok() && self.stateful() {
+            self.advance(input)?;
+        }
         let took = started.elapsed();
         let stats = &mut self.stats;
         stats.batches += 1;

@@ -10,7 +10,7 @@ macro_rules! export_transform {
             $plugin,
             Transform,
             "transform",
-            transformer,
+            [transformer],
             impl transformer::Guest for Export {
                 fn process(
                     input: $crate::Batch,
@@ -45,7 +45,7 @@ macro_rules! export_generator {
             $plugin,
             Generator,
             "generator",
-            producer,
+            [producer],
             impl producer::Guest for Export {
                 fn next_batch(max: u32) -> Result<Option<$crate::Batch>, $crate::Error> {
                     with_plugin("next-batch", |plugin, _| {
@@ -59,13 +59,65 @@ macro_rules! export_generator {
     };
 }
 
+/// Exports a [`Stateful`](crate::Stateful) implementation as a
+/// `stateful-transform` world component.
+#[macro_export]
+macro_rules! export_stateful {
+    ($plugin:ty) => {
+        $crate::__sluice_export!(
+            $plugin,
+            Stateful,
+            "stateful-transform",
+            [transformer, state],
+            ::std::thread_local! {
+                static WATERMARKS: ::std::cell::Cell<$crate::Watermarks> = const {
+                    ::std::cell::Cell::new($crate::Watermarks { eviction: None, late_events: None })
+                };
+            }
+            impl transformer::Guest for Export {
+                fn process(
+                    input: $crate::Batch,
+                ) -> Result<$crate::wit::types::Output, $crate::Error> {
+                    with_plugin("process", |plugin, schema| {
+                        let input = $crate::Input::new(&input);
+                        let mut output = $crate::Output::new(schema.clone(), input.len());
+                        let watermarks = WATERMARKS.with(|w| w.get());
+                        plugin.process_batch(&input, watermarks, &mut output)?;
+                        output.finish()
+                    })
+                }
+            }
+            impl state::Guest for Export {
+                fn uses_event_time() -> Option<state::EventTime> {
+                    with_plugin("uses-event-time", |plugin, _| {
+                        Ok(plugin.event_time().map(|(column, delay)| state::EventTime { column, delay }))
+                    })
+                    .ok()
+                    .flatten()
+                }
+                fn set_watermarks(w: state::Watermarks) {
+                    WATERMARKS.with(|cell| {
+                        cell.set($crate::Watermarks { eviction: w.eviction, late_events: w.late_events })
+                    });
+                }
+                fn snapshot() -> Vec<u8> {
+                    with_plugin("snapshot", |plugin, _| Ok(plugin.snapshot())).unwrap_or_default()
+                }
+                fn restore(state: Vec<u8>) -> Result<(), $crate::Error> {
+                    with_plugin("restore", |plugin, _| plugin.restore(&state))
+                }
+            }
+        );
+    };
+}
+
 /// What both worlds share: the bindings, the plugin's state, and the
 /// `plugin` interface (`about`, `init` rejecting unread keys, `schema`).
 /// The world's own interface comes in as `$world_impl`.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __sluice_export {
-    ($plugin:ty, $trait:ident, $world:literal, $interface:ident, $world_impl:item) => {
+    ($plugin:ty, $trait:ident, $world:literal, [$($interface:ident),+], $($world_impl:item)+) => {
         // Natively (tests, benches) nothing is exported; keep the type "used".
         #[cfg(not(target_arch = "wasm32"))]
         const _: () = {
@@ -79,7 +131,7 @@ macro_rules! __sluice_export {
             $crate::__sluice_generate!($world);
 
             use ::std::cell::RefCell;
-            use exports::sluice::plugin::{$interface, plugin};
+            use exports::sluice::plugin::{$($interface,)+ plugin};
             use $crate::$trait as _;
 
             ::std::thread_local! {
@@ -124,7 +176,7 @@ macro_rules! __sluice_export {
                 }
             }
 
-            $world_impl
+            $($world_impl)+
 
             export!(Export);
         }

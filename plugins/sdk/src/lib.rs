@@ -203,6 +203,66 @@ impl<F: Filter> Transform for FilterTransform<F> {
     }
 }
 
+/// A transform that keeps state between batches (an aggregation, a
+/// deduplication): the host checkpoints what [`Stateful::snapshot`] returns
+/// together with the input offsets it reflects, and gives it back to
+/// [`Stateful::restore`] in every new instance, after a restart, a
+/// rebalance or a trap. Each instance sees one input partition, in order.
+/// Export it with [`export_stateful!`].
+pub trait Stateful: Sized + 'static {
+    /// Describes the plugin and its config keys for `host inspect`.
+    fn about() -> Info {
+        info("", Vec::new())
+    }
+
+    /// Builds the plugin from its configuration, with empty state.
+    fn init(config: &mut Config) -> Result<Self, Error>;
+
+    /// The columns of the output rows.
+    fn schema(&self) -> Option<Vec<Field>> {
+        None
+    }
+
+    /// The input's event-time column (a `timestamp`) and the watermark
+    /// delay in microseconds, if the plugin uses event time: the host then
+    /// keeps the watermark, `max(event time) - delay` (Spark's rule).
+    fn event_time(&self) -> Option<(String, i64)> {
+        None
+    }
+
+    /// Processes one batch of one partition. `watermarks` are the batch's
+    /// (µs; see [`Watermarks`]); `input` is empty in a no-data call, made
+    /// after the watermark moved. Rows made of many inputs (an
+    /// aggregate) are written with [`Output::typed_row`]`(`[`NO_INPUT`]`)`.
+    fn process_batch(
+        &mut self,
+        input: &Input<'_>,
+        watermarks: Watermarks,
+        output: &mut Output,
+    ) -> Result<(), Error>;
+
+    /// The whole state as bytes.
+    fn snapshot(&self) -> Vec<u8>;
+
+    /// Replaces the state with bytes [`Stateful::snapshot`] returned.
+    fn restore(&mut self, state: &[u8]) -> Result<(), Error>;
+}
+
+/// The two watermarks a batch of a [`Stateful`] plugin runs with (µs since
+/// the Unix epoch; `None` until an event time was seen), as Spark keeps them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Watermarks {
+    /// State older than this is final: the watermark as it stood at the end
+    /// of the previous batch (Spark's `eventTimeWatermarkForEviction`).
+    pub eviction: Option<i64>,
+    /// Rows older than this are late: the watermark the previous batch ran
+    /// with (Spark's `eventTimeWatermarkForLateEvents`).
+    pub late_events: Option<i64>,
+}
+
+/// The `inputs` entry of an output row that no single input made.
+pub const NO_INPUT: u32 = u32::MAX;
+
 /// A generator plugin: a source of records (test data, synthetic load).
 pub trait Generator: Sized + 'static {
     /// Describes the plugin and its config keys for `host inspect`.

@@ -92,6 +92,15 @@ impl ColumnBuilder {
         self.next(false);
     }
 
+    /// Appends a present struct (its fields are the columns after it that
+    /// name it as their parent; push one value into each).
+    pub fn push_struct(&mut self) {
+        match self.values {
+            Building::Children => self.next(true),
+            _ => self.push_null(),
+        }
+    }
+
     /// Appends a string (or bytes, for a binary column).
     pub fn push_str(&mut self, value: &str) {
         self.push_bytes(value.as_bytes());
