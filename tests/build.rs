@@ -11,6 +11,7 @@ const GUESTS: &[&str] = &[
     "not_a_plugin",
     "router",
     "old_contract",
+    "trapping_counter",
 ];
 
 fn main() {

@@ -65,12 +65,16 @@ struct Partition {
     acked: Option<i64>,
     /// What was last handed out for committing.
     committed: Option<i64>,
+    /// Which assignment this is: a partition revoked and assigned again
+    /// gets a new one (state kept for the old one is stale).
+    epoch: u64,
 }
 
 #[derive(Default)]
 struct Inner {
     partitions: BTreeMap<TopicPartition, Partition>,
     next_id: u64,
+    next_epoch: u64,
     in_flight: usize,
     failure: Option<String>,
 }
@@ -100,8 +104,18 @@ impl Tracker {
     pub fn assign(&self, partitions: impl IntoIterator<Item = TopicPartition>) {
         let mut inner = self.lock();
         for tp in partitions {
-            inner.partitions.entry(tp).or_default();
+            inner.next_epoch += 1;
+            let epoch = inner.next_epoch;
+            inner.partitions.entry(tp).or_insert_with(|| Partition {
+                epoch,
+                ..Partition::default()
+            });
         }
+    }
+
+    /// Which assignment of `tp` this consumer holds (`None`: it does not own it).
+    pub fn epoch(&self, tp: &TopicPartition) -> Option<u64> {
+        self.lock().partitions.get(tp).map(|p| p.epoch)
     }
 
     /// The partitions were taken away: forget them; batches still in flight

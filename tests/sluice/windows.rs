@@ -9,8 +9,14 @@
 //! output; `host test -f console` must print exactly that.
 
 use serde_json::Value;
-use sluice_tests::host;
+use sluice_tests::{Broker, Record, guest, host, host_bounded, spawn_host};
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(90);
 
 const SCHEMA: &str = "parse_stock.schema=event_time timestamp, ticker string, price double";
 
@@ -114,4 +120,273 @@ fn a_bad_window_config_names_the_key_and_the_fix() {
         "{}",
         run.stderr
     );
+}
+
+/// The aggregate of one window of one ticker, as window_agg writes it to Kafka.
+#[derive(Debug, Clone, PartialEq)]
+struct Aggregate {
+    count: i64,
+    avg: f64,
+}
+
+/// The last aggregate written for each (window start, ticker) of `topic`
+/// (a window may be written again after a crash; the last one counts).
+fn aggregates(
+    broker: &Broker,
+    topic: &str,
+    expect: usize,
+) -> BTreeMap<(String, String), Aggregate> {
+    let mut out = BTreeMap::new();
+    for r in broker.read(topic, expect, LIMIT) {
+        let row: Value = serde_json::from_slice(r.value.as_deref().unwrap()).unwrap();
+        let key = (
+            row["window"]["start"].as_str().unwrap().to_string(),
+            row["ticker"].as_str().unwrap().to_string(),
+        );
+        let agg = Aggregate {
+            count: row["count(1)"].as_i64().unwrap(),
+            avg: row["avg(price)"].as_f64().unwrap(),
+        };
+        out.insert(key, agg);
+    }
+    out
+}
+
+/// Produces `n` ticks per call, keyed by ticker, event time half a second
+/// apart with up to 3 s of disorder (less than the 10 s watermark delay, so
+/// no record is ever late, however the batches fall), prices in quarters
+/// (so every sum is exact whatever order it is added in).
+struct Ticks {
+    next: usize,
+}
+
+const TICKERS: [&str; 4] = ["AAPL", "AMZN", "GOOGL", "MSFT"];
+
+impl Ticks {
+    fn chunk(&mut self, n: usize) -> Vec<Record> {
+        let start = self.next;
+        self.next += n;
+        (start..self.next)
+            .map(|i| {
+                let jitter = (i * 7919 % 7) as i64 - 3;
+                let micros = 1_796_000_000_000_000 + i as i64 * 500_000 + jitter * 1_000_000;
+                let time = sluice_sdk::time::json_timestamp(micros);
+                let ticker = TICKERS[i * 31 % 4];
+                let price = 100.0 + (i * 37 % 400) as f64 / 4.0;
+                let value =
+                    format!(r#"{{"event_time":"{time}","ticker":"{ticker}","price":{price}}}"#);
+                Record::new(ticker, value.as_bytes())
+            })
+            .collect()
+    }
+}
+
+/// What window_agg must report, computed from the input itself: per
+/// partition, the windows its final watermark (max event time − 10 s)
+/// closed, each ticker's count and exact average.
+fn expected(input: &[Record]) -> BTreeMap<(String, String), Aggregate> {
+    let minute = 60_000_000i64;
+    let mut latest: BTreeMap<i32, i64> = BTreeMap::new();
+    let mut sums: BTreeMap<(i32, i64, String), (i64, f64)> = BTreeMap::new();
+    for r in input {
+        let row: Value = serde_json::from_slice(r.value.as_deref().unwrap()).unwrap();
+        let t = sluice_sdk::time::parse_timestamp(row["event_time"].as_str().unwrap()).unwrap();
+        let p = r.partition.unwrap();
+        let top = latest.entry(p).or_insert(t);
+        *top = (*top).max(t);
+        let start = t - t.rem_euclid(minute);
+        let entry = sums
+            .entry((p, start, row["ticker"].as_str().unwrap().to_string()))
+            .or_default();
+        entry.0 += 1;
+        entry.1 += row["price"].as_f64().unwrap();
+    }
+    sums.into_iter()
+        .filter(|((p, start, _), _)| start + minute <= latest[p] - 10_000_000)
+        .map(|((_, start, ticker), (count, sum))| {
+            let start = sluice_sdk::time::json_timestamp(start);
+            (
+                (start, ticker),
+                Aggregate {
+                    count,
+                    avg: sum / count as f64,
+                },
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn ten_sigkills_while_aggregating_neither_lose_nor_double_count() {
+    let broker = Broker::start();
+    broker.create_topic("ticks", 3);
+    let agg = |group: &'static str, out: &'static str, extra: &[&'static str]| -> Vec<String> {
+        let mut args = vec![
+            "run",
+            "-p",
+            "parse_stock",
+            "-p",
+            "window_agg",
+            "--config",
+            SCHEMA,
+            "--config",
+            "window_agg.watermark=10 seconds",
+            "--config",
+            "window_agg.agg=avg(price),count(*)",
+            "--brokers",
+            &broker.addr,
+            "--topic",
+            "ticks",
+            "--group",
+            group,
+            "--starting-offsets",
+            "earliest",
+            "--sink",
+            "kafka",
+            "--output-topic",
+            out,
+            "--create-topics",
+            "--max-records-per-batch",
+            "40",
+            "-X",
+            "session.timeout.ms=6000",
+            "-X",
+            "max.poll.interval.ms=10000",
+        ];
+        args.extend(extra);
+        args.into_iter().map(String::from).collect()
+    };
+    // A steady load while the host is killed at random moments.
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = {
+        let (addr, stop) = (broker.addr.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let broker = Broker::attach(&addr);
+            let mut ticks = Ticks { next: 0 };
+            while !stop.load(Ordering::Relaxed) {
+                broker.produce("ticks", &ticks.chunk(40));
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        })
+    };
+    let crashy = agg("crashy", "agg", &[]);
+    let crashy: Vec<&str> = crashy.iter().map(String::as_str).collect();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut restored = 0;
+    for kill in 0..10 {
+        let host = spawn_host(&crashy, &[("SLUICE_LOG", "info")]);
+        host.wait_for("partitions assigned", LIMIT, |h| {
+            h.stderr().contains("assigned partitions: ticks[")
+        });
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        std::thread::sleep(Duration::from_millis(300 + seed % 1500));
+        host.signal("KILL");
+        let killed = host.wait(LIMIT);
+        assert_eq!(killed.code, -9, "kill {kill}: {}", killed.stderr);
+        restored += killed
+            .stderr
+            .matches("restored the state of ticks[")
+            .count();
+    }
+    stop.store(true, Ordering::Relaxed);
+    load.join().unwrap();
+    let last = spawn_host(&[&crashy[..], &["--available-now"]].concat(), &[]).wait(LIMIT);
+    assert_eq!(last.code, 0, "{}", last.stderr);
+    // The same input, never interrupted.
+    let clean = agg("clean", "agg-clean", &["--available-now"]);
+    let clean: Vec<&str> = clean.iter().map(String::as_str).collect();
+    let run = host_bounded(&clean, LIMIT);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let input = broker.read("ticks", 1, LIMIT);
+    let want = expected(&input);
+    assert!(
+        want.len() > 40,
+        "{} windows closed: the load was too short",
+        want.len()
+    );
+    assert!(
+        restored > 0,
+        "no host restored a checkpoint: the kills came too early"
+    );
+    let clean = aggregates(&broker, "agg-clean", want.len());
+    assert_eq!(
+        differences(&clean, &want),
+        "",
+        "the crash-free run vs the input"
+    );
+    let crashed = aggregates(&broker, "agg", want.len());
+    assert_eq!(
+        differences(&crashed, &want),
+        "",
+        "after 10 SIGKILLs ({} input records)",
+        input.len()
+    );
+}
+
+/// Where `got` and `want` differ, at most ten windows, as text ("" when equal).
+fn differences(
+    got: &BTreeMap<(String, String), Aggregate>,
+    want: &BTreeMap<(String, String), Aggregate>,
+) -> String {
+    let keys: std::collections::BTreeSet<_> = got.keys().chain(want.keys()).collect();
+    let lines: Vec<String> = keys
+        .into_iter()
+        .filter(|k| got.get(*k) != want.get(*k))
+        .map(|k| format!("{k:?}: got {:?}, want {:?}", got.get(k), want.get(k)))
+        .collect();
+    let more = lines.len().saturating_sub(10);
+    let mut text = lines.into_iter().take(10).collect::<Vec<_>>().join("\n");
+    if more > 0 {
+        text.push_str(&format!("\n… and {more} more"));
+    }
+    text
+}
+
+#[test]
+fn a_trapping_stateful_plugin_keeps_exact_counts() {
+    // Every instance traps in its third call, after counting: the host
+    // replaces it, restores the state as of the last good call and retries.
+    let input = windows_file("input.jsonl");
+    let counter = guest("trapping_counter");
+    let run = host(
+        &[
+            "test",
+            "-p",
+            "parse_stock",
+            "-p",
+            counter,
+            "--batch-size",
+            "7",
+            "-f",
+            "json",
+            "--config",
+            SCHEMA,
+        ],
+        &input,
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.matches("retrying").count() >= 3,
+        "the plugin was meant to trap repeatedly:\n{}",
+        run.stderr
+    );
+    let mut last: BTreeMap<String, i64> = BTreeMap::new();
+    for line in run.lines() {
+        let row: Value = serde_json::from_str(line).unwrap();
+        last.insert(
+            row["ticker"].as_str().unwrap().into(),
+            row["count"].as_i64().unwrap(),
+        );
+    }
+    let mut want: BTreeMap<String, i64> = BTreeMap::new();
+    for line in input.lines() {
+        let row: Value = serde_json::from_str(line).unwrap();
+        *want
+            .entry(row["ticker"].as_str().unwrap().into())
+            .or_default() += 1;
+    }
+    assert_eq!(last, want, "counts after repeated traps");
 }

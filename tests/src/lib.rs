@@ -68,6 +68,7 @@ pub fn guest(name: &str) -> &'static str {
         "not_a_plugin" => env!("GUEST_NOT_A_PLUGIN"),
         "router" => env!("GUEST_ROUTER"),
         "old_contract" => env!("GUEST_OLD_CONTRACT"),
+        "trapping_counter" => env!("GUEST_TRAPPING_COUNTER"),
         other => panic!("no test guest {other:?}"),
     }
 }

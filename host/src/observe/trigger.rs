@@ -268,19 +268,22 @@ impl Observer {
         stats
     }
 
-    /// A worker is done with its lane of `trigger` (delivered, or given up);
-    /// the last lane's worker writes the trigger's report.
+    /// A worker is done with its lane of `trigger` (delivered, or given up),
+    /// which `chains` processed (one, or a stateful pipeline's one per
+    /// partition); the last lane's worker writes the trigger's report.
     pub fn lane_done(
         &self,
         trigger: &Trigger,
         reports: Vec<LaneReport>,
-        chain: &Chain,
-        watch: &mut ChainWatch,
+        chains: &mut [(&Chain, &mut ChainWatch)],
     ) {
         let description = self.description();
         let action = description.on_error;
         let mut deltas = Vec::new();
-        for (stage, before) in chain.stages().iter().zip(&mut watch.before) {
+        let stages = chains
+            .iter_mut()
+            .flat_map(|(chain, watch)| chain.stages().iter().zip(watch.before.iter_mut()));
+        for (stage, before) in stages {
             let after = stage.stats();
             let d = stats_delta(after, *before);
             *before = after;

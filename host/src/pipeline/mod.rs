@@ -14,14 +14,17 @@
 //! lane done, a commit): progress reports, metrics and the live page.
 
 mod available_now;
+mod checkpoint;
 mod plan;
 mod router;
+mod stateful;
 mod swap;
 
 pub use plan::{Plan, RejectPlan, SinkPlan};
 pub use router::{OnError, Rejected, Router};
 pub use swap::{Reload, plugin_files};
 
+use crate::data::Field;
 use crate::kafka::ensure_topics;
 use crate::observe::{ChainWatch, Observer, Servers, Trigger};
 use crate::offsets::{Position, Ticket, Tracker};
@@ -33,7 +36,9 @@ use crate::sink::kafka::{KafkaProducer, KafkaSink};
 use crate::source::kafka::{KafkaSource, SourceBatch, StartingOffsets};
 use anyhow::{Result, bail};
 use available_now::Targets;
+use checkpoint::{Checkpoints, changelog_topic};
 use rdkafka::consumer::CommitMode;
+use stateful::Partitioned;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SendError, SyncSender, sync_channel};
@@ -49,7 +54,9 @@ pub struct Pipeline {
     runtime: Runtime,
     source: KafkaSource,
     tracker: Arc<Tracker>,
-    chains: Vec<Chain>,
+    lanes: Vec<Lane>,
+    /// The chain's output columns.
+    schema: Option<Vec<Field>>,
     router: Arc<Router>,
     observer: Arc<Observer>,
     servers: Servers,
@@ -77,7 +84,8 @@ impl Pipeline {
         let source = KafkaSource::connect(plan.source.clone(), tracker.clone())?;
         let (brokers, properties) = (&plan.source.brokers, &plan.source.properties);
         let outputs = plan.output_topics();
-        let producer = match outputs.is_empty() {
+        let stateful = chains[0].stateful().map(|s| s.plugin().name.clone());
+        let producer = match outputs.is_empty() && stateful.is_none() {
             true => None,
             false => {
                 let producer = Arc::new(KafkaProducer::new(brokers, properties)?);
@@ -87,6 +95,31 @@ impl Pipeline {
             }
         };
         let producer = || producer.clone().expect("a producer for the output topics");
+        let schema = chains[0].schema().map(<[_]>::to_vec);
+        let lanes = match stateful {
+            None => chains.into_iter().map(Lane::Stateless).collect(),
+            Some(plugin) => {
+                // As many changelog partitions as the widest input topic has.
+                let partitions = source.partitions()?;
+                let widest = partitions.iter().map(|tp| tp.partition + 1).max();
+                let checkpoints = Arc::new(Checkpoints::open(
+                    producer(),
+                    brokers,
+                    properties,
+                    changelog_topic(&plan.source.group, &plugin),
+                    widest.unwrap_or(1),
+                )?);
+                let lanes = chains.len();
+                (0..lanes)
+                    .map(|i| {
+                        let (plugins, tracker) = (plugins.clone(), tracker.clone());
+                        let lane =
+                            Partitioned::new((i, lanes), plugins, checkpoints.clone(), tracker);
+                        Lane::Stateful(lane)
+                    })
+                    .collect()
+            }
+        };
         let sink: Box<dyn Sink> = match &plan.sink {
             SinkPlan::Kafka { topic, routes } => Box::new(KafkaSink {
                 producer: producer(),
@@ -94,7 +127,7 @@ impl Pipeline {
                 routes: routes.iter().cloned().collect(),
             }),
             SinkPlan::Console { format, table } => {
-                Box::new(ConsoleSink::open(*format, *table, chains[0].schema())?)
+                Box::new(ConsoleSink::open(*format, *table, schema.as_deref())?)
             }
         };
         let rejected = match &plan.rejected {
@@ -110,7 +143,8 @@ impl Pipeline {
             runtime,
             source,
             tracker,
-            chains,
+            lanes,
+            schema,
             router: Arc::new(Router { sink, rejected }),
             observer,
             servers,
@@ -146,16 +180,32 @@ enum Work {
     Batch(Box<SourceBatch>, Arc<Ticket>, Arc<Trigger>),
     /// A new chain, taken between two batches.
     Swap(Box<Chain>),
+    /// The source is idle: a stateful chain's no-data batch, where due.
+    Tick,
+}
+
+/// A worker's plugin instances.
+enum Lane {
+    /// One chain for all its partitions.
+    Stateless(Chain),
+    /// A stateful chain per partition.
+    Stateful(Partitioned),
 }
 
 fn worker(
-    mut chain: Chain,
+    lane: Lane,
     router: Arc<Router>,
     tracker: Arc<Tracker>,
     observer: Arc<Observer>,
     work: Receiver<Work>,
     stop: Arc<AtomicBool>,
 ) {
+    let mut chain = match lane {
+        Lane::Stateless(chain) => chain,
+        Lane::Stateful(partitioned) => {
+            return stateful_worker(partitioned, &router, &tracker, &observer, work, &stop);
+        }
+    };
     let mut watch = ChainWatch::new(&chain);
     for work in work {
         let (input, ticket, trigger) = match work {
@@ -165,6 +215,7 @@ fn worker(
                 watch = ChainWatch::new(&chain);
                 continue;
             }
+            Work::Tick => continue,
         };
         let mut reports = Vec::new();
         if tracker.failure().is_some() {
@@ -191,7 +242,47 @@ fn worker(
                 Err(e) => ticket.fail(format!("{e:#}")),
             }
         }
-        observer.lane_done(&trigger, reports, &chain, &mut watch);
+        observer.lane_done(&trigger, reports, &mut [(&chain, &mut watch)]);
+    }
+}
+
+/// [`worker`] for a stateful pipeline (no hot swap: see `swap`).
+fn stateful_worker(
+    mut lane: Partitioned,
+    router: &Router,
+    tracker: &Tracker,
+    observer: &Observer,
+    work: Receiver<Work>,
+    stop: &AtomicBool,
+) {
+    for work in work {
+        match work {
+            Work::Batch(input, ticket, trigger) => {
+                if tracker.failure().is_some() {
+                    ticket.abandon();
+                    observer.lane_done(&trigger, Vec::new(), &mut []);
+                    continue;
+                }
+                match lane.process(&input, &ticket, &trigger, router, observer) {
+                    Ok(()) => {}
+                    Err(e) if e.downcast_ref::<ClosedStdout>().is_some() => {
+                        ticket.abandon();
+                        stop.store(true, Ordering::Relaxed);
+                        observer.lane_done(&trigger, Vec::new(), &mut []);
+                    }
+                    Err(e) => {
+                        ticket.fail(format!("{e:#}"));
+                        observer.lane_done(&trigger, Vec::new(), &mut []);
+                    }
+                }
+            }
+            Work::Tick if tracker.failure().is_none() => {
+                if let Err(e) = lane.tick(router) {
+                    tracker.fail(format!("{e:#}"));
+                }
+            }
+            Work::Tick | Work::Swap(_) => {}
+        }
     }
 }
 
@@ -211,7 +302,8 @@ impl Pipeline {
             runtime,
             mut source,
             tracker,
-            chains,
+            lanes: lane_list,
+            schema,
             router,
             observer,
             servers: _servers,
@@ -219,11 +311,12 @@ impl Pipeline {
             available_now,
             starting_latest,
         } = self;
-        let lanes = chains.len();
-        let mut running = chains[0].schema().map(<[_]>::to_vec);
+        let lanes = lane_list.len();
+        let stateful = lane_list.iter().any(|l| matches!(l, Lane::Stateful(_)));
+        let mut running = schema;
         let mut senders: Vec<SyncSender<Work>> = Vec::new();
         let mut workers = Vec::new();
-        for (i, chain) in chains.into_iter().enumerate() {
+        for (i, chain) in lane_list.into_iter().enumerate() {
             let (tx, rx) = sync_channel(2);
             let (router, tracker, stop) = (router.clone(), tracker.clone(), stop.clone());
             let observer = observer.clone();
@@ -255,6 +348,10 @@ impl Pipeline {
             let trigger = observer.trigger(started, started.elapsed(), &positions, source.latest());
             for (lane, input) in batches.into_iter().enumerate() {
                 let Some(trigger) = trigger.as_ref().filter(|_| !input.positions.is_empty()) else {
+                    if stateful {
+                        // Idle: windows the watermark closed are emitted without new records.
+                        let _ = senders[lane].try_send(Work::Tick);
+                    }
                     continue;
                 };
                 read += input.positions.len() as u64;
@@ -267,6 +364,7 @@ impl Pipeline {
             }
             if let Some(reload) = &reload {
                 let swap = swap::Running {
+                    stateful,
                     runtime: &runtime,
                     plan: &mut plan,
                     schema: &mut running,
@@ -284,7 +382,15 @@ impl Pipeline {
             }
             if available_now {
                 match targets.drained(&source, &tracker, starting_latest) {
-                    Ok(true) => break Ok(()),
+                    Ok(true) => {
+                        if stateful {
+                            // Spark's availableNow ends with a no-data batch too.
+                            for lane in &senders {
+                                let _ = lane.send(Work::Tick);
+                            }
+                        }
+                        break Ok(());
+                    }
                     Ok(false) => {}
                     Err(e) => break Err(e),
                 }

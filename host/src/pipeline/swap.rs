@@ -94,6 +94,9 @@ pub(super) fn prepare(
 
 /// The running pipeline, as a swap sees and changes it.
 pub(super) struct Running<'a> {
+    /// Whether the running chain keeps state (it is not swapped: its
+    /// state would have to move to the new chain).
+    pub(super) stateful: bool,
     pub(super) runtime: &'a Runtime,
     pub(super) plan: &'a mut Plan,
     /// The running chain's output schema.
@@ -113,6 +116,14 @@ impl Running<'_> {
         let prepared = (reload.plan)().and_then(|new| {
             let ready = prepare(self.runtime, self.plan, &new, self.schema.as_deref())?;
             Ok((new, ready))
+        });
+        let prepared = prepared.and_then(|ready| {
+            if self.stateful || ready.1.1[0].stateful().is_some() {
+                bail!(
+                    "the pipeline has a stateful plugin, whose state cannot move to a new chain while running; restart the host to change it (its state is restored from the changelog)"
+                );
+            }
+            Ok(ready)
         });
         let (new, (plugins, chains)) = match prepared {
             Ok(ready) => ready,

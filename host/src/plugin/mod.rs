@@ -20,7 +20,7 @@ pub(crate) mod state;
 
 pub use chain::Chain;
 pub use engine::{Plugin, PluginSpec, Runtime, World};
-pub use instance::{Stage, StageStats};
+pub use instance::{Clock, Memory, Stage, StageStats};
 
 use std::time::Duration;
 

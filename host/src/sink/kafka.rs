@@ -74,6 +74,20 @@ impl KafkaProducer {
         timestamp: Option<i64>,
         ticket: &Arc<Ticket>,
     ) -> Result<()> {
+        self.send_to((topic, None), key, value, headers, timestamp, ticket)
+    }
+
+    /// [`KafkaProducer::send`] to `(topic, partition)`: `None` leaves the
+    /// partition to the partitioner (by key).
+    pub fn send_to<'a>(
+        &self,
+        (topic, partition): (&str, Option<i32>),
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: impl IntoIterator<Item = (&'a [u8], Option<&'a [u8]>)>,
+        timestamp: Option<i64>,
+        ticket: &Arc<Ticket>,
+    ) -> Result<()> {
         let mut owned = OwnedHeaders::new();
         for (name, value) in headers {
             let key = std::str::from_utf8(name).map_err(|_| {
@@ -92,6 +106,9 @@ impl KafkaProducer {
         }
         if let Some(ts) = timestamp {
             base = base.timestamp(ts);
+        }
+        if let Some(p) = partition {
+            base = base.partition(p);
         }
         loop {
             match self.producer.send(base) {

@@ -1,0 +1,223 @@
+//! A pipeline whose chain holds a stateful plugin: one chain per input
+//! partition, each with that partition's state, restored from its newest
+//! checkpoint when the partition is assigned (see `checkpoint`).
+//!
+//! Per batch and partition: records the state already reflects (read again
+//! after a crash between a checkpoint and its commit) are skipped; the rest
+//! run through the partition's chain; its outputs are delivered and
+//! acknowledged; then the checkpoint is written, and the batch's offsets
+//! are committed once it is acknowledged. When the source is idle, a
+//! partition whose watermark moved gets Spark's no-data batch, so windows
+//! close even when no record arrives.
+
+use super::DRAIN;
+use super::checkpoint::{Checkpoint, Checkpoints};
+use super::router::{self, Router};
+use crate::data::batch::{self, empty_batch};
+use crate::observe::{ChainWatch, Observer, Trigger};
+use crate::offsets::{Position, Ticket, TopicPartition, Tracker};
+use crate::plugin::{Chain, Plugin};
+use crate::source::kafka::{SourceBatch, lane};
+use anyhow::{Result, bail};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// One partition's chain and where its state stands.
+struct Owned {
+    chain: Chain,
+    watch: ChainWatch,
+    /// The assignment the state belongs to ([`Tracker::epoch`]).
+    epoch: u64,
+    /// The next input offset: the state reflects every record below it.
+    next: i64,
+}
+
+/// A worker's chains of a stateful pipeline, one per partition it owns.
+pub(super) struct Partitioned {
+    /// This worker's lane, of `lanes`: which partitions it owns.
+    lane: usize,
+    lanes: usize,
+    plugins: Vec<Arc<Plugin>>,
+    owned: BTreeMap<TopicPartition, Owned>,
+    checkpoints: Arc<Checkpoints>,
+    tracker: Arc<Tracker>,
+}
+
+impl Partitioned {
+    pub(super) fn new(
+        (lane, lanes): (usize, usize),
+        plugins: Vec<Arc<Plugin>>,
+        checkpoints: Arc<Checkpoints>,
+        tracker: Arc<Tracker>,
+    ) -> Partitioned {
+        Partitioned {
+            lane,
+            lanes,
+            plugins,
+            owned: BTreeMap::new(),
+            checkpoints,
+            tracker,
+        }
+    }
+
+    /// The chain of `tp`, restored from its checkpoint when this assignment
+    /// of it is new; `None` when this consumer no longer owns it.
+    fn chain(&mut self, tp: &TopicPartition) -> Result<Option<&mut Owned>> {
+        let Some(epoch) = self.tracker.epoch(tp) else {
+            self.owned.remove(tp);
+            return Ok(None);
+        };
+        if self.owned.get(tp).is_none_or(|o| o.epoch != epoch) {
+            let started = Instant::now();
+            let mut chain = Chain::new(&self.plugins)?;
+            let next = match self.checkpoints.restore(tp)? {
+                Some(Checkpoint { offset, memory }) => {
+                    let bytes = memory.snapshot.as_ref().map_or(0, Vec::len);
+                    if let Some(stage) = chain.stateful_mut() {
+                        stage.set_memory(memory)?;
+                    }
+                    tracing::info!(
+                        "restored the state of {tp} as of offset {offset} ({bytes} bytes) from {:?} in {} ms",
+                        self.checkpoints.topic,
+                        started.elapsed().as_millis()
+                    );
+                    offset
+                }
+                None => 0,
+            };
+            let watch = ChainWatch::new(&chain);
+            let owned = Owned {
+                chain,
+                watch,
+                epoch,
+                next,
+            };
+            self.owned.insert(tp.clone(), owned);
+        }
+        Ok(self.owned.get_mut(tp))
+    }
+
+    /// Processes `input`, partition by partition (see the module doc).
+    pub(super) fn process(
+        &mut self,
+        input: &SourceBatch,
+        ticket: &Arc<Ticket>,
+        trigger: &Trigger,
+        router: &Router,
+        observer: &Observer,
+    ) -> Result<()> {
+        let mut groups: BTreeMap<TopicPartition, Vec<u32>> = BTreeMap::new();
+        for (i, p) in input.positions.iter().enumerate() {
+            let tp = TopicPartition {
+                topic: p.topic.clone(),
+                partition: p.partition,
+            };
+            groups.entry(tp).or_default().push(i as u32);
+        }
+        let mut reports = Vec::new();
+        let mut done = Vec::new();
+        for (tp, rows) in groups {
+            let checkpoints = self.checkpoints.clone();
+            // Records of a partition taken away are its new owner's to read.
+            let Some(owned) = self.chain(&tp)? else {
+                continue;
+            };
+            let rows: Vec<u32> = rows
+                .into_iter()
+                .filter(|&i| input.positions[i as usize].offset >= owned.next)
+                .collect();
+            let Some(&last) = rows.last() else {
+                continue;
+            };
+            let part = batch::take(&input.batch, &rows);
+            let positions: Vec<Position> = rows
+                .iter()
+                .map(|&i| input.positions[i as usize].clone())
+                .collect();
+            deliver_then(&tp, |outputs| {
+                owned.chain.process_parts(&part, 0, &mut |p, first, out| {
+                    let mut report = observer.lane(&out);
+                    let at = &positions[first..first + p.len as usize];
+                    let refused = router.deliver(p, at, out, outputs)?;
+                    report.rejected(router::SINK, &refused);
+                    reports.push(report);
+                    Ok(())
+                })
+            })?;
+            owned.next = input.positions[last as usize].offset + 1;
+            checkpoint(&checkpoints, &tp, owned, ticket)?;
+            done.push(tp);
+        }
+        let mut chains: Vec<(&Chain, &mut ChainWatch)> = self
+            .owned
+            .iter_mut()
+            .filter(|(tp, _)| done.contains(tp))
+            .map(|(_, o)| (&o.chain, &mut o.watch))
+            .collect();
+        observer.lane_done(trigger, reports, &mut chains);
+        Ok(())
+    }
+
+    /// Spark's no-data batch for every owned partition whose watermark
+    /// moved (restoring the state of those not read since they were
+    /// assigned: a restarted host closes the windows its predecessor's
+    /// last records moved the watermark past).
+    pub(super) fn tick(&mut self, router: &Router) -> Result<()> {
+        for tp in self.tracker.assigned() {
+            if lane(&tp.topic, tp.partition, self.lanes) == self.lane {
+                self.chain(&tp)?;
+            }
+        }
+        let empty = empty_batch();
+        for (tp, owned) in &mut self.owned {
+            if self.tracker.epoch(tp) != Some(owned.epoch) || !owned.chain.due() {
+                continue;
+            }
+            // It covers no input offsets: it commits nothing.
+            let ticket = self.tracker.open(&[]);
+            deliver_then(tp, |outputs| match owned.chain.tick(&empty)? {
+                Some(out) => router.deliver(&empty, &[], out, outputs).map(drop),
+                None => Ok(()),
+            })?;
+            checkpoint(&self.checkpoints, tp, owned, &ticket)?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `send` with a ticket of its own, then waits until every output it
+/// sent is acknowledged: a checkpoint must never get ahead of its outputs.
+fn deliver_then(tp: &TopicPartition, send: impl FnOnce(&Arc<Ticket>) -> Result<()>) -> Result<()> {
+    let delivered = Arc::new(Tracker::default());
+    {
+        let outputs = delivered.open(&[]);
+        send(&outputs)?;
+    }
+    if !delivered.wait_idle(DRAIN) {
+        bail!("the outputs of {tp} were not acknowledged within {DRAIN:?}");
+    }
+    if let Some(failure) = delivered.failure() {
+        bail!("{failure}");
+    }
+    Ok(())
+}
+
+/// Writes `tp`'s checkpoint: its state as of `owned.next`.
+fn checkpoint(
+    checkpoints: &Checkpoints,
+    tp: &TopicPartition,
+    owned: &Owned,
+    ticket: &Arc<Ticket>,
+) -> Result<()> {
+    let memory = owned
+        .chain
+        .stateful()
+        .map(|s| s.memory().clone())
+        .unwrap_or_default();
+    let at = Checkpoint {
+        offset: owned.next,
+        memory,
+    };
+    checkpoints.write(tp, &at, ticket)
+}
