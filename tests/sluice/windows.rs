@@ -158,6 +158,8 @@ fn aggregates(
 /// (so every sum is exact whatever order it is added in).
 struct Ticks {
     next: usize,
+    /// Keyed by ticker (else no key, as the tutorial's producer sends them).
+    keyed: bool,
 }
 
 const TICKERS: [&str; 4] = ["AAPL", "AMZN", "GOOGL", "MSFT"];
@@ -175,7 +177,11 @@ impl Ticks {
                 let price = 100.0 + (i * 37 % 400) as f64 / 4.0;
                 let value =
                     format!(r#"{{"event_time":"{time}","ticker":"{ticker}","price":{price}}}"#);
-                Record::new(ticker, value.as_bytes())
+                let mut record = Record::new(ticker, value.as_bytes());
+                if !self.keyed {
+                    record.key = None;
+                }
+                record
             })
             .collect()
     }
@@ -216,53 +222,62 @@ fn expected(input: &[Record]) -> BTreeMap<(String, String), Aggregate> {
         .collect()
 }
 
+/// `host run` of the windowed query on `topic` into the Kafka topic `out`.
+fn windowed(broker: &Broker, topic: &str, group: &str, out: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        "run",
+        "-p",
+        "parse_stock",
+        "-p",
+        "window_agg",
+        "--config",
+        SCHEMA,
+    ];
+    args.extend(["--config", "window_agg.watermark=10 seconds"]);
+    args.extend(["--config", "window_agg.agg=avg(price),count(*)"]);
+    args.extend([
+        "--brokers",
+        &broker.addr,
+        "--topic",
+        topic,
+        "--group",
+        group,
+    ]);
+    args.extend([
+        "--starting-offsets",
+        "earliest",
+        "--sink",
+        "kafka",
+        "--output-topic",
+        out,
+    ]);
+    args.extend(["--create-topics", "--max-records-per-batch", "40"]);
+    args.extend([
+        "-X",
+        "session.timeout.ms=6000",
+        "-X",
+        "max.poll.interval.ms=10000",
+    ]);
+    args.extend(extra);
+    args.into_iter().map(String::from).collect()
+}
+
 #[test]
 fn ten_sigkills_while_aggregating_neither_lose_nor_double_count() {
     let broker = Broker::start();
     broker.create_topic("ticks", 3);
-    let agg = |group: &'static str, out: &'static str, extra: &[&'static str]| -> Vec<String> {
-        let mut args = vec![
-            "run",
-            "-p",
-            "parse_stock",
-            "-p",
-            "window_agg",
-            "--config",
-            SCHEMA,
-            "--config",
-            "window_agg.watermark=10 seconds",
-            "--config",
-            "window_agg.agg=avg(price),count(*)",
-            "--brokers",
-            &broker.addr,
-            "--topic",
-            "ticks",
-            "--group",
-            group,
-            "--starting-offsets",
-            "earliest",
-            "--sink",
-            "kafka",
-            "--output-topic",
-            out,
-            "--create-topics",
-            "--max-records-per-batch",
-            "40",
-            "-X",
-            "session.timeout.ms=6000",
-            "-X",
-            "max.poll.interval.ms=10000",
-        ];
-        args.extend(extra);
-        args.into_iter().map(String::from).collect()
-    };
+    let agg =
+        |group: &str, out: &str, extra: &[&str]| windowed(&broker, "ticks", group, out, extra);
     // A steady load while the host is killed at random moments.
     let stop = Arc::new(AtomicBool::new(false));
     let load = {
         let (addr, stop) = (broker.addr.clone(), stop.clone());
         std::thread::spawn(move || {
             let broker = Broker::attach(&addr);
-            let mut ticks = Ticks { next: 0 };
+            let mut ticks = Ticks {
+                next: 0,
+                keyed: true,
+            };
             while !stop.load(Ordering::Relaxed) {
                 broker.produce("ticks", &ticks.chunk(40));
                 std::thread::sleep(Duration::from_millis(200));
@@ -389,4 +404,84 @@ fn a_trapping_stateful_plugin_keeps_exact_counts() {
             .or_default() += 1;
     }
     assert_eq!(last, want, "counts after repeated traps");
+}
+
+#[test]
+fn one_host_or_three_in_a_group_give_the_same_aggregates() {
+    // The tutorial's producer sends no key: the ticks are re-keyed by ticker
+    // first (a repartition), so each ticker's windows live in one partition.
+    let broker = Broker::start();
+    broker.create_topic("ticks", 1);
+    broker.create_topic("by-ticker", 6);
+    let mut ticks = Ticks {
+        next: 0,
+        keyed: false,
+    };
+    broker.produce("ticks", &ticks.chunk(1500));
+    let repartition = host_bounded(
+        &[
+            "run",
+            "-p",
+            "parse_stock",
+            "--config",
+            SCHEMA,
+            "--brokers",
+            &broker.addr,
+            "--topic",
+            "ticks",
+            "--group",
+            "repartition",
+            "--starting-offsets",
+            "earliest",
+            "--sink",
+            "kafka",
+            "--output-topic",
+            "by-ticker",
+            "--key-by",
+            "ticker",
+            "--available-now",
+        ],
+        LIMIT,
+    );
+    assert_eq!(repartition.code, 0, "{}", repartition.stderr);
+    let rekeyed = broker.read("by-ticker", 1500, LIMIT);
+    for r in &rekeyed {
+        let row: Value = serde_json::from_slice(r.value.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            r.key_str(),
+            row["ticker"].as_str().unwrap(),
+            "keyed by ticker"
+        );
+    }
+    let one = windowed(&broker, "by-ticker", "one", "agg-one", &["--available-now"]);
+    let one: Vec<&str> = one.iter().map(String::as_str).collect();
+    let run = host_bounded(&one, LIMIT);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let three = windowed(
+        &broker,
+        "by-ticker",
+        "three",
+        "agg-three",
+        &["--available-now"],
+    );
+    let three: Vec<&str> = three.iter().map(String::as_str).collect();
+    let hosts: Vec<_> = (0..3)
+        .map(|_| spawn_host(&three, &[("SLUICE_LOG", "info")]))
+        .collect();
+    let runs: Vec<_> = hosts.into_iter().map(|h| h.wait(LIMIT)).collect();
+    for run in &runs {
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    let shared = runs
+        .iter()
+        .filter(|r| r.stderr.contains("assigned partitions: by-ticker["))
+        .count();
+    assert!(shared >= 2, "the three hosts did not share the partitions");
+
+    let want = expected(&rekeyed);
+    assert!(want.len() > 20, "{} windows closed", want.len());
+    let one = aggregates(&broker, "agg-one", want.len());
+    assert_eq!(differences(&one, &want), "", "one host vs the input");
+    let three = aggregates(&broker, "agg-three", want.len());
+    assert_eq!(differences(&three, &want), "", "three hosts vs the input");
 }

@@ -172,6 +172,11 @@ pub struct RunArgs {
     /// routed anywhere else, or to a Kafka-internal topic (`__*`), is a rejected record.
     #[arg(long, value_name = "TOPIC", value_delimiter = ',')]
     pub route_topics: Vec<String>,
+    /// With --sink kafka: each record's key is this output column's value (Spark's
+    /// `CAST(col AS STRING) AS key`), so records with the same value share a partition: the
+    /// repartition a stateful stage reading the topic needs (see docs/state.md).
+    #[arg(long, value_name = "COLUMN")]
+    pub key_by: Option<String>,
     /// Dead-letter topic for records a plugin rejects: the original record plus `sluice.*` headers.
     #[arg(long, value_name = "TOPIC")]
     pub dlq_topic: Option<String>,

@@ -103,6 +103,7 @@ fn sink(args: &RunArgs) -> Result<SinkPlan> {
             Ok(SinkPlan::Kafka {
                 topic: topic.clone(),
                 routes: args.route_topics.clone(),
+                key_by: args.key_by.clone(),
             })
         }
         (SinkKind::Console, Some(t)) => Err(anyhow!(
@@ -110,6 +111,9 @@ fn sink(args: &RunArgs) -> Result<SinkPlan> {
         )),
         (SinkKind::Console, None) if !args.route_topics.is_empty() => Err(anyhow!(
             "--route-topics is for --sink kafka (the console prints every record)"
+        )),
+        (SinkKind::Console, None) if args.key_by.is_some() => Err(anyhow!(
+            "--key-by is for --sink kafka (it sets the key of each record produced)"
         )),
         (SinkKind::Console, None) => Ok(SinkPlan::Console {
             format: args.format,

@@ -121,11 +121,30 @@ impl Pipeline {
             }
         };
         let sink: Box<dyn Sink> = match &plan.sink {
-            SinkPlan::Kafka { topic, routes } => Box::new(KafkaSink {
-                producer: producer(),
-                topic: topic.clone(),
-                routes: routes.iter().cloned().collect(),
-            }),
+            SinkPlan::Kafka {
+                topic,
+                routes,
+                key_by,
+            } => {
+                if let Some(column) = key_by {
+                    let found = schema.as_deref().unwrap_or_default();
+                    if !found
+                        .iter()
+                        .any(|f| f.parent.is_none() && &f.name == column)
+                    {
+                        bail!(
+                            "--key-by {column:?}: the chain's output has no such column (its columns: {}); name one of them",
+                            crate::plugin::chain::ddl(found)
+                        );
+                    }
+                }
+                Box::new(KafkaSink {
+                    producer: producer(),
+                    topic: topic.clone(),
+                    routes: routes.iter().cloned().collect(),
+                    key_by: key_by.clone(),
+                })
+            }
             SinkPlan::Console { format, table } => {
                 Box::new(ConsoleSink::open(*format, *table, schema.as_deref())?)
             }

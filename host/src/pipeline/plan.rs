@@ -27,6 +27,8 @@ pub enum SinkPlan {
         topic: String,
         /// The other topics a plugin may route a record to.
         routes: Vec<String>,
+        /// The output column whose value is each record's key (`--key-by`).
+        key_by: Option<String>,
     },
 }
 
@@ -70,7 +72,7 @@ impl Plan {
     /// The topics this pipeline writes to.
     pub fn output_topics(&self) -> Vec<&str> {
         let mut topics = Vec::new();
-        if let SinkPlan::Kafka { topic, routes } = &self.sink {
+        if let SinkPlan::Kafka { topic, routes, .. } = &self.sink {
             topics.push(topic.as_str());
             topics.extend(routes.iter().map(String::as_str));
         }
@@ -108,8 +110,15 @@ impl Plan {
     /// `sink:`, `on error:`, `workers:` and what is observed, as `--check` prints them.
     pub fn sink_lines(&self) -> Vec<String> {
         let sink = match &self.sink {
-            SinkPlan::Kafka { topic, routes } => format!(
-                "sink:      kafka topic {topic:?} (idempotent producer); plugins may route records {}",
+            SinkPlan::Kafka {
+                topic,
+                routes,
+                key_by,
+            } => format!(
+                "sink:      kafka topic {topic:?} (idempotent producer){}; plugins may route records {}",
+                key_by
+                    .as_ref()
+                    .map_or(String::new(), |c| format!(", keyed by column {c:?}")),
                 if routes.is_empty() {
                     "nowhere else (--route-topics)".to_string()
                 } else {

@@ -153,6 +153,8 @@ pub struct KafkaSink {
     pub topic: String,
     /// The other topics a plugin may route a record to.
     pub routes: BTreeSet<String>,
+    /// The output column whose value is each record's key (`--key-by`).
+    pub key_by: Option<String>,
 }
 
 impl KafkaSink {
@@ -177,7 +179,22 @@ impl Sink for KafkaSink {
     fn write(&self, out: &ChainOutput<'_>, ticket: &Arc<Ticket>) -> Result<Vec<(usize, String)>> {
         let mut values = out.values();
         let mut refused = Vec::new();
+        // `--key-by`: the column's value as Spark casts it to a string.
+        let typed = out.batch().rows.as_ref();
+        let key_column = self.key_by.as_ref().and_then(|name| {
+            let rows = typed?;
+            let c = rows
+                .fields
+                .iter()
+                .position(|f| f.parent.is_none() && &f.name == name)?;
+            Some((rows, c))
+        });
         for i in 0..out.len() {
+            let shown = key_column.and_then(|(rows, c)| crate::data::rows::show(rows, c, i));
+            let key = match key_column {
+                Some(_) => shown.as_deref().map(str::as_bytes),
+                None => out.key(i),
+            };
             let topic = match out.topic(i) {
                 Some(t) if t != self.topic => match self.unroutable(t) {
                     Some(why) => {
@@ -190,7 +207,7 @@ impl Sink for KafkaSink {
             };
             let sent = self.producer.send(
                 topic,
-                out.key(i),
+                key,
                 values.get(i),
                 out.headers(i),
                 out.timestamp(i),

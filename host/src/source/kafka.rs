@@ -318,7 +318,11 @@ impl KafkaSource {
         Ok(all)
     }
 
-    /// The high watermark (end offset) of each of `partitions` now.
+    /// The high watermark (end offset) of each of `partitions` now, as
+    /// fetch responses give it (librdkafka's statistics of a consumer that
+    /// fetches each partition once), and at least what ListOffsets answers:
+    /// some brokers (tansu 0.6) answer ListOffsets with the base offset of
+    /// the last record batch.
     pub fn end_offsets(
         &self,
         partitions: &[TopicPartition],
@@ -330,7 +334,45 @@ impl KafkaSource {
                 .fetch_watermarks(&tp.topic, tp.partition, TIMEOUT)?;
             ends.insert(tp.clone(), high);
         }
-        Ok(ends)
+        let latest = Arc::new(Mutex::new(BTreeMap::new()));
+        let context = SourceContext {
+            tracker: Arc::new(Tracker::default()),
+            latest: latest.clone(),
+        };
+        let probe: BaseConsumer<SourceContext> =
+            client_config(&self.config.brokers, &self.config.properties)
+                .set("group.id", format!("{}-end-offsets", self.config.group))
+                .set("enable.auto.commit", "false")
+                .set("fetch.wait.max.ms", "10")
+                .set("statistics.interval.ms", "10")
+                .set("auto.offset.reset", "earliest")
+                .create_with_context(context)
+                .context("creating the consumer that reads the end offsets")?;
+        let mut tpl = TopicPartitionList::new();
+        for tp in partitions {
+            tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(0))?;
+        }
+        probe.assign(&tpl)?;
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let seen = latest.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            if partitions.iter().all(|tp| seen.contains_key(tp)) {
+                for (tp, high) in seen {
+                    if let Some(end) = ends.get_mut(&tp) {
+                        *end = (*end).max(high);
+                    }
+                }
+                return Ok(ends);
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "reading the end offsets of {} took more than {TIMEOUT:?}",
+                    names(partitions)
+                );
+            }
+            // Fetched records are not used: only the fetch responses' high watermarks.
+            let _ = probe.poll(Duration::from_millis(10));
+        }
     }
 
     /// The group's committed offsets of `partitions`, whichever member
