@@ -52,7 +52,7 @@ fn bundled_plugins_load_by_name_or_file_name_from_any_directory() {
 fn missing_plugin_file() {
     fails_with(
         &["test", "-p", "nosuch.wasm"],
-        "plugin \"nosuch.wasm\" not found: no such file, and no bundled plugin of that name (bundled: parse_stock, schema_filter, select, stock_generator)",
+        "plugin \"nosuch.wasm\" not found: no such file, and no bundled plugin of that name (bundled: parse_stock, schema_filter, select, window_agg, stock_generator)",
     );
 }
 

@@ -1,4 +1,4 @@
-//! docs/writing-plugins.md and docs/sql.md are true: every `$` command in
+//! docs/writing-plugins.md, docs/sql.md and docs/state.md are true: every `$` command in
 //! them runs, in order (the guide's against a real broker), and shown
 //! outputs are compared; and `host new`
 //! writes a crate of each kind that builds and does what its comment says.
@@ -149,6 +149,11 @@ fn every_command_of_the_plugin_guide_works_as_shown() {
 #[test]
 fn every_command_of_the_sql_guide_works_as_shown() {
     follow("docs/sql.md", "docs-test-sql", &[], |_, _| {});
+}
+
+#[test]
+fn every_command_of_the_state_guide_works_as_shown() {
+    follow("docs/state.md", "docs-test-state", &[], |_, _| {});
 }
 
 #[test]

@@ -333,6 +333,14 @@ fn ten_sigkills_while_aggregating_neither_lose_nor_double_count() {
         "the crash-free run vs the input"
     );
     let crashed = aggregates(&broker, "agg", want.len());
+    let written = broker.read("agg", want.len(), LIMIT).len();
+    eprintln!(
+        "10 kills, {} records, {} windows exact, {} written ({} again after a crash), {restored} restores",
+        input.len(),
+        want.len(),
+        written,
+        written.saturating_sub(want.len())
+    );
     assert_eq!(
         differences(&crashed, &want),
         "",
@@ -484,4 +492,50 @@ fn one_host_or_three_in_a_group_give_the_same_aggregates() {
     assert_eq!(differences(&one, &want), "", "one host vs the input");
     let three = aggregates(&broker, "agg-three", want.len());
     assert_eq!(differences(&three, &want), "", "three hosts vs the input");
+}
+
+#[test]
+fn progress_reports_the_watermark_and_the_state() {
+    let broker = Broker::start();
+    broker.create_topic("ticks", 1);
+    let input = windows_file("input.jsonl");
+    let records: Vec<Record> = input
+        .lines()
+        .map(|l| Record::new("k", l.as_bytes()))
+        .collect();
+    broker.produce("ticks", &records);
+    let dir = tempfile::tempdir().unwrap();
+    let progress = dir.path().join("progress.jsonl");
+    let progress = progress.to_str().unwrap();
+    let args = windowed(
+        &broker,
+        "ticks",
+        "g",
+        "agg",
+        &["--available-now", "--progress", progress],
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = host_bounded(&args, LIMIT);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let reports: Vec<Value> = std::fs::read_to_string(progress)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|r: &Value| r["numInputRows"].as_u64() > Some(0))
+        .collect();
+    let last = reports.last().expect("a report of a batch");
+    // The watermark after the last batch: the latest event time less 10 s.
+    let latest = input
+        .lines()
+        .filter_map(|l| {
+            let row: Value = serde_json::from_str(l).unwrap();
+            sluice_sdk::time::parse_timestamp(row["event_time"].as_str()?)
+        })
+        .max()
+        .unwrap();
+    let want = sluice_sdk::time::json_timestamp(latest - 10_000_000);
+    assert_eq!(last["eventTime"]["watermark"], want.as_str(), "{last}");
+    let state = &last["stateOperators"][0];
+    assert_eq!(state["operatorName"], "window_agg", "{last}");
+    assert!(state["memoryUsedBytes"].as_u64() > Some(0), "{last}");
 }

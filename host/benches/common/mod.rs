@@ -6,6 +6,7 @@ use host::plugin::bindings::Batch;
 use std::time::Instant;
 
 /// Tutorial-shaped records (about 80 bytes), deterministic.
+#[allow(dead_code)] // not every bench feeds these
 pub fn records(n: usize) -> Vec<Vec<u8>> {
     let tickers = ["AAPL", "AMZN", "MSFT", "INTC", "TBV"];
     let mut rng = 0x2545_f491_4f6c_dd1du64;

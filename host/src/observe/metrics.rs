@@ -8,6 +8,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
+use std::sync::atomic::AtomicU64;
 
 /// A topic partition.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -80,6 +81,8 @@ pub struct Metrics {
     pub(super) committed: Family<PartitionLabels, Gauge>,
     pub(super) rss: Gauge,
     pub(super) reloads: Family<ReloadLabels, Counter>,
+    pub(super) watermark: Family<PartitionLabels, Gauge<f64, AtomicU64>>,
+    pub(super) state: Family<PartitionLabels, Gauge>,
 }
 
 impl Metrics {
@@ -102,6 +105,8 @@ impl Metrics {
             committed: Family::default(),
             rss: Gauge::default(),
             reloads: Family::default(),
+            watermark: Family::default(),
+            state: Family::default(),
         };
         let mut r = Registry::default();
         let s = r.sub_registry_with_prefix("sluice");
@@ -178,6 +183,18 @@ impl Metrics {
             "reloads",
             "Hot swaps of the chain (SIGHUP, --watch), by result",
             m.reloads.clone(),
+        );
+        s.register_with_unit(
+            "event_time_watermark",
+            "A stateful plugin's event-time watermark on an input partition, since the Unix epoch",
+            Unit::Seconds,
+            m.watermark.clone(),
+        );
+        s.register_with_unit(
+            "state",
+            "The size of a stateful plugin's last checkpoint of an input partition",
+            Unit::Bytes,
+            m.state.clone(),
         );
         r.register_with_unit(
             "process_resident_memory",

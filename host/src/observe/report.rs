@@ -155,6 +155,21 @@ impl Observer {
                 }
             }
         }
+        if let Some(text) = done
+            .watermark
+            .and_then(chrono::DateTime::from_timestamp_micros)
+            .map(iso8601)
+        {
+            event_time.insert("watermark", text);
+        }
+        // Spark's stateOperators, as far as the host knows them.
+        let state_operators = match &done.stateful {
+            None => Vec::new(),
+            Some(plugin) => vec![serde_json::json!({
+                "operatorName": &**plugin,
+                "memoryUsedBytes": done.state_bytes,
+            })],
+        };
         let add_batch = took.saturating_sub(trigger.read);
         let report = Progress {
             id: self.id.clone(),
@@ -172,7 +187,7 @@ impl Observer {
                 ("triggerExecution", took.as_millis() as u64),
             ]),
             event_time,
-            state_operators: Vec::new(),
+            state_operators,
             sources: vec![source],
             sink: SinkProgress {
                 description: self.description().sink.clone(),

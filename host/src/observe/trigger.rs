@@ -36,6 +36,12 @@ pub(super) struct LaneTotals {
     pub(super) plugins: BTreeMap<Arc<str>, StageStats>,
     pub(super) errors: BTreeMap<&'static str, u64>,
     pub(super) event_time: Option<EventTime>,
+    /// A stateful chain's watermark after the batch: the least of its partitions'.
+    pub(super) watermark: Option<i64>,
+    /// A stateful chain's checkpoints written for the batch, bytes.
+    pub(super) state_bytes: u64,
+    /// The stateful plugin.
+    pub(super) stateful: Option<Arc<str>>,
 }
 
 /// Event-time statistics of a batch, in µs since the epoch.
@@ -266,6 +272,35 @@ impl Observer {
             }
         }
         stats
+    }
+
+    /// A stateful chain checkpointed partition `tp` for `trigger`: its
+    /// watermark (µs) and the checkpoint's size.
+    pub fn state(
+        &self,
+        trigger: &Trigger,
+        plugin: &Arc<str>,
+        tp: &TopicPartition,
+        watermark: Option<i64>,
+        bytes: usize,
+    ) {
+        let labels = PartitionLabels {
+            topic: tp.topic.to_string(),
+            partition: tp.partition,
+        };
+        if let Some(w) = watermark {
+            self.metrics
+                .watermark
+                .get_or_create(&labels)
+                .set(w as f64 / 1e6);
+        }
+        self.metrics.state.get_or_create(&labels).set(bytes as i64);
+        let mut done = lock(&trigger.done);
+        if let Some(w) = watermark {
+            done.watermark = Some(done.watermark.map_or(w, |d| d.min(w)));
+        }
+        done.state_bytes += bytes as u64;
+        done.stateful.get_or_insert_with(|| plugin.clone());
     }
 
     /// A worker is done with its lane of `trigger` (delivered, or given up),

@@ -146,7 +146,8 @@ impl Partitioned {
                 })
             })?;
             owned.next = input.positions[last as usize].offset + 1;
-            checkpoint(&checkpoints, &tp, owned, ticket)?;
+            let (plugin, watermark, bytes) = checkpoint(&checkpoints, &tp, owned, ticket)?;
+            observer.state(trigger, &plugin, &tp, watermark, bytes);
             done.push(tp);
         }
         let mut chains: Vec<(&Chain, &mut ChainWatch)> = self
@@ -203,21 +204,27 @@ fn deliver_then(tp: &TopicPartition, send: impl FnOnce(&Arc<Ticket>) -> Result<(
     Ok(())
 }
 
-/// Writes `tp`'s checkpoint: its state as of `owned.next`.
+/// Writes `tp`'s checkpoint: its state as of `owned.next`. Returns the
+/// stateful plugin, its watermark and the snapshot's size.
 fn checkpoint(
     checkpoints: &Checkpoints,
     tp: &TopicPartition,
     owned: &Owned,
     ticket: &Arc<Ticket>,
-) -> Result<()> {
-    let memory = owned
-        .chain
-        .stateful()
-        .map(|s| s.memory().clone())
-        .unwrap_or_default();
+) -> Result<(Arc<str>, Option<i64>, usize)> {
+    let Some(stage) = owned.chain.stateful() else {
+        bail!("the chain of {tp} has no stateful plugin");
+    };
+    let memory = stage.memory().clone();
+    let facts = (
+        stage.plugin().name.clone(),
+        memory.clock.watermark,
+        memory.snapshot.as_ref().map_or(0, Vec::len),
+    );
     let at = Checkpoint {
         offset: owned.next,
         memory,
     };
-    checkpoints.write(tp, &at, ticket)
+    checkpoints.write(tp, &at, ticket)?;
+    Ok(facts)
 }

@@ -108,6 +108,57 @@ pub fn micros_of(
 /// `GMT`, `+hh`, `+hh:mm`, `+hhmm` (and `-`). The year has 4 to 6 digits;
 /// the fraction keeps microseconds (later digits are cut).
 pub fn parse_timestamp(text: &str) -> Option<i64> {
+    if let Some(micros) = canonical(text.as_bytes()) {
+        return Some(micros);
+    }
+    general(text)
+}
+
+/// The layout almost every timestamp has, read by position:
+/// `yyyy-mm-ddThh:mm:ss[.fraction][Z]` (or a space for `T`), as Python's
+/// `isoformat()` and Spark's `to_json` write it. `None` for anything else,
+/// which [`general`] then reads (with the same result where both read it).
+fn canonical(b: &[u8]) -> Option<i64> {
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let digit = |i: usize| -> Option<u32> {
+        let d = b[i].wrapping_sub(b'0');
+        (d < 10).then_some(u32::from(d))
+    };
+    let two = |i: usize| Some(digit(i)? * 10 + digit(i + 1)?);
+    let year = two(0)? * 100 + two(2)?;
+    let (month, day) = (two(5)?, two(8)?);
+    let (hour, minute, second) = (two(11)?, two(14)?, two(17)?);
+    let mut rest = &b[19..];
+    let mut micros = 0;
+    if let Some(fraction) = rest.strip_prefix(b".") {
+        let digits = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 || digits > 9 {
+            return None;
+        }
+        micros = fraction[..digits]
+            .iter()
+            .copied()
+            .chain(std::iter::repeat(b'0'))
+            .take(6)
+            .fold(0, |acc, c| acc * 10 + u32::from(c - b'0'));
+        rest = &fraction[digits..];
+    }
+    if !matches!(rest, b"" | b"Z") {
+        return None;
+    }
+    micros_of(i64::from(year), month, day, hour, minute, second, micros)
+}
+
+/// [`parse_timestamp`] for every layout Spark's cast reads.
+fn general(text: &str) -> Option<i64> {
     let s = text.trim();
     let (date, rest) = match s.find([' ', 'T']) {
         Some(i) => (&s[..i], Some(&s[i + 1..])),
@@ -156,8 +207,12 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
             if !fraction.bytes().all(|b| b.is_ascii_digit()) || fraction.len() > 9 {
                 return None;
             }
-            let six: String = fraction.chars().chain("000000".chars()).take(6).collect();
-            micros = six.parse().ok()?;
+            // The first six digits, padded with zeros: microseconds.
+            micros = fraction
+                .bytes()
+                .chain(std::iter::repeat(b'0'))
+                .take(6)
+                .fold(0, |acc, b| acc * 10 + u32::from(b - b'0'));
         }
         offset = zone_offset(zone.trim())?;
     }
@@ -197,6 +252,34 @@ fn zone_offset(zone: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_quick_layout_reads_as_the_general_one() {
+        let texts = [
+            "2026-11-25T12:00:05",
+            "2026-11-25 12:00:05.123456",
+            "2026-11-25T12:00:05.1",
+            "2026-11-25T12:00:05.123456789Z",
+            "2026-11-25T12:00:05.Z",
+            "2026-11-25T12:00:05.5Z",
+            "2026-11-25T12:00:05.",
+            "2026-02-30T12:00:05",
+            "2026-11-25T24:00:05",
+            "2026-11-25T12:00:05+01:00",
+            "2026-11-25T12:00:05.123abc",
+            "0001-01-01T00:00:00",
+            "9999-12-31T23:59:59.999999",
+            " 2026-11-25T12:00:05",
+            "2026-1a-25T12:00:05",
+        ];
+        for text in texts {
+            if let Some(quick) = canonical(text.as_bytes()) {
+                assert_eq!(Some(quick), general(text), "{text}");
+            }
+            assert_eq!(parse_timestamp(text), general(text), "{text}");
+        }
+        assert!(canonical(b"2026-11-25T12:00:05.123456").is_some());
+    }
 
     #[test]
     fn formats_like_spark() {
