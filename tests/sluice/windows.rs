@@ -72,7 +72,7 @@ fn a_bad_window_config_names_the_key_and_the_fix() {
     let input = windows_file("input.jsonl");
     let cases = [
         ("window_agg.window=1 month", "unknown unit \"month\""),
-        ("window_agg.output_mode=append", "without a watermark"),
+        ("window_agg.watermark=none", "without a watermark"),
         ("window_agg.agg=median(price)", "unknown aggregate"),
         (
             "window_agg.output_mode=sideways",
@@ -538,4 +538,47 @@ fn progress_reports_the_watermark_and_the_state() {
     let state = &last["stateOperators"][0];
     assert_eq!(state["operatorName"], "window_agg", "{last}");
     assert!(state["memoryUsedBytes"].as_u64() > Some(0), "{last}");
+}
+
+#[test]
+fn check_names_the_state_and_its_changelog_topic() {
+    let args = [
+        "run",
+        "-p",
+        "parse_stock",
+        "--config",
+        SCHEMA,
+        "-p",
+        "window_agg",
+        "--group",
+        "averages",
+        "--check",
+    ];
+    let run = host(&args, "");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("stateful-transform")
+            && run
+                .stdout
+                .contains("window struct<start: timestamp, end: timestamp>")
+            && run
+                .stdout
+                .contains("checkpointed to the compacted topic \"averages-window_agg-changelog\""),
+        "{}",
+        run.stdout
+    );
+    // The tutorial's schema reads event_time as a string: named, with the fix.
+    let run = host(
+        &["run", "-p", "parse_stock", "-p", "window_agg", "--check"],
+        "",
+    );
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("must be a timestamp")
+            && run
+                .stderr
+                .contains("parse_stock.schema=event_time timestamp"),
+        "{}",
+        run.stderr
+    );
 }

@@ -77,10 +77,7 @@ impl Report {
 
     fn describe(&mut self, index: usize, stage: &Stage) {
         let p = stage.plugin();
-        let world = match p.world {
-            World::Transform => "transform",
-            World::Generator => "generator",
-        };
+        let world = p.world_name();
         let config: Vec<String> = p.config.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let schema = stage.schema().map_or("undeclared".to_string(), ddl);
         self.lines.push(format!(
@@ -148,6 +145,16 @@ pub fn run(args: &RunArgs, mode: CheckMode) -> Result<()> {
     report.lines.push(plan.source_line());
     let stages = report.plugins(&plan.plugins, plan.limits, plan.cache_dir.clone());
     report.chain(&stages);
+    if let Some(stage) = stages.iter().find(|s| s.stateful()) {
+        let name = &stage.plugin().name;
+        let topic = crate::pipeline::changelog_topic(&plan.source.group, name);
+        let event_time = stage.event_time().map_or("no event time".to_string(), |c| {
+            format!("event time {c:?}, watermark kept per partition")
+        });
+        report.lines.push(format!(
+            "state:     {name:?} keeps state per input partition, checkpointed to the compacted topic {topic:?} (created if missing); {event_time}"
+        ));
+    }
     report.lines.extend(plan.sink_lines());
     if mode == CheckMode::Online {
         let mut topics: Vec<&str> = Vec::new();

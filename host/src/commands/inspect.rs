@@ -71,7 +71,7 @@ pub fn run(args: InspectArgs) -> Result<()> {
     let info = stage.about()?;
     let mut out = String::new();
     writeln!(out, "plugin:      {} ({})", plugin.name, plugin.origin)?;
-    writeln!(out, "world:       {}", plugin.world.name())?;
+    writeln!(out, "world:       {}", plugin.world_name())?;
     writeln!(out, "contract:    {}", crate::plugin::bindings::CONTRACT)?;
     if plugin.world == crate::plugin::World::Transform {
         writeln!(

@@ -20,6 +20,7 @@ mod router;
 mod stateful;
 mod swap;
 
+pub use checkpoint::changelog_topic;
 pub use plan::{Plan, RejectPlan, SinkPlan};
 pub use router::{OnError, Rejected, Router};
 pub use swap::{Reload, plugin_files};
@@ -36,7 +37,7 @@ use crate::sink::kafka::{KafkaProducer, KafkaSink};
 use crate::source::kafka::{KafkaSource, SourceBatch, StartingOffsets};
 use anyhow::{Result, bail};
 use available_now::Targets;
-use checkpoint::{Checkpoints, changelog_topic};
+use checkpoint::Checkpoints;
 use rdkafka::consumer::CommitMode;
 use stateful::Partitioned;
 use std::sync::Arc;

@@ -205,7 +205,7 @@ impl Plan {
                 .iter()
                 .map(|p| {
                     serde_json::json!({
-                        "name": &*p.name, "world": p.world.name(), "origin": p.origin,
+                        "name": &*p.name, "world": p.world_name(), "origin": p.origin,
                         "sha256": p.sha256, "memoryLimit": p.limits.memory_bytes,
                         "deadlineMs": p.limits.deadline.as_millis() as u64,
                         "grants": p.grants.iter().map(|g| format!("{g:?}").to_lowercase()).collect::<Vec<_>>(),

@@ -347,16 +347,24 @@ pub fn problems(stages: &[Stage]) -> Vec<String> {
     problems
 }
 
-/// A schema as Spark DDL.
+/// A schema as Spark DDL (a struct's fields inside it:
+/// `window struct<start: timestamp, end: timestamp>`).
 pub fn ddl(fields: &[Field]) -> String {
-    let cols: Vec<String> = fields
-        .iter()
-        .map(|f| {
-            let not_null = if f.nullable { "" } else { " NOT NULL" };
-            format!("{} {}{not_null}", f.name, type_name(f.ty))
-        })
-        .collect();
-    cols.join(", ")
+    fn level(fields: &[Field], parent: Option<usize>, sep: &str) -> String {
+        let cols: Vec<String> = rows::children(fields, parent)
+            .map(|i| {
+                let f = &fields[i];
+                let not_null = if f.nullable { "" } else { " NOT NULL" };
+                let ty = match f.ty {
+                    FieldType::Struct => format!("struct<{}>", level(fields, Some(i), ": ")),
+                    ty => type_name(ty).to_string(),
+                };
+                format!("{}{sep}{ty}{not_null}", f.name)
+            })
+            .collect();
+        cols.join(", ")
+    }
+    level(fields, None, " ")
 }
 
 /// Problems where `next` declares a column that `previous` declares with

@@ -102,6 +102,15 @@ impl Plugin {
         matches!(self.pre, Pre::Stateful(_))
     }
 
+    /// The name of its world in the WIT (`stateful-transform` for a
+    /// stateful transform).
+    pub fn world_name(&self) -> &'static str {
+        match self.world {
+            World::Transform if self.stateful() => "stateful-transform",
+            world => world.name(),
+        }
+    }
+
     /// The one message for a plugin of the wrong world: an error unless it
     /// is of `world`, naming what `role` (e.g. "`host run`") takes and the fix.
     pub fn expect(&self, world: World, role: &str) -> Result<()> {

@@ -155,8 +155,8 @@ impl Stateful for WindowAgg {
                 ),
                 key(
                     "watermark",
-                    "How late a record may be, e.g. `10 seconds` (withWatermark); required for append and update modes",
-                    None,
+                    "How late a record may be (withWatermark's delay); `none` for no watermark, which Spark allows in complete mode only",
+                    Some("10 seconds"),
                 ),
                 key(
                     "group_by",
@@ -196,9 +196,9 @@ impl Stateful for WindowAgg {
                 interval::show(window)
             )));
         }
-        let delay = match config.get("watermark") {
-            Some(s) => Some(interval::parse_delay(s).map_err(|e| bad(format!("watermark: {e}")))?),
-            None => None,
+        let delay = match config.get_or("watermark", "10 seconds") {
+            "none" => None,
+            s => Some(interval::parse_delay(s).map_err(|e| bad(format!("watermark: {e}")))?),
         };
         let group_by: Vec<String> = config
             .get_or("group_by", "ticker")
@@ -224,7 +224,7 @@ impl Stateful for WindowAgg {
         };
         if delay.is_none() && mode != Mode::Complete {
             return Err(bad(format!(
-                "output_mode {}: Spark does not support append or update mode for a streaming aggregation without a watermark; set window_agg.watermark (e.g. 10 seconds) or output_mode=complete",
+                "output_mode {}: Spark does not support append or update mode for a streaming aggregation without a watermark; set window_agg.watermark (e.g. 10 seconds, the default) or output_mode=complete",
                 config.get_or("output_mode", "append")
             )));
         }
