@@ -251,7 +251,7 @@ fn windowed(broker: &Broker, topic: &str, group: &str, out: &str, extra: &[&str]
         "--output-topic",
         out,
     ]);
-    args.extend(["--create-topics", "--max-records-per-batch", "40"]);
+    args.extend(["--create-topics"]);
     args.extend([
         "-X",
         "session.timeout.ms=6000",
@@ -266,8 +266,15 @@ fn windowed(broker: &Broker, topic: &str, group: &str, out: &str, extra: &[&str]
 fn ten_sigkills_while_aggregating_neither_lose_nor_double_count() {
     let broker = Broker::start();
     broker.create_topic("ticks", 3);
-    let agg =
-        |group: &str, out: &str, extra: &[&str]| windowed(&broker, "ticks", group, out, extra);
+    let agg = |group: &str, out: &str, extra: &[&str]| {
+        windowed(
+            &broker,
+            "ticks",
+            group,
+            out,
+            &[&["--max-records-per-batch", "40"], extra].concat(),
+        )
+    };
     // A steady load while the host is killed at random moments.
     let stop = Arc::new(AtomicBool::new(false));
     let load = {
@@ -461,7 +468,13 @@ fn one_host_or_three_in_a_group_give_the_same_aggregates() {
             "keyed by ticker"
         );
     }
-    let one = windowed(&broker, "by-ticker", "one", "agg-one", &["--available-now"]);
+    let one = windowed(
+        &broker,
+        "by-ticker",
+        "one",
+        "agg-one",
+        &["--available-now", "--max-records-per-batch", "40"],
+    );
     let one: Vec<&str> = one.iter().map(String::as_str).collect();
     let run = host_bounded(&one, LIMIT);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -495,25 +508,30 @@ fn one_host_or_three_in_a_group_give_the_same_aggregates() {
 }
 
 #[test]
-fn progress_reports_the_watermark_and_the_state() {
+fn progress_reports_the_watermark_late_rows_and_the_state() {
     let broker = Broker::start();
     broker.create_topic("ticks", 1);
-    let input = windows_file("input.jsonl");
-    let records: Vec<Record> = input
-        .lines()
-        .map(|l| Record::new("k", l.as_bytes()))
-        .collect();
+    // 30 ticks a second apart, one ten minutes late, then 10 more: batches of 10.
+    let tick = |second: i64| {
+        let time = sluice_sdk::time::json_timestamp(1_796_000_000_000_000 + second * 1_000_000);
+        let value = format!(r#"{{"event_time":"{time}","ticker":"AAPL","price":1.0}}"#);
+        Record::new("AAPL", value.as_bytes())
+    };
+    let mut records: Vec<Record> = (0..30).map(tick).collect();
+    records.push(tick(30 - 600));
+    records.extend((31..41).map(tick));
     broker.produce("ticks", &records);
     let dir = tempfile::tempdir().unwrap();
     let progress = dir.path().join("progress.jsonl");
     let progress = progress.to_str().unwrap();
-    let args = windowed(
-        &broker,
-        "ticks",
-        "g",
-        "agg",
-        &["--available-now", "--progress", progress],
-    );
+    let extra = [
+        "--available-now",
+        "--progress",
+        progress,
+        "--max-records-per-batch",
+        "10",
+    ];
+    let args = windowed(&broker, "ticks", "g", "agg", &extra);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let run = host_bounded(&args, LIMIT);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -525,19 +543,23 @@ fn progress_reports_the_watermark_and_the_state() {
         .collect();
     let last = reports.last().expect("a report of a batch");
     // The watermark after the last batch: the latest event time less 10 s.
-    let latest = input
-        .lines()
-        .filter_map(|l| {
-            let row: Value = serde_json::from_str(l).unwrap();
-            sluice_sdk::time::parse_timestamp(row["event_time"].as_str()?)
-        })
-        .max()
-        .unwrap();
-    let want = sluice_sdk::time::json_timestamp(latest - 10_000_000);
+    let want = sluice_sdk::time::json_timestamp(1_796_000_000_000_000 + 30 * 1_000_000);
     assert_eq!(last["eventTime"]["watermark"], want.as_str(), "{last}");
     let state = &last["stateOperators"][0];
     assert_eq!(state["operatorName"], "window_agg", "{last}");
     assert!(state["memoryUsedBytes"].as_u64() > Some(0), "{last}");
+    let late: u64 = reports
+        .iter()
+        .map(|r| {
+            r["stateOperators"][0]["numRowsDroppedByWatermark"]
+                .as_u64()
+                .unwrap_or(0)
+        })
+        .sum();
+    assert_eq!(
+        late, 1,
+        "the tick ten minutes late is dropped and counted once"
+    );
 }
 
 #[test]

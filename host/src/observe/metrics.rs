@@ -82,6 +82,7 @@ pub struct Metrics {
     pub(super) rss: Gauge,
     pub(super) reloads: Family<ReloadLabels, Counter>,
     pub(super) watermark: Family<PartitionLabels, Gauge<f64, AtomicU64>>,
+    pub(super) late_rows: Family<PluginLabels, Counter>,
     pub(super) state: Family<PartitionLabels, Gauge>,
 }
 
@@ -106,6 +107,7 @@ impl Metrics {
             rss: Gauge::default(),
             reloads: Family::default(),
             watermark: Family::default(),
+            late_rows: Family::default(),
             state: Family::default(),
         };
         let mut r = Registry::default();
@@ -189,6 +191,11 @@ impl Metrics {
             "A stateful plugin's event-time watermark on an input partition, since the Unix epoch",
             Unit::Seconds,
             m.watermark.clone(),
+        );
+        s.register(
+            "late_rows",
+            "Input rows a stateful plugin dropped as late (Spark's numRowsDroppedByWatermark)",
+            m.late_rows.clone(),
         );
         s.register_with_unit(
             "state",

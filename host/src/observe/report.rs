@@ -168,6 +168,7 @@ impl Observer {
             Some(plugin) => vec![serde_json::json!({
                 "operatorName": &**plugin,
                 "memoryUsedBytes": done.state_bytes,
+                "numRowsDroppedByWatermark": done.plugins.get(plugin).map_or(0, |s| s.late_rows),
             })],
         };
         let add_batch = took.saturating_sub(trigger.read);

@@ -116,6 +116,7 @@ fn stats_delta(after: StageStats, before: StageStats) -> StageStats {
         busy: after.busy.saturating_sub(before.busy),
         last_batch: after.last_batch,
         memory_high_water: after.memory_high_water,
+        late_rows: after.late_rows - before.late_rows,
     }
 }
 
@@ -129,6 +130,7 @@ pub(super) fn add_stats(acc: &mut StageStats, d: StageStats) {
     acc.busy += d.busy;
     acc.last_batch = acc.last_batch.max(d.last_batch);
     acc.memory_high_water = acc.memory_high_water.max(d.memory_high_water);
+    acc.late_rows += d.late_rows;
 }
 
 impl Observer {
@@ -335,6 +337,9 @@ impl Observer {
             m.plugin_out.get_or_create(&labels).inc_by(d.records_out);
             m.plugin_traps.get_or_create(&labels).inc_by(d.traps);
             m.plugin_restarts.get_or_create(&labels).inc_by(d.restarts);
+            if stage.stateful() {
+                m.late_rows.get_or_create(&labels).inc_by(d.late_rows);
+            }
             let memory = m.plugin_memory.get_or_create(&labels);
             memory.set(memory.get().max(d.memory_high_water as i64));
             deltas.push((stage.plugin().name.clone(), d));

@@ -59,6 +59,8 @@ pub struct StageStats {
     pub last_batch: Duration,
     /// The largest linear memory of any of its instances, in bytes.
     pub memory_high_water: u64,
+    /// Input rows a stateful plugin dropped as late.
+    pub late_rows: u64,
 }
 
 /// The config key through which a generator receives the host's UTC offset.
@@ -456,6 +458,11 @@ impl Stage {
         else {
             return Ok(());
         };
+        arm(store, self.plugin.limits);
+        // What the call dropped as late: reported only (a trap here is caught below).
+        if let Ok(late) = t.sluice_plugin_state().call_late_rows(&mut *store) {
+            self.stats.late_rows += late;
+        }
         arm(store, self.plugin.limits);
         match t.sluice_plugin_state().call_snapshot(&mut *store) {
             Ok(bytes) if bytes.len() > MAX_STATE_BYTES => Err(Failure::Fatal(anyhow!(

@@ -100,6 +100,9 @@ macro_rules! export_stateful {
                         cell.set($crate::Watermarks { eviction: w.eviction, late_events: w.late_events })
                     });
                 }
+                fn late_rows() -> u64 {
+                    with_plugin("late-rows", |plugin, _| Ok(plugin.late_rows())).unwrap_or_default()
+                }
                 fn snapshot() -> Vec<u8> {
                     with_plugin("snapshot", |plugin, _| Ok(plugin.snapshot())).unwrap_or_default()
                 }

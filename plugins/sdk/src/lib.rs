@@ -241,6 +241,12 @@ pub trait Stateful: Sized + 'static {
         output: &mut Output,
     ) -> Result<(), Error>;
 
+    /// How many input rows the last [`Stateful::process_batch`] dropped as
+    /// late (Spark's `numRowsDroppedByWatermark`), for the host's reports.
+    fn late_rows(&self) -> u64 {
+        0
+    }
+
     /// The whole state as bytes.
     fn snapshot(&self) -> Vec<u8>;
 

@@ -45,6 +45,8 @@ struct WindowAgg {
     /// The output columns (set by `schema` once the input types are known).
     fields: Vec<Field>,
     state: State,
+    /// Rows the last batch dropped as late.
+    dropped: u64,
 }
 
 /// What the `group_by` and `agg` columns are typed as before the input's
@@ -238,6 +240,7 @@ impl Stateful for WindowAgg {
             mode,
             fields: Vec::new(),
             state: State::default(),
+            dropped: 0,
         };
         plugin.fields = plugin.output_fields(None).map_err(bad)?;
         Ok(plugin)
@@ -312,14 +315,7 @@ impl Stateful for WindowAgg {
                 }
             }
         }
-        if dropped > 0 {
-            sluice_sdk::log(
-                sluice_sdk::Level::Info,
-                &format!(
-                    "dropped {dropped} late row(s): their windows ended at or before the watermark"
-                ),
-            );
-        }
+        self.dropped = dropped;
         let updated: Vec<Group> = partial.keys().cloned().collect();
         for (group, buffers) in partial {
             match self.state.groups.get_mut(&group) {
@@ -360,6 +356,10 @@ impl Stateful for WindowAgg {
             }
         }
         Ok(())
+    }
+
+    fn late_rows(&self) -> u64 {
+        self.dropped
     }
 
     fn snapshot(&self) -> Vec<u8> {

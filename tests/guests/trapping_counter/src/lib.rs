@@ -40,7 +40,10 @@ impl Stateful for Counter {
             updated.insert(ticker, *n);
         }
         // After counting: a trap here loses this batch's counts with the instance.
-        assert!(!self.calls.is_multiple_of(3), "the third call of this instance");
+        assert!(
+            !self.calls.is_multiple_of(3),
+            "the third call of this instance"
+        );
         for (ticker, n) in updated {
             let rows = output
                 .typed_row(NO_INPUT)
