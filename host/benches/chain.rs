@@ -16,7 +16,7 @@
 //! Run: `cargo bench -p host --bench chain -- [RECORDS] [--batch N] [--python VENV_PYTHON]`.
 //! Prints one table per row; each figure is the median of 3 runs.
 
-use host::plugin::{Chain, Limits, Plugin, PluginSpec, Runtime};
+use host::plugin::{Chain, Limits, Plugin, Runtime};
 use host::sink::console::json_lines;
 use sluice_sdk::{Input, Output, Transform};
 use std::sync::Arc;
@@ -108,39 +108,6 @@ fn wasm_threads(plugins: &[Arc<Plugin>], input: &[Vec<u8>], threads: usize) -> f
     input.len() as f64 / start.elapsed().as_secs_f64()
 }
 
-/// PySpark's figures (records/s per run) from bench/pyspark_p2.py over `input`.
-fn pyspark(python: &str, input: &[Vec<u8>]) -> serde_json::Value {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let records = dir.path().join("records.jsonl");
-    let mut text = Vec::with_capacity(input.len() * 90);
-    for r in input {
-        text.extend_from_slice(r);
-        text.push(b'\n');
-    }
-    std::fs::write(&records, text).expect("writing the records");
-    let result = dir.path().join("result.json");
-    let log = dir.path().join("spark.log");
-    let status = std::process::Command::new(python)
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../bench/pyspark_p2.py"
-        ))
-        .arg(&records)
-        .arg("3")
-        .arg(&result)
-        .env("SPARK_LOCAL_IP", "127.0.0.1")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("a log file"))
-        .status()
-        .expect("running bench/pyspark_p2.py");
-    assert!(
-        status.success(),
-        "bench/pyspark_p2.py failed:\n{}",
-        std::fs::read_to_string(&log).unwrap_or_default()
-    );
-    serde_json::from_slice(&std::fs::read(&result).expect("its result")).expect("JSON")
-}
-
 /// `host test` over a file against the native program over the same file.
 fn end_to_end(joined: &[u8], n: usize) {
     let dir = tempfile::tempdir().expect("a temp dir");
@@ -200,27 +167,12 @@ fn end_to_end(joined: &[u8], n: usize) {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let n = common::count(&args, 1_000_000);
-    let python = args
-        .iter()
-        .position(|a| a == "--python")
-        .map(|i| args.get(i + 1).expect("--python VENV_PYTHON").clone());
+    let python = common::python(&args);
     let input = records(n);
     let runtime = Runtime::new(Limits::default(), None).expect("engine");
-    let spec = |source: &str, config: &[(&str, &str)]| PluginSpec {
-        source: source.into(),
-        config: config
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        ..Default::default()
-    };
     let plugins = vec![
-        Arc::new(runtime.load(&spec("parse_stock", &[])).unwrap()),
-        Arc::new(
-            runtime
-                .load(&spec("schema_filter", &[("where", WHERE)]))
-                .unwrap(),
-        ),
+        common::load(&runtime, "parse_stock", &[]).0,
+        common::load(&runtime, "schema_filter", &[("where", WHERE)]).0,
     ];
     let mut chain = Chain::new(&plugins).unwrap();
     let mut joined = Vec::with_capacity(n * 90);
@@ -284,7 +236,7 @@ fn main() {
     match python {
         None => println!("| {:.2} M | (no --python) | | | | |", both / 1e6),
         Some(python) => {
-            let spark = pyspark(&python, &input);
+            let spark = common::pyspark(&python, "pyspark_p2.py", &input);
             let rates = |k: &str| {
                 median(
                     spark[k]

@@ -8,13 +8,11 @@
 //!
 //! Run: `cargo bench -p host --bench sql -- [RECORDS] [--before PATH]`.
 
-use host::plugin::{Chain, Limits, Plugin, PluginSpec, Runtime};
+use host::plugin::{Chain, Limits, Runtime};
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Instant;
 
 mod common;
-use common::{batch, per_record, records};
+use common::{batch, load, per_record, records};
 
 const BATCH: usize = 1024;
 
@@ -46,24 +44,6 @@ const CASES: &[(&str, &str, &str, bool)] = &[
         false,
     ),
 ];
-
-fn load(runtime: &Runtime, source: &str, config: &[(&str, &str)]) -> (Arc<Plugin>, f64) {
-    let spec = PluginSpec {
-        source: source.to_string(),
-        config: config
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        ..Default::default()
-    };
-    let start = Instant::now();
-    let plugin = Arc::new(
-        runtime
-            .load(&spec)
-            .unwrap_or_else(|e| panic!("{source}: {e:#}")),
-    );
-    (plugin, start.elapsed().as_secs_f64())
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

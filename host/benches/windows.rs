@@ -14,12 +14,12 @@
 
 use host::data::batch::empty_batch;
 use host::plugin::bindings::Batch;
-use host::plugin::{Chain, Limits, Plugin, PluginSpec, Runtime};
+use host::plugin::{Chain, Limits, Plugin, Runtime};
 use std::sync::Arc;
 use std::time::Instant;
 
 mod common;
-use common::{batch, median};
+use common::{batch, load, median};
 
 const BATCH: usize = 1024;
 const SCHEMA: &str = "event_time timestamp, ticker string, price double";
@@ -40,22 +40,6 @@ fn ticks(n: usize) -> Vec<Vec<u8>> {
             .into_bytes()
         })
         .collect()
-}
-
-fn load(runtime: &Runtime, source: &str, config: &[(&str, &str)]) -> Arc<Plugin> {
-    let spec = PluginSpec {
-        source: source.to_string(),
-        config: config
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        ..Default::default()
-    };
-    Arc::new(
-        runtime
-            .load(&spec)
-            .unwrap_or_else(|e| panic!("{source}: {e:#}")),
-    )
 }
 
 /// Seconds per record of a fresh chain of `plugins` over `batches` (median
@@ -83,50 +67,16 @@ fn run(plugins: &[Arc<Plugin>], batches: &[Batch], n: usize) -> (f64, usize, Cha
     (median(times), rows, last.expect("three runs"))
 }
 
-/// PySpark's figures from bench/pyspark_windows.py over `input`.
-fn pyspark(python: &str, input: &[Vec<u8>]) -> serde_json::Value {
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let records = dir.path().join("records.jsonl");
-    let mut text = Vec::with_capacity(input.len() * 90);
-    for r in input {
-        text.extend_from_slice(r);
-        text.push(b'\n');
-    }
-    std::fs::write(&records, text).expect("writing the records");
-    let result = dir.path().join("result.json");
-    let log = dir.path().join("spark.log");
-    let status = std::process::Command::new(python)
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../bench/pyspark_windows.py"
-        ))
-        .args([records.as_os_str(), "3".as_ref(), result.as_os_str()])
-        .env("SPARK_LOCAL_IP", "127.0.0.1")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log).expect("a log file"))
-        .status()
-        .expect("running bench/pyspark_windows.py");
-    assert!(
-        status.success(),
-        "bench/pyspark_windows.py failed:\n{}",
-        std::fs::read_to_string(&log).unwrap_or_default()
-    );
-    serde_json::from_str(&std::fs::read_to_string(result).unwrap()).unwrap()
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let n = common::count(&args, 1_000_000);
-    let python = args
-        .iter()
-        .position(|a| a == "--python")
-        .map(|i| args.get(i + 1).expect("--python VENV_PYTHON").clone());
+    let python = common::python(&args);
     let input = ticks(n);
     let batches: Vec<Batch> = input.chunks(BATCH).map(batch).collect();
     let runtime = Runtime::new(Limits::default(), None).expect("engine");
-    let parse = load(&runtime, "parse_stock", &[("schema", SCHEMA)]);
+    let (parse, _) = load(&runtime, "parse_stock", &[("schema", SCHEMA)]);
     let config = [("watermark", "10 seconds"), ("agg", "avg(price),count(*)")];
-    let agg = load(&runtime, "window_agg", &config);
+    let (agg, _) = load(&runtime, "window_agg", &config);
     let (parsing, _, _) = run(std::slice::from_ref(&parse), &batches, n);
     let (total, rows, chain) = run(&[parse, agg], &batches, n);
     println!(
@@ -149,7 +99,7 @@ fn main() {
     let stage = chain.stateful().expect("window_agg keeps state");
     let memory = stage.memory().clone();
     let bytes = memory.snapshot.as_ref().map_or(0, Vec::len);
-    let mut fresh = Chain::new(&[load(&runtime, "window_agg", &config)]).expect("a chain");
+    let mut fresh = Chain::new(&[load(&runtime, "window_agg", &config).0]).expect("a chain");
     let restores: Vec<f64> = (0..5)
         .map(|_| {
             let start = Instant::now();
@@ -166,7 +116,7 @@ fn main() {
         median(restores) * 1e3
     );
     if let Some(python) = python {
-        let spark = pyspark(&python, &input);
+        let spark = common::pyspark(&python, "pyspark_windows.py", &input);
         let rate = |k: &str| {
             median(
                 spark[k]

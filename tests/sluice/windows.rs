@@ -8,8 +8,9 @@
 //! update (sliding windows) and complete mode, and wrote each console
 //! output; `host test -f console` must print exactly that.
 
+use crate::kafka::to_kafka_args;
 use serde_json::Value;
-use sluice_tests::{Broker, Record, guest, host, host_bounded, spawn_host};
+use sluice_tests::{Broker, Record, Run, guest, host, host_bounded, spawn_host};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -25,6 +26,17 @@ fn windows_file(name: &str) -> String {
         .join("windows")
         .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `host test -p parse_stock -p PLUGIN` over `input`, with `--config C`
+/// for each of `configs`, then `extra`.
+fn host_test<S: AsRef<str>>(plugin: &str, configs: &[S], extra: &[&str], input: &str) -> Run {
+    let mut args = vec!["test", "-p", "parse_stock", "-p", plugin];
+    for c in configs {
+        args.extend(["--config", c.as_ref()]);
+    }
+    args.extend(extra);
+    host(&args, input)
 }
 
 /// The `--config window_agg.KEY=VALUE` flags of a reference case.
@@ -43,21 +55,10 @@ fn console_output_equals_sparks_in_every_output_mode() {
     let input = windows_file("input.jsonl");
     for (name, case) in cases.as_object().unwrap() {
         let batch = case["batch"].as_u64().unwrap().to_string();
-        let config = case_config(case);
-        let mut args = vec![
-            "test",
-            "-p",
-            "parse_stock",
-            "-p",
-            "window_agg",
-            "-f",
-            "console",
-        ];
-        args.extend(["--batch-size", &batch, "--config", SCHEMA]);
-        for c in &config {
-            args.extend(["--config", c.as_str()]);
-        }
-        let run = host(&args, &input);
+        let mut config = case_config(case);
+        config.push(SCHEMA.to_string());
+        let extra = ["-f", "console", "--batch-size", &batch];
+        let run = host_test("window_agg", &config, &extra, &input);
         assert_eq!(run.code, 0, "{name}: {}", run.stderr);
         let expected = windows_file(&format!("expected-{name}.txt"));
         assert_eq!(
@@ -80,20 +81,7 @@ fn a_bad_window_config_names_the_key_and_the_fix() {
         ),
     ];
     for (config, wanted) in cases {
-        let run = host(
-            &[
-                "test",
-                "-p",
-                "parse_stock",
-                "-p",
-                "window_agg",
-                "--config",
-                SCHEMA,
-                "--config",
-                config,
-            ],
-            &input,
-        );
+        let run = host_test("window_agg", &[SCHEMA, config], &[], &input);
         assert_eq!(run.code, 2, "{config}: {}", run.stderr);
         assert!(
             run.stderr.contains(wanted) && run.stderr.contains("window_agg"),
@@ -102,16 +90,10 @@ fn a_bad_window_config_names_the_key_and_the_fix() {
         );
     }
     // The event time must be a timestamp: the tutorial's schema reads it as a string.
-    let run = host(
-        &[
-            "test",
-            "-p",
-            "parse_stock",
-            "-p",
-            "window_agg",
-            "--config",
-            "window_agg.watermark=10 seconds",
-        ],
+    let run = host_test(
+        "window_agg",
+        &["window_agg.watermark=10 seconds"],
+        &[],
         &input,
     );
     assert_eq!(run.code, 2, "{}", run.stderr);
@@ -224,41 +206,17 @@ fn expected(input: &[Record]) -> BTreeMap<(String, String), Aggregate> {
 
 /// `host run` of the windowed query on `topic` into the Kafka topic `out`.
 fn windowed(broker: &Broker, topic: &str, group: &str, out: &str, extra: &[&str]) -> Vec<String> {
-    let mut args = vec![
-        "run",
-        "-p",
-        "parse_stock",
-        "-p",
-        "window_agg",
-        "--config",
-        SCHEMA,
-    ];
-    args.extend(["--config", "window_agg.watermark=10 seconds"]);
-    args.extend(["--config", "window_agg.agg=avg(price),count(*)"]);
-    args.extend([
-        "--brokers",
-        &broker.addr,
-        "--topic",
-        topic,
-        "--group",
-        group,
-    ]);
-    args.extend([
-        "--starting-offsets",
-        "earliest",
-        "--sink",
-        "kafka",
-        "--output-topic",
-        out,
-    ]);
-    args.extend(["--create-topics"]);
-    args.extend([
+    let chain = ["-p", "parse_stock", "-p", "window_agg", "--config", SCHEMA];
+    let mut flags = vec!["--group", group, "--create-topics"];
+    flags.extend(["--config", "window_agg.agg=avg(price),count(*)"]);
+    flags.extend([
         "-X",
         "session.timeout.ms=6000",
         "-X",
         "max.poll.interval.ms=10000",
     ]);
-    args.extend(extra);
+    flags.extend(extra);
+    let args = to_kafka_args(broker, &chain, topic, out, &flags);
     args.into_iter().map(String::from).collect()
 }
 
@@ -381,20 +339,10 @@ fn a_trapping_stateful_plugin_keeps_exact_counts() {
     // replaces it, restores the state as of the last good call and retries.
     let input = windows_file("input.jsonl");
     let counter = guest("trapping_counter");
-    let run = host(
-        &[
-            "test",
-            "-p",
-            "parse_stock",
-            "-p",
-            counter,
-            "--batch-size",
-            "7",
-            "-f",
-            "json",
-            "--config",
-            SCHEMA,
-        ],
+    let run = host_test(
+        counter,
+        &[SCHEMA],
+        &["--batch-size", "7", "-f", "json"],
         &input,
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -433,29 +381,16 @@ fn one_host_or_three_in_a_group_give_the_same_aggregates() {
         keyed: false,
     };
     broker.produce("ticks", &ticks.chunk(1500));
+    let parse = ["-p", "parse_stock", "--config", SCHEMA];
+    let flags = [
+        "--group",
+        "repartition",
+        "--key-by",
+        "ticker",
+        "--available-now",
+    ];
     let repartition = host_bounded(
-        &[
-            "run",
-            "-p",
-            "parse_stock",
-            "--config",
-            SCHEMA,
-            "--brokers",
-            &broker.addr,
-            "--topic",
-            "ticks",
-            "--group",
-            "repartition",
-            "--starting-offsets",
-            "earliest",
-            "--sink",
-            "kafka",
-            "--output-topic",
-            "by-ticker",
-            "--key-by",
-            "ticker",
-            "--available-now",
-        ],
+        &to_kafka_args(&broker, &parse, "ticks", "by-ticker", &flags),
         LIMIT,
     );
     assert_eq!(repartition.code, 0, "{}", repartition.stderr);

@@ -1,9 +1,62 @@
 //! What the benches share: the records they feed and how they summarise runs.
 
 use host::data::batch::{BatchBuilder, InputRecord};
-use host::plugin::Chain;
 use host::plugin::bindings::Batch;
+use host::plugin::{Chain, Plugin, PluginSpec, Runtime};
+use std::sync::Arc;
 use std::time::Instant;
+
+/// Loads (compiles, unless cached) `source` with `config`; returns it and
+/// how long that took, in seconds.
+#[allow(dead_code)] // not every bench loads plugins by name
+pub fn load(runtime: &Runtime, source: &str, config: &[(&str, &str)]) -> (Arc<Plugin>, f64) {
+    let spec = PluginSpec {
+        source: source.to_string(),
+        config: config
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..Default::default()
+    };
+    let start = Instant::now();
+    let plugin = runtime
+        .load(&spec)
+        .unwrap_or_else(|e| panic!("{source}: {e:#}"));
+    (Arc::new(plugin), start.elapsed().as_secs_f64())
+}
+
+/// Runs the PySpark script `bench/SCRIPT` over `input` (one record per line)
+/// as `python SCRIPT RECORDS.jsonl 3 RESULT.json`; returns the result.
+#[allow(dead_code)] // not every bench compares with PySpark
+pub fn pyspark(python: &str, script: &str, input: &[Vec<u8>]) -> serde_json::Value {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let records = dir.path().join("records.jsonl");
+    let mut text = Vec::with_capacity(input.len() * 90);
+    for r in input {
+        text.extend_from_slice(r);
+        text.push(b'\n');
+    }
+    std::fs::write(&records, text).expect("writing the records");
+    let result = dir.path().join("result.json");
+    let log = dir.path().join("spark.log");
+    let path = format!("{}/../bench/{script}", env!("CARGO_MANIFEST_DIR"));
+    let status = std::process::Command::new(python)
+        .arg(&path)
+        .arg(&records)
+        .arg("3")
+        .arg(&result)
+        .env("SPARK_LOCAL_IP", "127.0.0.1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("a log file"))
+        .status()
+        .unwrap_or_else(|e| panic!("running {path}: {e}"));
+    assert!(
+        status.success(),
+        "{path} failed:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    serde_json::from_slice(&std::fs::read(&result).expect("its result")).expect("JSON")
+}
 
 /// Tutorial-shaped records (about 80 bytes), deterministic.
 #[allow(dead_code)] // not every bench feeds these
@@ -44,6 +97,13 @@ pub fn batch(values: &[Vec<u8>]) -> Batch {
         });
     }
     builder.finish()
+}
+
+/// The venv's python of `--python VENV_PYTHON`, if given.
+#[allow(dead_code)] // not every bench compares with PySpark
+pub fn python(args: &[String]) -> Option<String> {
+    let at = args.iter().position(|a| a == "--python")?;
+    Some(args.get(at + 1).expect("--python VENV_PYTHON").clone())
 }
 
 /// The record count: the first argument that is not a flag, else `default`.

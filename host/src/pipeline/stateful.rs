@@ -167,6 +167,10 @@ impl Partitioned {
     /// assigned: a restarted host closes the windows its predecessor's
     /// last records moved the watermark past).
     pub(super) fn tick(&mut self, router: &Router) -> Result<()> {
+        // Chains of partitions taken away: their state is their new owner's.
+        let tracker = &self.tracker;
+        self.owned
+            .retain(|tp, o| tracker.epoch(tp) == Some(o.epoch));
         for tp in self.tracker.assigned() {
             if lane(&tp.topic, tp.partition, self.lanes) == self.lane {
                 self.chain(&tp)?;
@@ -174,7 +178,7 @@ impl Partitioned {
         }
         let empty = empty_batch();
         for (tp, owned) in &mut self.owned {
-            if self.tracker.epoch(tp) != Some(owned.epoch) || !owned.chain.due() {
+            if !owned.chain.due() {
                 continue;
             }
             // It covers no input offsets: it commits nothing.

@@ -1,6 +1,7 @@
 //! A live plugin instance and the rules for when it fails.
 //!
-//! One `Store` and instance per worker, reused across batches. A trap
+//! One `Store` and instance per worker (per input partition for a stateful
+//! plugin), reused across batches. A trap
 //! (panic, out of memory, deadline, stack overflow) or an output that fails
 //! validation kills the instance: the stage makes a new one from the
 //! `InstancePre`, retries the batch once, then bisects it so that only the

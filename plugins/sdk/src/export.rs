@@ -16,10 +16,9 @@ macro_rules! export_transform {
                     input: $crate::Batch,
                 ) -> Result<$crate::wit::types::Output, $crate::Error> {
                     with_plugin("process", |plugin, schema| {
-                        let input = $crate::Input::new(&input);
-                        let mut output = $crate::Output::new(schema.clone(), input.len());
-                        plugin.process_batch(&input, &mut output)?;
-                        output.finish()
+                        $crate::__private::process(schema, &input, |input, output| {
+                            plugin.process_batch(input, output)
+                        })
                     })
                 }
             }
@@ -78,12 +77,11 @@ macro_rules! export_stateful {
                 fn process(
                     input: $crate::Batch,
                 ) -> Result<$crate::wit::types::Output, $crate::Error> {
+                    let watermarks = WATERMARKS.with(|w| w.get());
                     with_plugin("process", |plugin, schema| {
-                        let input = $crate::Input::new(&input);
-                        let mut output = $crate::Output::new(schema.clone(), input.len());
-                        let watermarks = WATERMARKS.with(|w| w.get());
-                        plugin.process_batch(&input, watermarks, &mut output)?;
-                        output.finish()
+                        $crate::__private::process(schema, &input, |input, output| {
+                            plugin.process_batch(input, watermarks, output)
+                        })
                     })
                 }
             }

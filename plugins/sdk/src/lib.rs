@@ -92,6 +92,19 @@ pub fn field(name: &str, ty: FieldType) -> Field {
 #[doc(hidden)]
 pub mod __private {
     pub use wit_bindgen;
+
+    /// One `process` call of the export macros: `batch` seen as an
+    /// [`Input`](crate::Input), `f` writing the [`Output`](crate::Output).
+    pub fn process(
+        schema: &Option<Vec<crate::Field>>,
+        batch: &crate::Batch,
+        f: impl FnOnce(&crate::Input<'_>, &mut crate::Output) -> Result<(), crate::Error>,
+    ) -> Result<crate::wit::types::Output, crate::Error> {
+        let input = crate::Input::new(batch);
+        let mut output = crate::Output::new(schema.clone(), input.len());
+        f(&input, &mut output)?;
+        output.finish()
+    }
 }
 
 include!(concat!(env!("OUT_DIR"), "/generate_macro.rs"));
