@@ -460,3 +460,68 @@ fn a_batch_whose_output_is_too_large_to_hold_is_processed_in_parts_from_kafka() 
     assert_eq!(dropped[0]["offset"], 2);
     assert_eq!(broker.committed_total("g-fan", "fan-in", 1), 4);
 }
+
+#[test]
+fn a_header_name_that_is_not_utf8_is_a_dead_letter_not_a_panic() {
+    let broker = Broker::start();
+    broker.create_topic("in", 1);
+    broker.create_topic("out", 1);
+    broker.create_topic("dlq", 1);
+    // kafka-python writes a header name as `name.encode("utf-8")`: a str whose
+    // encode gives other bytes puts a name that is not UTF-8 on the wire.
+    let script = format!(
+        r#"
+from kafka import KafkaProducer
+class RawName(str):
+    def encode(self, *args, **kwargs):
+        return b"bad\xff\xfename"
+p = KafkaProducer(bootstrap_servers=['{}'], api_version=(2, 8))
+tick = '{{"event_time":"2026-11-25T12:00:0%d","ticker":"%s","price":1.0}}'
+p.send("in", (tick % (0, "A")).encode(), key=b"k0")
+p.send("in", (tick % (1, "B")).encode(), key=b"k1", headers=[(RawName("x"), b"v")])
+p.send("in", (tick % (2, "C")).encode(), key=b"k2", headers=[("good", b"v")])
+p.flush()
+"#,
+        broker.addr
+    );
+    let out = std::process::Command::new(sluice_tests::test_python(None))
+        .args(["-c", &script])
+        .output()
+        .expect("running python3 (scripts/test installs kafka-python)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let args = crate::kafka::parse_stock_to_kafka_args(
+        &broker,
+        "in",
+        "out",
+        &["--dlq-topic", "dlq", "--available-now"],
+    );
+    let run = spawn_host(&args, &[]).wait(LIMIT);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    let keys: Vec<String> = broker
+        .read("out", 2, LIMIT)
+        .iter()
+        .map(Record::key_str)
+        .collect();
+    assert_eq!(keys, ["k0", "k2"]);
+    let dlq = broker.read("dlq", 1, LIMIT);
+    assert_eq!(dlq.len(), 1);
+    assert_eq!(dlq[0].key_str(), "k1");
+    assert_eq!(
+        dlq[0].header("sluice.plugin").as_deref(),
+        Some("the Kafka source")
+    );
+    assert!(
+        dlq[0]
+            .header("sluice.error")
+            .unwrap()
+            .contains("header name of this record is not UTF-8"),
+        "{:?}",
+        dlq[0].headers
+    );
+    assert_eq!(dlq[0].header("sluice.source.offset").as_deref(), Some("1"));
+}

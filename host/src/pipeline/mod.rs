@@ -26,6 +26,8 @@ pub use router::{OnError, Rejected, Router};
 pub use swap::{Reload, plugin_files};
 
 use crate::data::Field;
+use crate::data::batch;
+use crate::data::processed::ChainError;
 use crate::kafka::ensure_topics;
 use crate::observe::{ChainWatch, Observer, Servers, Trigger};
 use crate::offsets::{Position, Ticket, Tracker};
@@ -238,6 +240,14 @@ fn worker(
             Work::Tick => continue,
         };
         let mut reports = Vec::new();
+        let input = match screen(&router, *input, &ticket) {
+            Ok(input) => input,
+            Err(e) => {
+                ticket.fail(format!("{e:#}"));
+                observer.lane_done(&trigger, reports, &mut [(&chain, &mut watch)]);
+                continue;
+            }
+        };
         if tracker.failure().is_some() {
             // Stopping: output nothing more, commit nothing more.
             ticket.abandon();
@@ -266,6 +276,37 @@ fn worker(
     }
 }
 
+/// Rejects the records the source could not read, as `--on-error` says
+/// (they never reach the plugins); returns the rest.
+fn screen(router: &Router, input: SourceBatch, ticket: &Arc<Ticket>) -> Result<SourceBatch> {
+    if input.unreadable.is_empty() {
+        return Ok(input);
+    }
+    let bad: Vec<u32> = input.unreadable.iter().map(|(i, _)| *i as u32).collect();
+    let good: Vec<u32> = (0..input.batch.len).filter(|i| !bad.contains(i)).collect();
+    let at = |rows: &[u32]| -> Vec<Position> {
+        rows.iter()
+            .map(|&i| input.positions[i as usize].clone())
+            .collect()
+    };
+    let errors: Vec<ChainError> = input
+        .unreadable
+        .iter()
+        .enumerate()
+        .map(|(k, (_, why))| ChainError {
+            input: k as u32,
+            plugin: router::SOURCE.into(),
+            message: why.clone(),
+        })
+        .collect();
+    router.reject_unreadable(&batch::take(&input.batch, &bad), &at(&bad), &errors, ticket)?;
+    Ok(SourceBatch {
+        batch: batch::take(&input.batch, &good),
+        positions: at(&good),
+        unreadable: Vec::new(),
+    })
+}
+
 /// [`worker`] for a stateful pipeline (no hot swap: see `swap`).
 fn stateful_worker(
     mut lane: Partitioned,
@@ -278,6 +319,14 @@ fn stateful_worker(
     for work in work {
         match work {
             Work::Batch(input, ticket, trigger) => {
+                let input = match screen(router, *input, &ticket) {
+                    Ok(input) => input,
+                    Err(e) => {
+                        ticket.fail(format!("{e:#}"));
+                        observer.lane_done(&trigger, Vec::new(), &mut []);
+                        continue;
+                    }
+                };
                 if tracker.failure().is_some() {
                     ticket.abandon();
                     observer.lane_done(&trigger, Vec::new(), &mut []);

@@ -15,6 +15,9 @@ use std::time::Duration;
 /// The name rejected records carry when the sink did not take them.
 pub const SINK: &str = "the Kafka sink";
 
+/// The name rejected records carry when the source could not read them.
+pub const SOURCE: &str = "the Kafka source";
+
 /// What a record a plugin rejects does (`--on-error`).
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OnError {
@@ -71,6 +74,20 @@ impl Router {
             topics.push(out.topic(i).map(String::from));
         }
         Ok(topics)
+    }
+
+    /// Rejects the records the source could not read (rows of `batch`, read
+    /// at `positions`), as `--on-error` says.
+    pub fn reject_unreadable(
+        &self,
+        batch: &Batch,
+        positions: &[Position],
+        errors: &[ChainError],
+        ticket: &Arc<Ticket>,
+    ) -> Result<()> {
+        errors
+            .iter()
+            .try_for_each(|e| self.reject(batch, positions, e, ticket))
     }
 
     /// What `--on-error` says to do with one rejected record.

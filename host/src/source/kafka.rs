@@ -16,7 +16,7 @@ use rdkafka::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, KafkaResult};
-use rdkafka::message::{Headers, Message};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::statistics::Statistics;
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeMap;
@@ -70,6 +70,49 @@ pub struct SourceBatch {
     pub batch: Batch,
     /// Where each record was read, in batch order.
     pub positions: Vec<Position>,
+    /// Records that cannot be read as they are (row, why): rejected records,
+    /// never given to the plugins. Their key and value are in `batch`.
+    pub unreadable: Vec<(usize, String)>,
+}
+
+/// Why a record whose headers rdkafka cannot read is rejected.
+const UNREADABLE_HEADERS: &str = "a header name of this record is not UTF-8 (Kafka header names are strings), so its headers cannot be read; the record is rejected with its key and value, without its headers";
+
+thread_local! {
+    /// Set while a panic is expected and caught (see [`quietly`]).
+    static CATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic inside it into `None`, without the panic's
+/// message on stderr. rdkafka 0.39 panics (an `unwrap`) on a header name
+/// that is not UTF-8, and offers no other way to read header names.
+fn quietly<T>(f: impl FnOnce() -> T) -> Option<T> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !CATCHING.with(std::cell::Cell::get) {
+                default(info);
+            }
+        }));
+    });
+    CATCHING.with(|c| c.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    CATCHING.with(|c| c.set(false));
+    result.ok()
+}
+
+/// A message's headers, or `None` when they cannot be read.
+fn headers<'m>(message: &'m BorrowedMessage<'_>) -> Option<Vec<(&'m [u8], Option<&'m [u8]>)>> {
+    let Some(headers) = message.headers() else {
+        return Some(Vec::new());
+    };
+    quietly(|| {
+        headers
+            .iter()
+            .map(|h| (h.key.as_bytes(), h.value))
+            .collect()
+    })
 }
 
 /// The consumer's context: commits what is acknowledged before partitions
@@ -404,8 +447,8 @@ impl KafkaSource {
     /// go to the same lane, in order. Empty batches when nothing came.
     pub fn next_batch(&mut self, lanes: usize) -> Result<Vec<SourceBatch>> {
         let mut deadline: Option<Instant> = None;
-        let mut builders: Vec<(BatchBuilder, Vec<Position>)> = (0..lanes)
-            .map(|_| (BatchBuilder::with_capacity(64, 0), Vec::new()))
+        let mut builders: Vec<(BatchBuilder, Vec<Position>, Vec<(usize, String)>)> = (0..lanes)
+            .map(|_| (BatchBuilder::with_capacity(64, 0), Vec::new(), Vec::new()))
             .collect();
         let mut count = 0;
         while count < self.config.max_records {
@@ -427,11 +470,12 @@ impl KafkaSource {
             };
             let topic = intern(&mut self.topics, message.topic());
             let lane = lane(&topic, message.partition(), lanes);
-            let headers: Vec<(&[u8], Option<&[u8]>)> = message
-                .headers()
-                .map(|h| h.iter().map(|h| (h.key.as_bytes(), h.value)).collect())
-                .unwrap_or_default();
-            let (builder, positions) = &mut builders[lane];
+            let read = headers(&message);
+            let (builder, positions, unreadable) = &mut builders[lane];
+            if read.is_none() {
+                unreadable.push((positions.len(), UNREADABLE_HEADERS.to_string()));
+            }
+            let headers = read.unwrap_or_default();
             builder.push(&InputRecord {
                 key: message.key(),
                 value: message.payload(),
@@ -450,9 +494,10 @@ impl KafkaSource {
         }
         Ok(builders
             .into_iter()
-            .map(|(builder, positions)| SourceBatch {
+            .map(|(builder, positions, unreadable)| SourceBatch {
                 batch: builder.finish(),
                 positions,
+                unreadable,
             })
             .collect())
     }
