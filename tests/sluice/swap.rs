@@ -134,3 +134,53 @@ fn a_changed_pipeline_file_swaps_the_chain_between_batches_and_a_bad_one_is_refu
     );
     assert_eq!(broker.committed_total("g-swap", "sw-in", 2), 1100);
 }
+
+#[test]
+fn a_stateful_chain_is_not_swapped_and_says_to_restart() {
+    let broker = Broker::start();
+    broker.create_topic("st-in", 1);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.toml");
+    let write = |window: &str| {
+        let text = format!(
+            "plugin = [\"parse_stock\", \"window_agg\"]\n[config.parse_stock]\nschema = \"event_time timestamp, ticker string, price double\"\n[config.window_agg]\nwindow = \"{window}\"\n"
+        );
+        let tmp = file.with_extension("tmp");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, &file).unwrap();
+    };
+    write("1 minute");
+    let run = spawn_host(
+        &[
+            "run",
+            "--pipeline",
+            file.to_str().unwrap(),
+            "--watch",
+            "--brokers",
+            &broker.addr,
+            "--topic",
+            "st-in",
+            "--group",
+            "g-stateful-swap",
+            "--format",
+            "json",
+        ],
+        &[("SLUICE_LOG", "info")],
+    );
+    run.wait_for("the partition assigned", LIMIT, |r| {
+        r.stderr().contains("assigned partitions: st-in[0]")
+    });
+    write("2 minutes");
+    run.wait_for("the refusal", LIMIT, |r| {
+        r.stderr().contains("reload refused")
+    });
+    run.signal("TERM");
+    let done = run.wait(LIMIT);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    assert!(
+        done.stderr.contains("stateful plugin") && done.stderr.contains("restart the host"),
+        "{}",
+        done.stderr
+    );
+    assert!(!done.stderr.contains("Sluice: reloaded"), "{}", done.stderr);
+}
