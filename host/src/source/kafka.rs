@@ -102,8 +102,11 @@ fn quietly<T>(f: impl FnOnce() -> T) -> Option<T> {
     result.ok()
 }
 
+/// A record's headers: (name, value) pairs.
+type HeaderList<'m> = Vec<(&'m [u8], Option<&'m [u8]>)>;
+
 /// A message's headers, or `None` when they cannot be read.
-fn headers<'m>(message: &'m BorrowedMessage<'_>) -> Option<Vec<(&'m [u8], Option<&'m [u8]>)>> {
+fn headers<'m>(message: &'m BorrowedMessage<'_>) -> Option<HeaderList<'m>> {
     let Some(headers) = message.headers() else {
         return Some(Vec::new());
     };
