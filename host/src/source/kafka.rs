@@ -450,8 +450,15 @@ impl KafkaSource {
     /// go to the same lane, in order. Empty batches when nothing came.
     pub fn next_batch(&mut self, lanes: usize) -> Result<Vec<SourceBatch>> {
         let mut deadline: Option<Instant> = None;
-        let mut builders: Vec<(BatchBuilder, Vec<Position>, Vec<(usize, String)>)> = (0..lanes)
-            .map(|_| (BatchBuilder::with_capacity(64, 0), Vec::new(), Vec::new()))
+        let mut builders: Vec<(BatchBuilder, SourceBatch)> = (0..lanes)
+            .map(|_| {
+                let lane = SourceBatch {
+                    batch: crate::data::batch::empty_batch(),
+                    positions: Vec::new(),
+                    unreadable: Vec::new(),
+                };
+                (BatchBuilder::with_capacity(64, 0), lane)
+            })
             .collect();
         let mut count = 0;
         while count < self.config.max_records {
@@ -474,9 +481,10 @@ impl KafkaSource {
             let topic = intern(&mut self.topics, message.topic());
             let lane = lane(&topic, message.partition(), lanes);
             let read = headers(&message);
-            let (builder, positions, unreadable) = &mut builders[lane];
+            let (builder, out) = &mut builders[lane];
             if read.is_none() {
-                unreadable.push((positions.len(), UNREADABLE_HEADERS.to_string()));
+                let row = out.positions.len();
+                out.unreadable.push((row, UNREADABLE_HEADERS.to_string()));
             }
             let headers = read.unwrap_or_default();
             builder.push(&InputRecord {
@@ -487,7 +495,7 @@ impl KafkaSource {
                 partition: message.partition(),
                 offset: message.offset(),
             });
-            positions.push(Position {
+            out.positions.push(Position {
                 topic,
                 partition: message.partition(),
                 offset: message.offset(),
@@ -497,10 +505,9 @@ impl KafkaSource {
         }
         Ok(builders
             .into_iter()
-            .map(|(builder, positions, unreadable)| SourceBatch {
+            .map(|(builder, lane)| SourceBatch {
                 batch: builder.finish(),
-                positions,
-                unreadable,
+                ..lane
             })
             .collect())
     }
