@@ -944,18 +944,7 @@ producer.flush()
 "#,
         broker.addr
     );
-    let python = sluice_tests::test_python(None);
-    let out = std::process::Command::new(&python)
-        .args(["-c", &script])
-        .output()
-        .expect("running python3 (scripts/test installs kafka-python)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let sent: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
+    let sent: Vec<serde_json::Value> = sluice_tests::python_script(&script)
         .lines()
         .map(|l| serde_json::from_str(l.strip_prefix("Data is sent: ").unwrap()).unwrap())
         .collect();

@@ -484,15 +484,7 @@ p.flush()
 "#,
         broker.addr
     );
-    let out = std::process::Command::new(sluice_tests::test_python(None))
-        .args(["-c", &script])
-        .output()
-        .expect("running python3 (scripts/test installs kafka-python)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    sluice_tests::python_script(&script);
     let args = crate::kafka::parse_stock_to_kafka_args(
         &broker,
         "in",

@@ -2,7 +2,7 @@
 //! (a changed pipeline file with `--watch`, or SIGHUP) with no record lost
 //! or processed twice; a swap that cannot be done leaves the running chain.
 
-use sluice_tests::{Broker, Record, priced_ticks, spawn_host};
+use sluice_tests::{Broker, Record, priced_ticks, spawn_host, write_atomically};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
@@ -26,10 +26,7 @@ fn pipeline_file(path: &Path, filter: &str, output: &str) {
     let text = format!(
         "plugin = [\"parse_stock\", \"schema_filter\"]\noutput-topic = \"{output}\"\n[config.schema_filter]\nwhere = \"{filter}\"\n"
     );
-    // Written to the side and renamed, as editors and ConfigMaps do.
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).unwrap();
-    std::fs::rename(&tmp, path).unwrap();
+    write_atomically(path, &text);
 }
 
 fn input_rows(progress: &Path) -> u64 {
@@ -145,9 +142,7 @@ fn a_stateful_chain_is_not_swapped_and_says_to_restart() {
         let text = format!(
             "plugin = [\"parse_stock\", \"window_agg\"]\n[config.parse_stock]\nschema = \"event_time timestamp, ticker string, price double\"\n[config.window_agg]\nwindow = \"{window}\"\n"
         );
-        let tmp = file.with_extension("tmp");
-        std::fs::write(&tmp, text).unwrap();
-        std::fs::rename(&tmp, &file).unwrap();
+        write_atomically(&file, &text);
     };
     write("1 minute");
     let run = spawn_host(

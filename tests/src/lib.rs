@@ -6,7 +6,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use std::io::{Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -42,6 +42,29 @@ pub fn test_python(tool: Option<&str>) -> PathBuf {
         Some(tool) => python.with_file_name(tool),
         None => python,
     }
+}
+
+/// Runs a Python script with the test environment's python (kafka-python
+/// installed by scripts/test); returns what it printed, failing on an error.
+pub fn python_script(script: &str) -> String {
+    let out = Command::new(test_python(None))
+        .args(["-c", script])
+        .output()
+        .expect("running python3 (scripts/test installs kafka-python)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// Writes `text` to `path` beside it and renames it into place, as editors
+/// and Kubernetes ConfigMaps do (a watcher never sees half a file).
+pub fn write_atomically(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
 }
 
 /// The componentize-js that scripts/test installs into target/js (it builds
