@@ -4,9 +4,10 @@
 //!
 //! Per batch and partition: records the state already reflects (read again
 //! after a crash between a checkpoint and its commit) are skipped; the rest
-//! run through the partition's chain; its outputs are delivered and
-//! acknowledged; then the checkpoint is written, and the batch's offsets
-//! are committed once it is acknowledged. When the source is idle, a
+//! run through the partition's chain and its outputs go to the sink; the
+//! checkpoint writer writes the partition's state once those outputs are
+//! acknowledged (in order, while the worker goes on), and the batch's
+//! offsets are committed once the checkpoint is acknowledged. When the source is idle, a
 //! partition whose watermark moved gets Spark's no-data batch, so windows
 //! close even when no record arrives.
 
@@ -18,9 +19,10 @@ use crate::observe::{ChainWatch, Observer, Trigger};
 use crate::offsets::{Position, Ticket, TopicPartition, Tracker};
 use crate::plugin::{Chain, Plugin};
 use crate::source::kafka::{SourceBatch, lane};
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::mpsc::{SyncSender, sync_channel};
 use std::time::Instant;
 
 /// One partition's chain and where its state stands.
@@ -41,6 +43,7 @@ pub(super) struct Partitioned {
     plugins: Vec<Arc<Plugin>>,
     owned: BTreeMap<TopicPartition, Owned>,
     checkpoints: Arc<Checkpoints>,
+    writer: Arc<Writer>,
     tracker: Arc<Tracker>,
 }
 
@@ -56,6 +59,7 @@ impl Partitioned {
             lanes,
             plugins,
             owned: BTreeMap::new(),
+            writer: Arc::new(Writer::start(checkpoints.clone())),
             checkpoints,
             tracker,
         }
@@ -119,8 +123,8 @@ impl Partitioned {
         }
         let mut reports = Vec::new();
         let mut done = Vec::new();
+        let writer = self.writer.clone();
         for (tp, rows) in groups {
-            let checkpoints = self.checkpoints.clone();
             // Records of a partition taken away are its new owner's to read.
             let Some(owned) = self.chain(&tp)? else {
                 continue;
@@ -137,18 +141,18 @@ impl Partitioned {
                 .iter()
                 .map(|&i| input.positions[i as usize].clone())
                 .collect();
-            deliver_then(&tp, |outputs| {
-                owned.chain.process_parts(&part, 0, &mut |p, first, out| {
-                    let mut report = observer.lane(&out);
-                    let at = &positions[first..first + p.len as usize];
-                    let refused = router.deliver(p, at, out, outputs)?;
-                    report.rejected(router::SINK, &refused);
-                    reports.push(report);
-                    Ok(())
-                })
-            })?;
             owned.next = input.positions[last as usize].offset + 1;
-            let (plugin, watermark, bytes) = checkpoint(&checkpoints, &tp, owned, ticket)?;
+            let (plugin, watermark, bytes) =
+                writer.after(&tp, owned, ticket, |chain, outputs| {
+                    chain.process_parts(&part, 0, &mut |p, first, out| {
+                        let mut report = observer.lane(&out);
+                        let at = &positions[first..first + p.len as usize];
+                        let refused = router.deliver(p, at, out, outputs)?;
+                        report.rejected(router::SINK, &refused);
+                        reports.push(report);
+                        Ok(())
+                    })
+                })?;
             observer.state(trigger, &plugin, &tp, watermark, bytes);
             done.push(tp);
         }
@@ -183,54 +187,111 @@ impl Partitioned {
             }
             // It covers no input offsets: it commits nothing.
             let ticket = self.tracker.open(&[]);
-            deliver_then(tp, |outputs| match owned.chain.tick(&empty)? {
-                Some(out) => router.deliver(&empty, &[], out, outputs).map(drop),
-                None => Ok(()),
+            self.writer.after(tp, owned, &ticket, |chain, outputs| {
+                match chain.tick(&empty)? {
+                    Some(out) => router.deliver(&empty, &[], out, outputs).map(drop),
+                    None => Ok(()),
+                }
             })?;
-            checkpoint(&self.checkpoints, tp, owned, &ticket)?;
         }
         Ok(())
     }
 }
 
-/// Runs `send` with a ticket of its own, then waits until every output it
-/// sent is acknowledged: a checkpoint must never get ahead of its outputs.
-fn deliver_then(tp: &TopicPartition, send: impl FnOnce(&Arc<Ticket>) -> Result<()>) -> Result<()> {
-    let delivered = Arc::new(Tracker::default());
-    {
-        let outputs = delivered.open(&[]);
-        send(&outputs)?;
-    }
-    if !delivered.wait_idle(DRAIN) {
-        bail!("the outputs of {tp} were not acknowledged within {DRAIN:?}");
-    }
-    if let Some(failure) = delivered.failure() {
-        bail!("{failure}");
-    }
-    Ok(())
+/// A checkpoint waiting for the outputs of its batch.
+struct Due {
+    tp: TopicPartition,
+    at: Checkpoint,
+    /// Holds the batch's outputs' tickets: idle when all are acknowledged.
+    outputs: Arc<Tracker>,
+    /// The batch's own ticket (its offsets), kept until the checkpoint is.
+    ticket: Arc<Ticket>,
 }
 
-/// Writes `tp`'s checkpoint: its state as of `owned.next`. Returns the
-/// stateful plugin, its watermark and the snapshot's size.
-fn checkpoint(
-    checkpoints: &Checkpoints,
-    tp: &TopicPartition,
-    owned: &Owned,
-    ticket: &Arc<Ticket>,
-) -> Result<(Arc<str>, Option<i64>, usize)> {
-    let Some(stage) = owned.chain.stateful() else {
-        bail!("the chain of {tp} has no stateful plugin");
-    };
-    let memory = stage.memory().clone();
-    let facts = (
-        stage.plugin().name.clone(),
-        memory.clock.watermark,
-        memory.snapshot.as_ref().map_or(0, Vec::len),
-    );
-    let at = Checkpoint {
-        offset: owned.next,
-        memory,
-    };
-    checkpoints.write(tp, &at, ticket)?;
-    Ok(facts)
+/// Writes each partition's checkpoints in the order they were made, each
+/// once every output of its batch is acknowledged: a checkpoint never gets
+/// ahead of its outputs, and the worker goes on with the next batch
+/// meanwhile. A failed output fails the batch (no checkpoint, no commit).
+struct Writer {
+    queue: Option<SyncSender<Due>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Writer {
+    fn start(checkpoints: Arc<Checkpoints>) -> Writer {
+        let (queue, due) = sync_channel::<Due>(64);
+        let thread = std::thread::Builder::new()
+            .name("checkpoints".into())
+            .spawn(move || {
+                for Due {
+                    tp,
+                    at,
+                    outputs,
+                    ticket,
+                } in due
+                {
+                    if !outputs.wait_idle(DRAIN) {
+                        ticket.fail(format!(
+                            "the outputs of {tp} were not acknowledged within {DRAIN:?}"
+                        ));
+                    } else if let Some(failure) = outputs.failure() {
+                        ticket.fail(failure);
+                    } else if let Err(e) = checkpoints.write(&tp, &at, &ticket) {
+                        ticket.fail(format!("{e:#}"));
+                    }
+                }
+            })
+            .expect("spawning the checkpoint writer");
+        Writer {
+            queue: Some(queue),
+            thread: Some(thread),
+        }
+    }
+
+    /// Runs `send` with a ticket of its own for the outputs it sends, then
+    /// queues `tp`'s checkpoint as of `owned.next` behind them. Returns the
+    /// stateful plugin, its watermark and the snapshot's size.
+    fn after(
+        &self,
+        tp: &TopicPartition,
+        owned: &mut Owned,
+        ticket: &Arc<Ticket>,
+        send: impl FnOnce(&mut Chain, &Arc<Ticket>) -> Result<()>,
+    ) -> Result<(Arc<str>, Option<i64>, usize)> {
+        let outputs = Arc::new(Tracker::default());
+        send(&mut owned.chain, &outputs.open(&[]))?;
+        let Some(stage) = owned.chain.stateful() else {
+            bail!("the chain of {tp} has no stateful plugin");
+        };
+        let memory = stage.memory().clone();
+        let facts = (
+            stage.plugin().name.clone(),
+            memory.clock.watermark,
+            memory.snapshot.as_ref().map_or(0, Vec::len),
+        );
+        let due = Due {
+            tp: tp.clone(),
+            at: Checkpoint {
+                offset: owned.next,
+                memory,
+            },
+            outputs,
+            ticket: ticket.clone(),
+        };
+        let queue = self.queue.as_ref().expect("open until dropped");
+        queue
+            .send(due)
+            .map_err(|_| anyhow!("the checkpoint writer stopped"))?;
+        Ok(facts)
+    }
+}
+
+impl Drop for Writer {
+    /// Writes what is queued, then stops.
+    fn drop(&mut self) {
+        self.queue.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
