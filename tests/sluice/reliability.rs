@@ -246,21 +246,8 @@ fn ten_sigkills_under_load_lose_nothing_and_repeat_only_what_was_in_flight() {
             "max.poll.interval.ms=10000",
         ],
     );
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    for kill in 0..10 {
-        let host = spawn_host(&args, &[("SLUICE_LOG", "info")]);
-        host.wait_for("partitions assigned", LIMIT, |h| {
-            h.stderr().contains("assigned partitions: in[")
-        });
-        // A random moment in the next 0.2–1.7 s.
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        std::thread::sleep(Duration::from_millis(200 + seed % 1500));
-        host.signal("KILL");
-        let killed = host.wait(LIMIT);
-        assert_eq!(killed.code, -9, "kill {kill}: {}", killed.stderr);
-    }
+    // Each at a random moment 0.2–1.7 s after it owns partitions.
+    sluice_tests::kill_repeatedly(&args, "in", 10, (0x9e37_79b9_7f4a_7c15, 200), LIMIT);
     let produced = load.finish();
     let last = spawn_host(&[&args[..], &["--available-now"]].concat(), &[]).wait(LIMIT);
     assert_eq!(last.code, 0, "{}", last.stderr);

@@ -2,7 +2,7 @@
 //! (a changed pipeline file with `--watch`, or SIGHUP) with no record lost
 //! or processed twice; a swap that cannot be done leaves the running chain.
 
-use sluice_tests::{Broker, Record, priced_ticks, spawn_host, write_atomically};
+use sluice_tests::{Broker, Record, Spawned, priced_ticks, spawn_host, write_atomically};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
@@ -29,6 +29,29 @@ fn pipeline_file(path: &Path, filter: &str, output: &str) {
     write_atomically(path, &text);
 }
 
+/// `host run --pipeline FILE --watch` on `(topic, group)`, with `extra`
+/// flags, and `SLUICE_LOG=info` when `logs`.
+fn watching(
+    broker: &Broker,
+    file: &Path,
+    (topic, group): (&str, &str),
+    extra: &[&str],
+    logs: bool,
+) -> Spawned {
+    let mut args = vec!["run", "--pipeline", file.to_str().unwrap(), "--watch"];
+    args.extend([
+        "--brokers",
+        &broker.addr,
+        "--topic",
+        topic,
+        "--group",
+        group,
+    ]);
+    args.extend(extra);
+    let env: &[(&str, &str)] = if logs { &[("SLUICE_LOG", "info")] } else { &[] };
+    spawn_host(&args, env)
+}
+
 fn input_rows(progress: &Path) -> u64 {
     std::fs::read_to_string(progress)
         .unwrap_or_default()
@@ -46,18 +69,11 @@ fn a_changed_pipeline_file_swaps_the_chain_between_batches_and_a_bad_one_is_refu
     let dir = tempfile::tempdir().unwrap();
     let (file, progress) = (dir.path().join("p.toml"), dir.path().join("progress.jsonl"));
     pipeline_file(&file, "price > 50", "sw-out");
-    let run = spawn_host(
+    let run = watching(
+        &broker,
+        &file,
+        ("sw-in", "g-swap"),
         &[
-            "run",
-            "--pipeline",
-            file.to_str().unwrap(),
-            "--watch",
-            "--brokers",
-            &broker.addr,
-            "--topic",
-            "sw-in",
-            "--group",
-            "g-swap",
             "--starting-offsets",
             "earliest",
             "--sink",
@@ -69,7 +85,7 @@ fn a_changed_pipeline_file_swaps_the_chain_between_batches_and_a_bad_one_is_refu
             "--metrics-addr",
             "127.0.0.1:0",
         ],
-        &[],
+        false,
     );
     broker.produce("sw-in", &priced("a", 500));
     run.wait_for("the first 500 records", LIMIT, |_| {
@@ -145,22 +161,12 @@ fn a_stateful_chain_is_not_swapped_and_says_to_restart() {
         write_atomically(&file, &text);
     };
     write("1 minute");
-    let run = spawn_host(
-        &[
-            "run",
-            "--pipeline",
-            file.to_str().unwrap(),
-            "--watch",
-            "--brokers",
-            &broker.addr,
-            "--topic",
-            "st-in",
-            "--group",
-            "g-stateful-swap",
-            "--format",
-            "json",
-        ],
-        &[("SLUICE_LOG", "info")],
+    let run = watching(
+        &broker,
+        &file,
+        ("st-in", "g-stateful-swap"),
+        &["--format", "json"],
+        true,
     );
     run.wait_for("the partition assigned", LIMIT, |r| {
         r.stderr().contains("assigned partitions: st-in[0]")

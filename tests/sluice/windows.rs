@@ -10,7 +10,7 @@
 
 use crate::kafka::to_kafka_args;
 use serde_json::Value;
-use sluice_tests::{Broker, Record, Run, guest, host, host_bounded, spawn_host};
+use sluice_tests::{Broker, Record, Run, guest, host, host_bounded, kill_repeatedly, spawn_host};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -251,25 +251,11 @@ fn ten_sigkills_while_aggregating_neither_lose_nor_double_count() {
     };
     let crashy = agg("crashy", "agg", &[]);
     let crashy: Vec<&str> = crashy.iter().map(String::as_str).collect();
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut restored = 0;
-    for kill in 0..10 {
-        let host = spawn_host(&crashy, &[("SLUICE_LOG", "info")]);
-        host.wait_for("partitions assigned", LIMIT, |h| {
-            h.stderr().contains("assigned partitions: ticks[")
-        });
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        std::thread::sleep(Duration::from_millis(300 + seed % 1500));
-        host.signal("KILL");
-        let killed = host.wait(LIMIT);
-        assert_eq!(killed.code, -9, "kill {kill}: {}", killed.stderr);
-        restored += killed
-            .stderr
-            .matches("restored the state of ticks[")
-            .count();
-    }
+    let killed = kill_repeatedly(&crashy, "ticks", 10, (0x2545_f491_4f6c_dd1d, 300), LIMIT);
+    let restored: usize = killed
+        .iter()
+        .map(|k| k.stderr.matches("restored the state of ticks[").count())
+        .sum();
     stop.store(true, Ordering::Relaxed);
     load.join().unwrap();
     let last = spawn_host(&[&crashy[..], &["--available-now"]].concat(), &[]).wait(LIMIT);

@@ -59,6 +59,37 @@ pub fn python_script(script: &str) -> String {
     String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
+/// Starts `host ARGS` (with `SLUICE_LOG=info`) `kills` times, each time
+/// waiting until it owns partitions of `topic`, then killing it with
+/// SIGKILL at a random moment `first_ms` to `first_ms + 1500` ms later
+/// (a fixed xorshift sequence from `seed`). Returns each killed run.
+pub fn kill_repeatedly(
+    args: &[&str],
+    topic: &str,
+    kills: usize,
+    (seed, first_ms): (u64, u64),
+    limit: Duration,
+) -> Vec<Run> {
+    let mut seed = seed;
+    let assigned = format!("assigned partitions: {topic}[");
+    (0..kills)
+        .map(|kill| {
+            let host = spawn_host(args, &[("SLUICE_LOG", "info")]);
+            host.wait_for("partitions assigned", limit, |h| {
+                h.stderr().contains(&assigned)
+            });
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            std::thread::sleep(Duration::from_millis(first_ms + seed % 1500));
+            host.signal("KILL");
+            let killed = host.wait(limit);
+            assert_eq!(killed.code, -9, "kill {kill}: {}", killed.stderr);
+            killed
+        })
+        .collect()
+}
+
 /// Writes `text` to `path` beside it and renames it into place, as editors
 /// and Kubernetes ConfigMaps do (a watcher never sees half a file).
 pub fn write_atomically(path: &Path, text: &str) {
