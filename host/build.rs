@@ -29,4 +29,6 @@ fn main() {
         .and_then(|p| p.strip_suffix(';'))
         .expect("a `package` line in wit/plugin.wit");
     println!("cargo:rustc-env=SLUICE_WIT_PACKAGE={package}");
+    // The binary's guard against a librdkafka crash (src/main.rs, `librdkafka_guard`).
+    println!("cargo:rustc-link-arg-bins=-Wl,--wrap=rd_kafka_metadata_cache_find");
 }

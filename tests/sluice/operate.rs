@@ -517,3 +517,47 @@ p.flush()
     );
     assert_eq!(dlq[0].header("sluice.source.offset").as_deref(), Some("1"));
 }
+
+#[test]
+fn a_topic_deleted_while_it_is_read_stops_the_host_with_the_reason_not_a_crash() {
+    // tansu answers a fetch of a deleted topic in a way that made librdkafka 2.12.1 crash
+    // (SIGSEGV); the host must instead finish what it read and stop, saying why.
+    let broker = Broker::start();
+    broker.create_topic("gone-in", 2);
+    broker.create_topic("gone-out", 1);
+    broker.produce("gone-in", &ticks("a", 200));
+    let args = crate::kafka::parse_stock_to_kafka_args(
+        &broker,
+        "gone-in",
+        "gone-out",
+        &["--group", "g-gone"],
+    );
+    let host = spawn_host(&args, &[]);
+    let out = broker.read("gone-out", 200, LIMIT);
+    assert_eq!(out.len(), 200, "{}", host.stderr());
+    host.wait_for("the 200 offsets committed", LIMIT, |_| {
+        broker.committed_total("g-gone", "gone-in", 2) == 200
+    });
+    broker.delete_topic("gone-in");
+    let run = host.wait(LIMIT);
+    assert_eq!(
+        run.code, 2,
+        "stops with an error, not a signal or a hang: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains(r#"error: topic "gone-in" was deleted from"#)
+            && run
+                .stderr
+                .contains("Recreate the topic, or leave it out of --topic"),
+        "names the topic and the fix: {}",
+        run.stderr
+    );
+    let keys: BTreeSet<String> = broker
+        .read("gone-out", 200, LIMIT)
+        .iter()
+        .map(|r| r.key_str())
+        .collect();
+    assert_eq!(keys.len(), 200, "every record read before is in the output");
+}

@@ -457,19 +457,23 @@ impl Broker {
 
     /// Creates a topic with `partitions` partitions.
     pub fn create_topic(&self, name: &str, partitions: u32) {
+        self.topic_command(&["create", name, "--partitions", &partitions.to_string()]);
+    }
+
+    /// Deletes a topic, as an operator would with `kafka-topics --delete`.
+    pub fn delete_topic(&self, name: &str) {
+        self.topic_command(&["delete", name]);
+    }
+
+    fn topic_command(&self, args: &[&str]) {
         let status = Command::new("tansu")
-            .args([
-                "topic",
-                "create",
-                name,
-                "--partitions",
-                &partitions.to_string(),
-            ])
+            .arg("topic")
+            .args(args)
             .args(["--broker", &format!("tcp://{}", self.addr)])
             .stdout(Stdio::null())
             .status()
-            .expect("running tansu topic create");
-        assert!(status.success(), "tansu topic create {name} failed");
+            .expect("running tansu topic");
+        assert!(status.success(), "tansu topic {} failed", args.join(" "));
     }
 
     /// Produces `records` to `topic` and waits until all are acknowledged.

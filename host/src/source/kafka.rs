@@ -15,7 +15,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use rdkafka::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
-use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::statistics::Statistics;
 use rdkafka::{Offset, TopicPartitionList};
@@ -264,6 +264,16 @@ fn consumer_config(config: &SourceConfig, reset: &str) -> rdkafka::ClientConfig 
 /// returns nothing (so the caller sees a stop signal or the end of the input).
 pub const IDLE_WAIT: Duration = Duration::from_millis(100);
 
+/// How often the source asks the brokers whether the topics it was given by
+/// name still exist (a topic deleted while it is read stops the host, as
+/// Spark's `failOnDataLoss` stops a query; librdkafka alone may not notice
+/// for minutes).
+const TOPIC_CHECK: Duration = Duration::from_secs(5);
+
+/// How long that question may hold up reading; with no answer it is asked
+/// again later (an unreachable broker is reported elsewhere).
+const TOPIC_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// A consumer-group source.
 pub struct KafkaSource {
     consumer: BaseConsumer<SourceContext>,
@@ -272,6 +282,8 @@ pub struct KafkaSource {
     topics: Vec<Arc<str>>,
     /// The topics consumed (a pattern's matches at the start).
     consumed: Vec<String>,
+    /// When the named topics were last found to exist.
+    checked: Instant,
 }
 
 impl KafkaSource {
@@ -342,7 +354,46 @@ impl KafkaSource {
             tracker,
             topics: Vec::new(),
             consumed: topics,
+            checked: Instant::now(),
         })
+    }
+
+    /// Fails, naming the topic and the fix, when a topic given by name
+    /// (`--topic`) no longer exists. Topics matched by a pattern may come and
+    /// go. Asked every [`TOPIC_CHECK`]; a question the brokers do not answer
+    /// is asked again later.
+    fn check_topics_exist(&mut self) -> Result<()> {
+        let Subscription::Topics(named) = &self.config.subscription else {
+            return Ok(());
+        };
+        if self.checked.elapsed() < TOPIC_CHECK {
+            return Ok(());
+        }
+        self.checked = Instant::now();
+        for topic in named {
+            let Ok(metadata) = self
+                .consumer
+                .fetch_metadata(Some(topic), TOPIC_CHECK_TIMEOUT)
+            else {
+                return Ok(());
+            };
+            // Absent from the answer, or "unknown": gone. Other errors may pass.
+            let gone = metadata
+                .topics()
+                .iter()
+                .find(|t| t.name() == topic)
+                .is_none_or(|t| {
+                    t.error().map(RDKafkaErrorCode::from)
+                        == Some(RDKafkaErrorCode::UnknownTopicOrPartition)
+                });
+            if gone {
+                bail!(
+                    "topic {topic:?} was deleted from {:?} while it was being read; the host stopped after the records it had read (those it had not were deleted with the topic). Recreate the topic, or leave it out of --topic",
+                    self.config.brokers
+                );
+            }
+        }
+        Ok(())
     }
 
     /// Every partition of the consumed topics (as they were at the start).
@@ -449,6 +500,7 @@ impl KafkaSource {
     /// size, and returns it in `lanes` batches: all records of one partition
     /// go to the same lane, in order. Empty batches when nothing came.
     pub fn next_batch(&mut self, lanes: usize) -> Result<Vec<SourceBatch>> {
+        self.check_topics_exist()?;
         let mut deadline: Option<Instant> = None;
         let mut builders: Vec<(BatchBuilder, SourceBatch)> = (0..lanes)
             .map(|_| {
