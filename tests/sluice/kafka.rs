@@ -1034,3 +1034,35 @@ fn a_console_reader_that_goes_away_stops_the_run_with_exit_0() {
     assert!(status.success(), "{status:?}: {stderr}");
     assert!(!stderr.contains("error"), "{stderr}");
 }
+
+#[test]
+fn a_new_group_from_latest_reads_what_arrives_after_it_joins_and_nothing_before() {
+    // A new group has no committed offsets: each partition starts at `--starting-offsets`
+    // (the host gives librdkafka that start itself, so a new group's first record is not
+    // held back; the start must still be exactly the end of the partition).
+    let broker = Broker::start();
+    broker.create_topic("fresh-in", 2);
+    broker.create_topic("fresh-out", 1);
+    broker.produce("fresh-in", &sluice_tests::priced_ticks("old", 6, |i| i.to_string()));
+    let mut args = run_args(&broker, &["-p", "parse_stock"], "fresh-in", &[]);
+    args.extend(["--group", "g-fresh", "--starting-offsets", "latest"]);
+    args.extend(["--sink", "kafka", "--output-topic", "fresh-out"]);
+    let host = spawn_host(&args, &[("SLUICE_LOG", "info")]);
+    host.wait_for("the host is assigned both partitions", LIMIT, |h| {
+        h.stderr().contains("assigned partitions: fresh-in[0], fresh-in[1]")
+    });
+    // The assignment is logged before the start positions are looked up: let them settle.
+    std::thread::sleep(Duration::from_secs(1));
+    broker.produce("fresh-in", &sluice_tests::priced_ticks("new", 4, |i| i.to_string()));
+    let keys: std::collections::BTreeSet<String> = broker
+        .read("fresh-out", 4, LIMIT)
+        .iter()
+        .map(|r| r.key_str())
+        .collect();
+    assert_eq!(
+        keys,
+        ["new0", "new1", "new2", "new3"].map(String::from).into(),
+        "only the records produced after the start, all of them: {}",
+        host.stderr()
+    );
+}

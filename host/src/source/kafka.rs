@@ -124,6 +124,52 @@ fn headers<'m>(message: &'m BorrowedMessage<'_>) -> Option<HeaderList<'m>> {
 pub struct SourceContext {
     tracker: Arc<Tracker>,
     latest: Arc<Mutex<BTreeMap<TopicPartition, i64>>>,
+    /// Where an assigned partition the group has no offset for starts
+    /// (`auto.offset.reset` as a logical offset; `None`: left to librdkafka).
+    start_uncommitted: Option<Offset>,
+}
+
+impl SourceContext {
+    /// Gives each newly assigned partition that the group has no committed
+    /// offset for its logical start (the beginning or the end) before it is
+    /// assigned. librdkafka would find out by itself, but its offset reset
+    /// for "no committed offset" waits 100 ms before asking the broker
+    /// (`rd_kafka_offset_reset` backs off on `__NO_OFFSET`): half of a new
+    /// group's time to its first record. Partitions with a committed offset
+    /// are left to librdkafka; if the group's offsets cannot be read now,
+    /// all are.
+    fn start_uncommitted_partitions(&self, consumer: &BaseConsumer<Self>, tpl: &TopicPartitionList) {
+        let Some(start) = self.start_uncommitted else {
+            return;
+        };
+        let Ok(committed) = consumer.committed_offsets(tpl.clone(), COMMITTED_TIMEOUT) else {
+            return;
+        };
+        // `elements` hands out writable entries of the list librdkafka is about to assign.
+        for mut entry in tpl.elements() {
+            let has_offset = committed
+                .find_partition(entry.topic(), entry.partition())
+                .and_then(|c| c.offset().to_raw())
+                .is_some_and(|o| o >= 0);
+            if entry.offset() == Offset::Invalid && !has_offset {
+                let _ = entry.set_offset(start);
+            }
+        }
+    }
+}
+
+/// How long a rebalance waits for the group's committed offsets (see
+/// [`SourceContext::start_uncommitted_partitions`]).
+const COMMITTED_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `auto.offset.reset` as the logical offset it starts from (`None` for
+/// `error` or a value librdkafka would refuse anyway).
+fn logical_start(reset: &str) -> Option<Offset> {
+    match reset {
+        "earliest" | "smallest" | "beginning" => Some(Offset::Beginning),
+        "latest" | "largest" | "end" => Some(Offset::End),
+        _ => None,
+    }
 }
 
 fn partitions(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
@@ -171,6 +217,9 @@ impl ClientContext for SourceContext {
 
 impl ConsumerContext for SourceContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            self.start_uncommitted_partitions(consumer, tpl);
+        }
         if let Rebalance::Revoke(tpl) = rebalance {
             let revoked = partitions(tpl);
             if !self.tracker.wait_idle(REVOKE_DRAIN) {
@@ -295,10 +344,16 @@ impl KafkaSource {
             StartingOffsets::Latest => "latest",
             _ => "earliest",
         };
+        let effective_reset = config
+            .properties
+            .iter()
+            .rfind(|(k, _)| k == "auto.offset.reset")
+            .map_or(reset, |(_, v)| v.as_str());
         let consumer: BaseConsumer<SourceContext> = consumer_config(&config, reset)
             .create_with_context(SourceContext {
                 tracker: tracker.clone(),
                 latest: Arc::default(),
+                start_uncommitted: logical_start(effective_reset),
             })
             .context("creating the Kafka consumer")?;
         let topics: Vec<String> = match &config.subscription {
@@ -435,6 +490,7 @@ impl KafkaSource {
         let context = SourceContext {
             tracker: Arc::new(Tracker::default()),
             latest: latest.clone(),
+            start_uncommitted: None,
         };
         let probe: BaseConsumer<SourceContext> =
             client_config(&self.config.brokers, &self.config.properties)
