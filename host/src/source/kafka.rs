@@ -499,6 +499,12 @@ impl KafkaSource {
                 .set("fetch.wait.max.ms", "10")
                 .set("statistics.interval.ms", "10")
                 .set("auto.offset.reset", "earliest")
+                // Only the responses' high watermarks are wanted: fetch as little as
+                // a broker will send (one record batch) and queue no more.
+                .set("message.max.bytes", "1000")
+                .set("fetch.max.bytes", "1000")
+                .set("max.partition.fetch.bytes", "1000")
+                .set("queued.max.messages.kbytes", "1")
                 .create_with_context(context)
                 .context("creating the consumer that reads the end offsets")?;
         let mut tpl = TopicPartitionList::new();
