@@ -1043,17 +1043,24 @@ fn a_new_group_from_latest_reads_what_arrives_after_it_joins_and_nothing_before(
     let broker = Broker::start();
     broker.create_topic("fresh-in", 2);
     broker.create_topic("fresh-out", 1);
-    broker.produce("fresh-in", &sluice_tests::priced_ticks("old", 6, |i| i.to_string()));
+    broker.produce(
+        "fresh-in",
+        &sluice_tests::priced_ticks("old", 6, |i| i.to_string()),
+    );
     let mut args = run_args(&broker, &["-p", "parse_stock"], "fresh-in", &[]);
     args.extend(["--group", "g-fresh", "--starting-offsets", "latest"]);
     args.extend(["--sink", "kafka", "--output-topic", "fresh-out"]);
     let host = spawn_host(&args, &[("SLUICE_LOG", "info")]);
     host.wait_for("the host is assigned both partitions", LIMIT, |h| {
-        h.stderr().contains("assigned partitions: fresh-in[0], fresh-in[1]")
+        h.stderr()
+            .contains("assigned partitions: fresh-in[0], fresh-in[1]")
     });
     // The assignment is logged before the start positions are looked up: let them settle.
     std::thread::sleep(Duration::from_secs(1));
-    broker.produce("fresh-in", &sluice_tests::priced_ticks("new", 4, |i| i.to_string()));
+    broker.produce(
+        "fresh-in",
+        &sluice_tests::priced_ticks("new", 4, |i| i.to_string()),
+    );
     let keys: std::collections::BTreeSet<String> = broker
         .read("fresh-out", 4, LIMIT)
         .iter()

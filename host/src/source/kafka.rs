@@ -138,7 +138,11 @@ impl SourceContext {
     /// group's time to its first record. Partitions with a committed offset
     /// are left to librdkafka; if the group's offsets cannot be read now,
     /// all are.
-    fn start_uncommitted_partitions(&self, consumer: &BaseConsumer<Self>, tpl: &TopicPartitionList) {
+    fn start_uncommitted_partitions(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        tpl: &TopicPartitionList,
+    ) {
         let Some(start) = self.start_uncommitted else {
             return;
         };
