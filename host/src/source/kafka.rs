@@ -289,8 +289,10 @@ fn consumer_config(config: &SourceConfig, reset: &str) -> rdkafka::ClientConfig 
     client
         .set("auto.offset.reset", reset)
         .set("enable.partition.eof", "false")
-        // Read ahead at most 16 MiB (librdkafka's default is 64 MiB), so a slow sink
-        // keeps memory bounded; -X queued.max.messages.kbytes=… changes it.
+        // Read ahead at most 16 MiB of records per partition (librdkafka's default is
+        // 64 MiB) or queued.min.messages (100,000), whichever comes first, so a slow sink
+        // keeps memory bounded. Each record queued also costs ~170 bytes of librdkafka's
+        // bookkeeping, which the 16 MiB do not count. -X changes either.
         .set("queued.max.messages.kbytes", "16384")
         // Kafka and Redpanda answer a fetch as soon as records arrive, so this only sets
         // how often an idle consumer asks again (10/s instead of librdkafka's 2/s); brokers
