@@ -599,6 +599,20 @@ impl Broker {
         out
     }
 
+    /// The distinct keys of what [`Broker::read`] reads: whether every record
+    /// reached a topic, whatever was repeated.
+    pub fn read_keys(
+        &self,
+        topic: &str,
+        expect: usize,
+        limit: Duration,
+    ) -> std::collections::BTreeSet<String> {
+        self.read(topic, expect, limit)
+            .iter()
+            .map(Record::key_str)
+            .collect()
+    }
+
     /// The committed offsets of `group` on `topic`'s partitions, added up
     /// (the records consumed when every partition starts at offset 0).
     pub fn committed_total(&self, group: &str, topic: &str, partitions: i32) -> i64 {
