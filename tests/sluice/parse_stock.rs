@@ -249,7 +249,7 @@ fn table_format_is_sparks_console_table() {
          +--------------------------+------+-----+\n\
          |2026-11-25T12:00:00.123456|AAPL  |42.17|\n\
          +--------------------------+------+-----+\n\
-         only showing top 1 row\n\n"
+         only showing top 1 row\n"
     );
 }
 

@@ -6,7 +6,8 @@
 //! to `truncate - 3` characters plus `...`; columns are at least 3 wide and
 //! right-aligned when truncating, left-aligned otherwise; the header row sits
 //! between two borders and a border closes the table; past `num_rows`,
-//! `only showing top N rows`.
+//! `only showing top N rows` (with no blank line after it: Spark 4, checked against
+//! PySpark 4.2 by `tests/sluice/spark.rs`).
 
 use crate::data::processed::ChainOutput;
 use crate::data::rows;
@@ -236,13 +237,16 @@ pub fn table(
         line(&mut out, r);
     }
     out.push_str(&border);
+    // Spark 4 (its `showString` ends the footer without a newline, `println` adds one):
+    // a full table is followed by a blank line, a cut one by its footer line alone.
     if has_more {
         out.push_str(&format!(
             "only showing top {num_rows} {}\n",
             if num_rows == 1 { "row" } else { "rows" }
         ));
+    } else {
+        out.push('\n');
     }
-    out.push('\n');
     out
 }
 
@@ -302,7 +306,7 @@ mod tests {
              +----------+------+-----+\n\
              |NULL      |A     |100.0|\n\
              +----------+------+-----+\n\
-             only showing top 1 row\n\n"
+             only showing top 1 row\n"
         );
         assert!(table(&fields(), &rows, 20, 20).contains("|         x|  NULL|1.0E7|"));
     }
