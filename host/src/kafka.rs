@@ -144,26 +144,72 @@ pub fn ensure_topics<C: ClientContext>(
             missing[0]
         );
     }
+    let new: Vec<NewTopic> = missing
+        .iter()
+        .map(|t| NewTopic::new(t, 1, TopicReplication::Fixed(-1)))
+        .collect();
+    create_topics(brokers, properties, &new, "topic")
+}
+
+/// Creates `topics` (those that exist already are left as they are), each
+/// replicated as the cluster's `default.replication.factor` says when its
+/// `NewTopic` asks for `-1` (KIP-464), and waits until each has its leaders.
+/// `what` names them in messages ("topic", "state changelog topic").
+pub fn create_topics(
+    brokers: &str,
+    properties: &[(String, String)],
+    topics: &[NewTopic<'_>],
+    what: &str,
+) -> Result<()> {
     let admin: AdminClient<Quiet> = client_config(brokers, properties)
         .create_with_context(Quiet)
         .context("creating the Kafka admin client")?;
-    let new: Vec<NewTopic> = missing
-        .iter()
-        .map(|t| NewTopic::new(t, 1, TopicReplication::Fixed(1)))
-        .collect();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()?;
     let options = AdminOptions::new().operation_timeout(Some(TIMEOUT));
     let results = runtime
-        .block_on(admin.create_topics(&new, &options))
+        .block_on(admin.create_topics(topics, &options))
         .map_err(|e| unreachable(brokers, e))?;
     for result in results {
         match result {
-            Ok(topic) => tracing::info!("created topic {topic:?}"),
+            Ok(topic) => tracing::info!("created the {what} {topic:?}"),
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((topic, code)) => bail!("creating topic {topic:?} on {brokers:?}: {code}"),
+            Err((topic, code)) => bail!("creating the {what} {topic:?} on {brokers:?}: {code}"),
         }
     }
-    Ok(())
+    let names: Vec<&str> = topics.iter().map(|t| t.name).collect();
+    await_leaders(admin.inner(), brokers, &names)
+}
+
+/// Waits until every one of `topics` has a leader for each partition in the
+/// metadata the brokers answer: Kafka creates a topic on its controller and
+/// tells the brokers after, so a client reading or writing it at once would
+/// be told "unknown partition".
+fn await_leaders<C: ClientContext>(
+    client: &Client<C>,
+    brokers: &str,
+    topics: &[&str],
+) -> Result<()> {
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    loop {
+        let metadata = client
+            .fetch_metadata(None, TIMEOUT)
+            .map_err(|e| unreachable(brokers, e))?;
+        let waiting = topics.iter().find(|topic| {
+            !metadata.topics().iter().any(|t| {
+                t.name() == **topic
+                    && t.error().is_none()
+                    && !t.partitions().is_empty()
+                    && t.partitions().iter().all(|p| p.leader() >= 0)
+            })
+        });
+        let Some(topic) = waiting else {
+            return Ok(());
+        };
+        if std::time::Instant::now() > deadline {
+            bail!("topic {topic:?} was created on {brokers:?} but has no leader after {TIMEOUT:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }

@@ -24,9 +24,9 @@ use crate::offsets::{Ticket, TopicPartition};
 use crate::plugin::{Clock, Memory};
 use crate::sink::kafka::KafkaProducer;
 use anyhow::{Context, Result, anyhow, bail};
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{NewTopic, TopicReplication};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::error::KafkaError;
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use std::sync::Arc;
@@ -155,7 +155,7 @@ impl Checkpoints {
             .set("enable.partition.eof", "true")
             .set("fetch.wait.max.ms", "10")
             // From offset 0, or the first one kept when compaction removed it:
-            // asking for the beginning costs a ListOffsets round (500 ms on tansu).
+            // asking for the beginning would cost a ListOffsets round first.
             .set("auto.offset.reset", "earliest")
             .set("isolation.level", "read_committed")
             .create_with_context(Quiet)
@@ -178,7 +178,15 @@ impl Checkpoints {
             };
             let message = match message {
                 Err(KafkaError::PartitionEOF(_)) => break,
-                Err(e) => return Err(anyhow!("reading {:?}: {e}", self.topic)),
+                // A leader moving, a partition not yet known to every broker: librdkafka
+                // tries again by itself, up to RESTORE_LIMIT.
+                Err(e) => {
+                    crate::kafka::warn_at_most_every_interval(&format!(
+                        "restoring the state of {tp} from {:?}: {e}",
+                        self.topic
+                    ));
+                    continue;
+                }
                 Ok(m) => m,
             };
             if message.key() != Some(wanted.as_bytes()) {
@@ -230,26 +238,8 @@ fn create(
     topic: &str,
     partitions: i32,
 ) -> Result<()> {
-    let admin: AdminClient<Quiet> = client_config(brokers, properties)
-        .create_with_context(Quiet)
-        .context("creating the Kafka admin client")?;
-    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1))
+    // Replicated as the cluster's default says, as its input and output topics are.
+    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(-1))
         .set("cleanup.policy", "compact");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()?;
-    let options = AdminOptions::new().operation_timeout(Some(TIMEOUT));
-    let results = runtime
-        .block_on(admin.create_topics([&new], &options))
-        .map_err(|e| unreachable(brokers, e))?;
-    for result in results {
-        match result {
-            Ok(_) => tracing::info!("created the state changelog topic {topic:?}"),
-            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((topic, code)) => {
-                bail!("creating the state changelog topic {topic:?} on {brokers:?}: {code}")
-            }
-        }
-    }
-    Ok(())
+    crate::kafka::create_topics(brokers, properties, &[new], "state changelog topic")
 }
