@@ -295,9 +295,9 @@ fn consumer_config(config: &SourceConfig, reset: &str) -> rdkafka::ClientConfig 
         // bookkeeping, which the 16 MiB do not count. -X changes either.
         .set("queued.max.messages.kbytes", "16384")
         // Kafka and Redpanda answer a fetch as soon as records arrive, so this only sets
-        // how often an idle consumer asks again (10/s instead of librdkafka's 2/s); brokers
-        // that hold a fetch for the whole wait (tansu) would otherwise delay every record
-        // up to 500 ms. -X fetch.wait.max.ms=… changes it.
+        // how often an idle consumer asks again (10/s instead of librdkafka's 2/s); a
+        // broker that held a fetch for the whole wait would delay every record by it.
+        // -X fetch.wait.max.ms=… changes it.
         .set("fetch.wait.max.ms", "100");
     if config.statistics {
         client.set("statistics.interval.ms", "1000");
@@ -476,11 +476,9 @@ impl KafkaSource {
         Ok(all)
     }
 
-    /// The high watermark (end offset) of each of `partitions` now, as
-    /// fetch responses give it (librdkafka's statistics of a consumer that
-    /// fetches each partition once), and at least what ListOffsets answers:
-    /// some brokers (tansu 0.6) answer ListOffsets with the base offset of
-    /// the last record batch.
+    /// The end offset of each of `partitions` now: ListOffsets' answer for the
+    /// consumer's isolation level (librdkafka's default, read_committed, gives
+    /// the last stable offset, so an open transaction is not waited for).
     pub fn end_offsets(
         &self,
         partitions: &[TopicPartition],
@@ -489,55 +487,11 @@ impl KafkaSource {
         for tp in partitions {
             let (_, high) = self
                 .consumer
-                .fetch_watermarks(&tp.topic, tp.partition, TIMEOUT)?;
+                .fetch_watermarks(&tp.topic, tp.partition, TIMEOUT)
+                .map_err(|e| unreachable(&self.config.brokers, e))?;
             ends.insert(tp.clone(), high);
         }
-        let latest = Arc::new(Mutex::new(BTreeMap::new()));
-        let context = SourceContext {
-            tracker: Arc::new(Tracker::default()),
-            latest: latest.clone(),
-            start_uncommitted: None,
-        };
-        let probe: BaseConsumer<SourceContext> =
-            client_config(&self.config.brokers, &self.config.properties)
-                .set("group.id", format!("{}-end-offsets", self.config.group))
-                .set("enable.auto.commit", "false")
-                .set("fetch.wait.max.ms", "10")
-                .set("statistics.interval.ms", "10")
-                .set("auto.offset.reset", "earliest")
-                // Only the responses' high watermarks are wanted: fetch as little as
-                // a broker will send (one record batch) and queue no more.
-                .set("message.max.bytes", "1000")
-                .set("fetch.max.bytes", "1000")
-                .set("max.partition.fetch.bytes", "1000")
-                .set("queued.max.messages.kbytes", "1")
-                .create_with_context(context)
-                .context("creating the consumer that reads the end offsets")?;
-        let mut tpl = TopicPartitionList::new();
-        for tp in partitions {
-            tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(0))?;
-        }
-        probe.assign(&tpl)?;
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let seen = latest.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            if partitions.iter().all(|tp| seen.contains_key(tp)) {
-                for (tp, high) in seen {
-                    if let Some(end) = ends.get_mut(&tp) {
-                        *end = (*end).max(high);
-                    }
-                }
-                return Ok(ends);
-            }
-            if Instant::now() > deadline {
-                bail!(
-                    "reading the end offsets of {} took more than {TIMEOUT:?}",
-                    names(partitions)
-                );
-            }
-            // Fetched records are not used: only the fetch responses' high watermarks.
-            let _ = probe.poll(Duration::from_millis(10));
-        }
+        Ok(ends)
     }
 
     /// The group's committed offsets of `partitions`, whichever member
