@@ -80,9 +80,12 @@ impl Checkpoints {
         topic: String,
         partitions: i32,
     ) -> Result<Checkpoints> {
+        // Every topic's metadata, not this one's: a producer asking for one topic asks the
+        // broker to create it, and Kafka (auto.create.topics.enable, its default) would, with
+        // num.partitions (1) instead of one per input partition.
         let metadata = producer
             .client()
-            .fetch_metadata(Some(&topic), TIMEOUT)
+            .fetch_metadata(None, TIMEOUT)
             .map_err(|e| unreachable(brokers, e))?;
         let existing = metadata
             .topics()
