@@ -88,11 +88,9 @@ def run(spark, lines, mode, length, slide, delay, aggs):
     batches = []
 
     def each(df, batch_id):
+        # As the console sink prints it: println(showString(...)) (Spark 4 ends
+        # `only showing top 20 rows` without a newline of its own, so no blank line follows).
         text = df.orderBy("window", "ticker")._jdf.showString(20, 20, False)
-        if not text.endswith("\n"):
-            # Spark 4 ends `only showing top 20 rows` without the newline
-            # Spark 3 (the tutorial's, and Sluice's console) has.
-            text += "\n"
         batches.append(
             "-------------------------------------------\n"
             f"Batch: {batch_id}\n"
