@@ -120,7 +120,8 @@ fn follow(guide: &str, dir: &str, env: &[(&str, &str)], check: impl Fn(&str, &Ru
 
 #[test]
 fn every_command_of_the_plugin_guide_works_as_shown() {
-    let broker = Broker::start();
+    // The guide's commands use the tutorial's topic and default groups: a broker of its own.
+    let broker = Broker::start_own(1);
     // The Python and JavaScript sections' build.sh use the test environment's
     // componentize-py and componentize-js instead of installing one per plugin.
     let componentize_py = sluice_tests::test_python(Some("componentize-py"));

@@ -1,4 +1,4 @@
-//! The tutorial's whole flow against a real Kafka-protocol broker (tansu):
+//! The tutorial's whole flow against a real Kafka (4.4, the run's shared broker):
 //! `host generate` → topic → `host run --plugin parse_stock.wasm` → console.
 
 use sluice_tests::{Broker, Record, Run, Spawned, guest, host, host_bounded, spawn_host};
@@ -97,8 +97,8 @@ fn generate_sends_count_records_past_the_generators_own_default() {
 #[test]
 fn tutorial_flow_generate_then_run_prints_spark_tables_and_commits() {
     let broker = Broker::start();
-    broker.create_topic("ticks", 3);
-    let generate = generate(&broker, "ticks", 30, &["--verbose"]);
+    broker.create_topic("tutorial-ticks", 3);
+    let generate = generate(&broker, "tutorial-ticks", 30, &["--verbose"]);
     let sent: Vec<&str> = generate.lines();
     assert_eq!(sent.len(), 30);
     assert!(
@@ -119,7 +119,7 @@ fn tutorial_flow_generate_then_run_prints_spark_tables_and_commits() {
         "--batch-linger-ms",
         "300",
     ];
-    let run = run_parse_stock(&broker, "ticks", &args);
+    let run = run_parse_stock(&broker, "tutorial-ticks", &args);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stdout.starts_with(
@@ -148,17 +148,16 @@ fn tutorial_flow_generate_then_run_prints_spark_tables_and_commits() {
             "{row}"
         );
     }
-    // --available-now commits everything it printed: offsets per partition start at 0 here, so
-    // the committed offsets add up to the record count. (tansu 0.6's ListOffsets answers the
-    // last batch's base offset + 1 as the end offset, so the watermarks cannot be compared.)
-    let offsets = broker.offsets("tutorial", "ticks", 3);
-    assert_eq!(
-        offsets.iter().map(|(c, _)| c.unwrap_or(0)).sum::<i64>(),
-        30,
+    // --available-now commits everything it printed: each partition's committed offset is
+    // its end offset, and they add up to the record count.
+    let offsets = broker.offsets("tutorial", "tutorial-ticks", 3);
+    assert!(
+        offsets.iter().all(|(c, end)| c.unwrap_or(0) == *end),
         "{offsets:?}"
     );
+    assert_eq!(offsets.iter().map(|(_, end)| end).sum::<i64>(), 30);
     // So the same group, run again, has nothing left to print.
-    let again = run_parse_stock(&broker, "ticks", &args);
+    let again = run_parse_stock(&broker, "tutorial-ticks", &args);
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(!again.stdout.contains("Batch:"), "{}", again.stdout);
 }
@@ -167,7 +166,7 @@ fn tutorial_flow_generate_then_run_prints_spark_tables_and_commits() {
 fn unreachable_broker_and_missing_topic_say_what_to_do() {
     let broker = Broker::start();
     let run = host_bounded(
-        &parse_stock_args(&broker, "nosuch", &["--available-now"]),
+        &parse_stock_args(&broker, "nosuch", &["--group", "nosuch", "--available-now"]),
         LIMIT,
     );
     assert_eq!(run.code, 2);
@@ -181,7 +180,7 @@ fn unreachable_broker_and_missing_topic_say_what_to_do() {
     );
     // --check=online asks the broker; offline it would not.
     let online = host_bounded(
-        &parse_stock_args(&broker, "nosuch", &["--check=online"]),
+        &parse_stock_args(&broker, "nosuch", &["--group", "nosuch", "--check=online"]),
         LIMIT,
     );
     assert_eq!(online.code, 2);
@@ -202,6 +201,8 @@ fn unreachable_broker_and_missing_topic_say_what_to_do() {
             "--brokers",
             &broker.addr,
             "--topic",
+            "made-by-run",
+            "--group",
             "made-by-run",
             "--create-topics",
             "--available-now",
@@ -285,7 +286,13 @@ fn available_now_from_latest_has_nothing_to_do_and_exits() {
     let run = run_parse_stock(
         &broker,
         "late",
-        &["--available-now", "--batch-linger-ms", "200"],
+        &[
+            "--group",
+            "late",
+            "--available-now",
+            "--batch-linger-ms",
+            "200",
+        ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
@@ -325,19 +332,19 @@ pub(crate) fn keyed_ticks(count: usize, bad_every: usize) -> Vec<Record> {
 #[test]
 fn run_without_a_plugin_mirrors_records_unchanged() {
     let broker = Broker::start();
-    broker.create_topic("in", 2);
+    broker.create_topic("plain-in", 2);
     broker.create_topic("mirror", 1);
     let mut input = keyed_ticks(120, 10);
     input[3].value = None;
     input[4].key = None;
     input[5].value = Some(vec![0xff, 0x00, 0xfe]);
-    broker.produce("in", &input);
+    broker.produce("plain-in", &input);
     let args = [
         "run",
         "--brokers",
         &broker.addr,
         "--topic",
-        "in",
+        "plain-in",
         "--sink",
         "kafka",
         "--output-topic",
@@ -363,31 +370,34 @@ fn run_without_a_plugin_mirrors_records_unchanged() {
     let mirrored = strip(broker.read("mirror", 120, LIMIT));
     assert_eq!(mirrored, strip(input));
     // The default group is named for the pass-through, and it committed everything.
-    assert_eq!(broker.committed_total("sluice-passthrough", "in", 2), 120);
+    assert_eq!(
+        broker.committed_total("sluice-passthrough", "plain-in", 2),
+        120
+    );
 }
 
 #[test]
 fn kafka_to_kafka_with_a_dlq_accounts_for_every_input_offset() {
     let broker = Broker::start();
-    broker.create_topic("in", 3);
-    broker.create_topic("out", 2);
-    broker.create_topic("dlq", 1);
+    broker.create_topic("k2k-in", 3);
+    broker.create_topic("k2k-out", 2);
+    broker.create_topic("k2k-dlq", 1);
     let mut input = keyed_ticks(300, 10);
     input[7].value = Some(vec![0xff, 0xfe, b'{']);
-    broker.produce("in", &input);
-    let produced = broker.read("in", 300, LIMIT);
+    broker.produce("k2k-in", &input);
+    let produced = broker.read("k2k-in", 300, LIMIT);
     assert_eq!(produced.len(), 300);
 
     let run = host_bounded(
         &parse_stock_to_kafka_args(
             &broker,
-            "in",
-            "out",
+            "k2k-in",
+            "k2k-out",
             &[
                 "--config",
                 "parse_stock.mode=DLQ",
                 "--dlq-topic",
-                "dlq",
+                "k2k-dlq",
                 "--group",
                 "k2k",
                 "--available-now",
@@ -400,8 +410,8 @@ fn kafka_to_kafka_with_a_dlq_accounts_for_every_input_offset() {
         LIMIT,
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let out = broker.read("out", 269, LIMIT);
-    let dlq = broker.read("dlq", 31, LIMIT);
+    let out = broker.read("k2k-out", 269, LIMIT);
+    let dlq = broker.read("k2k-dlq", 31, LIMIT);
     assert_eq!(
         (out.len(), dlq.len()),
         (269, 31),
@@ -440,7 +450,7 @@ fn kafka_to_kafka_with_a_dlq_accounts_for_every_input_offset() {
             source.header("trace"),
             "original headers kept"
         );
-        assert_eq!(r.header("sluice.source.topic").as_deref(), Some("in"));
+        assert_eq!(r.header("sluice.source.topic").as_deref(), Some("k2k-in"));
         assert_eq!(r.header("sluice.plugin").as_deref(), Some("parse_stock"));
         let error = r.header("sluice.error").unwrap();
         assert!(!error.is_empty(), "{error}");
@@ -461,9 +471,9 @@ fn kafka_to_kafka_with_a_dlq_accounts_for_every_input_offset() {
         );
     }
     // --available-now committed exactly the end offsets it found.
-    let offsets = broker.offsets("k2k", "in", 3);
+    let offsets = broker.offsets("k2k", "k2k-in", 3);
     assert!(
-        offsets.iter().all(|(c, end)| *c == Some(*end)),
+        offsets.iter().all(|(c, end)| c.unwrap_or(0) == *end),
         "{offsets:?}"
     );
     assert_eq!(offsets.iter().map(|(_, end)| end).sum::<i64>(), 300);
@@ -472,7 +482,14 @@ fn kafka_to_kafka_with_a_dlq_accounts_for_every_input_offset() {
 #[test]
 fn a_plugin_routes_records_only_to_the_topics_the_pipeline_allows() {
     let broker = Broker::start();
-    for t in ["in", "out", "left", "right", "elsewhere", "dlq"] {
+    for t in [
+        "route-in",
+        "route-out",
+        "left",
+        "right",
+        "elsewhere",
+        "route-dlq",
+    ] {
         broker.create_topic(t, 1);
     }
     let values: [&[u8]; 5] = [
@@ -487,7 +504,7 @@ fn a_plugin_routes_records_only_to_the_topics_the_pipeline_allows() {
         .enumerate()
         .map(|(i, v)| Record::new(&format!("k{i}"), v))
         .collect();
-    broker.produce("in", &records);
+    broker.produce("route-in", &records);
     let run = host_bounded(
         &[
             "run",
@@ -496,15 +513,15 @@ fn a_plugin_routes_records_only_to_the_topics_the_pipeline_allows() {
             "--brokers",
             &broker.addr,
             "--topic",
-            "in",
+            "route-in",
             "--sink",
             "kafka",
             "--output-topic",
-            "out",
+            "route-out",
             "--route-topics",
             "left,right",
             "--dlq-topic",
-            "dlq",
+            "route-dlq",
             "--starting-offsets",
             "earliest",
             "--available-now",
@@ -521,9 +538,9 @@ fn a_plugin_routes_records_only_to_the_topics_the_pipeline_allows() {
     };
     assert_eq!(got("left"), [("k0".to_string(), "a".to_string())]);
     assert_eq!(got("right"), [("k1".to_string(), "b".to_string())]);
-    assert_eq!(got("out"), [("k2".to_string(), "plain".to_string())]);
+    assert_eq!(got("route-out"), [("k2".to_string(), "plain".to_string())]);
     // Anywhere else is a rejected record: the original, in the dead-letter topic, saying why.
-    let dead = broker.read("dlq", 2, LIMIT);
+    let dead = broker.read("route-dlq", 2, LIMIT);
     let why: Vec<(String, String)> = dead
         .iter()
         .map(|r| (r.key_str(), r.header("sluice.error").unwrap()))
@@ -546,7 +563,7 @@ fn a_plugin_routes_records_only_to_the_topics_the_pipeline_allows() {
             "--sink",
             "kafka",
             "--output-topic",
-            "out",
+            "route-out",
             "--route-topics",
             "__consumer_offsets",
             "--check",
@@ -566,10 +583,10 @@ fn a_plugin_routes_records_only_to_the_topics_the_pipeline_allows() {
 #[test]
 fn on_error_fail_stops_before_the_bad_record_and_drop_goes_on() {
     let broker = Broker::start();
-    broker.create_topic("in", 1);
-    broker.produce("in", &keyed_ticks(11, 0)[..5]);
-    broker.produce("in", &[Record::new("bad", b"{oops")]);
-    broker.produce("in", &keyed_ticks(11, 0)[6..]);
+    broker.create_topic("onerr-in", 1);
+    broker.produce("onerr-in", &keyed_ticks(11, 0)[..5]);
+    broker.produce("onerr-in", &[Record::new("bad", b"{oops")]);
+    broker.produce("onerr-in", &keyed_ticks(11, 0)[6..]);
     let dlq_mode = [
         "--config",
         "parse_stock.mode=DLQ",
@@ -587,12 +604,16 @@ fn on_error_fail_stops_before_the_bad_record_and_drop_goes_on() {
         ],
     ]
     .concat();
-    let failed = run_parse_stock(&broker, "in", &[&common[..], &["--group", "g"]].concat());
+    let failed = run_parse_stock(
+        &broker,
+        "onerr-in",
+        &[&common[..], &["--group", "onerr-g"]].concat(),
+    );
     assert_eq!(failed.code, 2, "{}", failed.stderr);
     assert!(
         failed
             .stderr
-            .contains("record in[0]@5 failed in plugin \"parse_stock\"")
+            .contains("record onerr-in[0]@5 failed in plugin \"parse_stock\"")
             && failed.stderr.contains("--dlq-topic"),
         "{}",
         failed.stderr
@@ -604,15 +625,15 @@ fn on_error_fail_stops_before_the_bad_record_and_drop_goes_on() {
         failed.stdout
     );
     assert_eq!(
-        broker.offsets("g", "in", 1)[0].0,
+        broker.offsets("onerr-g", "onerr-in", 1)[0].0,
         Some(5),
         "a restart reads the bad record again"
     );
 
     let dropped = run_parse_stock(
         &broker,
-        "in",
-        &[&common[..], &["--group", "g", "--on-error", "drop"]].concat(),
+        "onerr-in",
+        &[&common[..], &["--group", "onerr-g", "--on-error", "drop"]].concat(),
     );
     assert_eq!(dropped.code, 0, "{}", dropped.stderr);
     assert_eq!(dropped.lines().len(), 5, "{}", dropped.stdout);
@@ -620,14 +641,14 @@ fn on_error_fail_stops_before_the_bad_record_and_drop_goes_on() {
     assert_eq!(errors.len(), 1, "{}", dropped.stderr);
     assert_eq!(errors[0]["offset"], 5);
     assert_eq!(errors[0]["plugin"], "parse_stock");
-    assert_eq!(broker.offsets("g", "in", 1)[0].0, Some(11));
+    assert_eq!(broker.offsets("onerr-g", "onerr-in", 1)[0].0, Some(11));
 }
 
 #[test]
 fn sigkill_mid_stream_then_restart_loses_nothing() {
     let broker = Broker::start();
-    broker.create_topic("in", 3);
-    broker.create_topic("out", 3);
+    broker.create_topic("crash-in", 3);
+    broker.create_topic("crash-out", 3);
     let total = 3000;
     let records = keyed_ticks(total, 0);
     // A live stream: records keep arriving while the host runs and is killed.
@@ -636,15 +657,15 @@ fn sigkill_mid_stream_then_restart_loses_nothing() {
         std::thread::spawn(move || {
             let broker = Broker::attach(&addr);
             for chunk in records.chunks(100) {
-                broker.produce("in", chunk);
+                broker.produce("crash-in", chunk);
                 std::thread::sleep(Duration::from_millis(100));
             }
         })
     };
     let args = parse_stock_to_kafka_args(
         &broker,
-        "in",
-        "out",
+        "crash-in",
+        "crash-out",
         &[
             "--group",
             "crash",
@@ -655,8 +676,8 @@ fn sigkill_mid_stream_then_restart_loses_nothing() {
             "--workers",
             "2",
             // The killed member's session must end before the restarted one is given its
-            // partitions, and a rebalance waits for it at most max.poll.interval.ms (tansu
-            // holds a join for the dead member that long; the default is 300 s).
+            // partitions, and a rebalance waits for it at most max.poll.interval.ms (Kafka's
+            // classic group protocol holds a join for a dead member that long; default 300 s).
             "-X",
             "session.timeout.ms=6000",
             "-X",
@@ -665,12 +686,12 @@ fn sigkill_mid_stream_then_restart_loses_nothing() {
     );
     let host = spawn_host(&args, &[]);
     host.wait_for("offsets committed", LIMIT, |_| {
-        broker.committed_total("crash", "in", 3) >= 500
+        broker.committed_total("crash", "crash-in", 3) >= 500
     });
     host.signal("KILL");
     let killed = host.wait(LIMIT);
     assert_eq!(killed.code, -9, "{}", killed.stderr);
-    let at_kill: i64 = broker.committed_total("crash", "in", 3);
+    let at_kill: i64 = broker.committed_total("crash", "crash-in", 3);
     producer.join().unwrap();
     assert!(
         at_kill < total as i64,
@@ -678,7 +699,7 @@ fn sigkill_mid_stream_then_restart_loses_nothing() {
     );
 
     // As an operator restarting a crashed consumer would find it: the dead member's session
-    // (6 s) has ended, so tansu does not hand its partitions to a member that no longer exists.
+    // (6 s) has ended, so Kafka does not hand its partitions to a member that no longer exists.
     std::thread::sleep(Duration::from_secs(7));
     let restart = std::time::Instant::now();
     let restarted = spawn_host(
@@ -687,7 +708,12 @@ fn sigkill_mid_stream_then_restart_loses_nothing() {
     )
     .wait(LIMIT);
     assert_eq!(restarted.code, 0, "{}", restarted.stderr);
-    let out = broker.read("out", total, LIMIT);
+    assert_eq!(
+        broker.read("crash-in", total, LIMIT).len(),
+        total,
+        "the input is all there"
+    );
+    let out = broker.read("crash-out", total, LIMIT);
     let keys: std::collections::BTreeSet<String> = out.iter().map(Record::key_str).collect();
     assert_eq!(keys.len(), total, "every input record reached the output");
     let duplicates = out.len() - total;
@@ -704,10 +730,10 @@ fn sigkill_mid_stream_then_restart_loses_nothing() {
 #[test]
 fn two_hosts_in_one_group_split_the_partitions_and_output_everything() {
     let broker = Broker::start();
-    broker.create_topic("in", 4);
+    broker.create_topic("pair-in", 4);
     let args = parse_stock_args(
         &broker,
-        "in",
+        "pair-in",
         &[
             "--group",
             "pair",
@@ -722,7 +748,7 @@ fn two_hosts_in_one_group_split_the_partitions_and_output_everything() {
     let env = [("SLUICE_LOG", "info")];
     let a = spawn_host(&args, &env);
     a.wait_for("the first host is assigned partitions", LIMIT, |h| {
-        h.stderr().contains("assigned partitions: in[")
+        h.stderr().contains("assigned partitions: pair-in[")
     });
     let b = spawn_host(&args, &env);
     let last_assignment = |h: &Spawned| -> Vec<String> {
@@ -738,7 +764,7 @@ fn two_hosts_in_one_group_split_the_partitions_and_output_everything() {
         !x.is_empty() && !y.is_empty() && x.len() + y.len() == 4 && x.iter().all(|p| !y.contains(p))
     });
     let records = keyed_ticks(400, 0);
-    broker.produce("in", &records);
+    broker.produce("pair-in", &records);
     let seen = |h: &Spawned| -> std::collections::BTreeSet<String> {
         h.stdout().lines().map(str::to_string).collect()
     };
@@ -775,7 +801,7 @@ fn two_hosts_in_one_group_split_the_partitions_and_output_everything() {
         })
         .collect();
     assert_eq!(printed, expected);
-    let committed: i64 = broker.committed_total("pair", "in", 4);
+    let committed: i64 = broker.committed_total("pair", "pair-in", 4);
     assert_eq!(
         committed, 400,
         "both committed what they printed before exiting"
@@ -888,6 +914,8 @@ fn a_topic_pattern_consumes_every_matching_topic() {
             &broker.addr,
             "--topic-pattern",
             "ticks-.*",
+            "--group",
+            "pattern",
             "--starting-offsets",
             "earliest",
             "--available-now",
@@ -912,6 +940,8 @@ fn a_topic_pattern_consumes_every_matching_topic() {
             &broker.addr,
             "--topic-pattern",
             "nope.*",
+            "--group",
+            "pattern",
         ],
         LIMIT,
     );

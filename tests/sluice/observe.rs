@@ -68,8 +68,8 @@ fn input_rows(reports: &[serde_json::Value]) -> u64 {
 #[test]
 fn progress_reports_add_up_to_what_was_read_and_committed() {
     let broker = Broker::start();
-    broker.create_topic("ticks", 2);
-    broker.produce("ticks", &ticks(600, 0));
+    broker.create_topic("progress-ticks", 2);
+    broker.produce("progress-ticks", &ticks(600, 0));
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("progress.jsonl");
     let run = host_bounded(
@@ -80,7 +80,7 @@ fn progress_reports_add_up_to_what_was_read_and_committed() {
             "--brokers",
             &broker.addr,
             "--topic",
-            "ticks",
+            "progress-ticks",
             "--group",
             "g-progress",
             "--starting-offsets",
@@ -141,7 +141,7 @@ fn progress_reports_add_up_to_what_was_read_and_committed() {
     );
     for r in &reports {
         let source = &r["sources"][0];
-        assert_eq!(source["description"], "KafkaV2[Subscribe[ticks]]");
+        assert_eq!(source["description"], "KafkaV2[Subscribe[progress-ticks]]");
         assert_eq!(source["numInputRows"], r["numInputRows"]);
         assert!(r["durationMs"]["triggerExecution"].as_u64().is_some());
         assert!(r["durationMs"]["addBatch"].as_u64().is_some());
@@ -151,16 +151,16 @@ fn progress_reports_add_up_to_what_was_read_and_committed() {
     }
     // Where the last report ends is what the group committed, and nothing is left.
     let last = &reports[reports.len() - 1]["sources"][0];
-    let committed = broker.offsets("g-progress", "ticks", 2);
+    let committed = broker.offsets("g-progress", "progress-ticks", 2);
     for (p, (offset, end)) in committed.iter().enumerate() {
-        let reported = last["endOffset"]["ticks"][p.to_string()].as_i64();
+        let reported = last["endOffset"]["progress-ticks"][p.to_string()].as_i64();
         assert_eq!(reported, *offset, "partition {p}: {last}");
         assert_eq!(*offset, Some(*end));
     }
     assert_eq!(last["metrics"]["maxOffsetsBehindLatest"], "0", "{last}");
     assert_eq!(last["metrics"]["avgOffsetsBehindLatest"], "0.0");
     // The same query (group) keeps its id across runs; each run has its own runId.
-    broker.produce("ticks", &ticks(5, 0));
+    broker.produce("progress-ticks", &ticks(5, 0));
     let again = host_bounded(
         &[
             "run",
@@ -169,7 +169,7 @@ fn progress_reports_add_up_to_what_was_read_and_committed() {
             "--brokers",
             &broker.addr,
             "--topic",
-            "ticks",
+            "progress-ticks",
             "--group",
             "g-progress",
             "--available-now",
@@ -552,6 +552,8 @@ fn the_live_page_shows_rates_batches_plugins_and_partitions_in_chromium() {
             &broker.addr,
             "--topic",
             "ui-in",
+            "--group",
+            "ui",
             "--starting-offsets",
             "earliest",
             "-f",

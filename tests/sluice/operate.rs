@@ -90,6 +90,8 @@ fn a_record_too_large_for_the_producer_is_a_dead_letter_and_the_next_one_is_deli
         "big-in",
         "big-out",
         &[
+            "--group",
+            "big",
             "--available-now",
             "--dlq-topic",
             "big-dlq",
@@ -130,8 +132,7 @@ fn three_hosts_split_six_partitions_and_the_survivors_take_over_a_killed_ones() 
     broker.create_topic("g3-in", 6);
     broker.create_topic("g3-out", 1);
     broker.produce("g3-in", &ticks("a", 300));
-    // Dynamic members: against tansu 0.6, three static members of one group rebalance without
-    // end (each assignment revoked at once, every session timeout); one static member is fine.
+    // Dynamic members (static ones: `static_membership.rs`).
     let member = || {
         let args = [
             "run",
@@ -459,9 +460,9 @@ fn a_batch_whose_output_is_too_large_to_hold_is_processed_in_parts_from_kafka() 
 #[test]
 fn a_header_name_that_is_not_utf8_is_a_dead_letter_not_a_panic() {
     let broker = Broker::start();
-    broker.create_topic("in", 1);
-    broker.create_topic("out", 1);
-    broker.create_topic("dlq", 1);
+    broker.create_topic("hdr-in", 1);
+    broker.create_topic("hdr-out", 1);
+    broker.create_topic("hdr-dlq", 1);
     // kafka-python writes a header name as `name.encode("utf-8")`: a str whose
     // encode gives other bytes puts a name that is not UTF-8 on the wire.
     let script = format!(
@@ -472,9 +473,9 @@ class RawName(str):
         return b"bad\xff\xfename"
 p = KafkaProducer(bootstrap_servers=['{}'], api_version=(2, 8))
 tick = '{{"event_time":"2026-11-25T12:00:0%d","ticker":"%s","price":1.0}}'
-p.send("in", (tick % (0, "A")).encode(), key=b"k0")
-p.send("in", (tick % (1, "B")).encode(), key=b"k1", headers=[(RawName("x"), b"v")])
-p.send("in", (tick % (2, "C")).encode(), key=b"k2", headers=[("good", b"v")])
+p.send("hdr-in", (tick % (0, "A")).encode(), key=b"k0")
+p.send("hdr-in", (tick % (1, "B")).encode(), key=b"k1", headers=[(RawName("x"), b"v")])
+p.send("hdr-in", (tick % (2, "C")).encode(), key=b"k2", headers=[("good", b"v")])
 p.flush()
 "#,
         broker.addr
@@ -482,20 +483,26 @@ p.flush()
     sluice_tests::python_script(&script);
     let args = crate::kafka::parse_stock_to_kafka_args(
         &broker,
-        "in",
-        "out",
-        &["--dlq-topic", "dlq", "--available-now"],
+        "hdr-in",
+        "hdr-out",
+        &[
+            "--group",
+            "hdr",
+            "--dlq-topic",
+            "hdr-dlq",
+            "--available-now",
+        ],
     );
     let run = spawn_host(&args, &[]).wait(LIMIT);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     let keys: Vec<String> = broker
-        .read("out", 2, LIMIT)
+        .read("hdr-out", 2, LIMIT)
         .iter()
         .map(Record::key_str)
         .collect();
     assert_eq!(keys, ["k0", "k2"]);
-    let dlq = broker.read("dlq", 1, LIMIT);
+    let dlq = broker.read("hdr-dlq", 1, LIMIT);
     assert_eq!(dlq.len(), 1);
     assert_eq!(dlq[0].key_str(), "k1");
     assert_eq!(
@@ -515,8 +522,8 @@ p.flush()
 
 #[test]
 fn a_topic_deleted_while_it_is_read_stops_the_host_with_the_reason_not_a_crash() {
-    // tansu answers a fetch of a deleted topic in a way that made librdkafka 2.12.1 crash
-    // (SIGSEGV); the host must instead finish what it read and stop, saying why.
+    // The host must finish what it read and stop, saying why (a deleted topic once made
+    // librdkafka 2.12.1 crash with SIGSEGV: RELIABILITY.md).
     let broker = Broker::start();
     broker.create_topic("gone-in", 2);
     broker.create_topic("gone-out", 1);

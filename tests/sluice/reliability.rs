@@ -10,7 +10,7 @@ use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(120);
 
-/// A producer thread sending 100 keyed ticks to topic `in` at every `pause`
+/// A producer thread sending 100 keyed ticks to `topic` at every `pause`
 /// (every `bad_every`-th malformed) until [`SteadyLoad::finish`].
 struct SteadyLoad {
     stop: Arc<AtomicBool>,
@@ -18,15 +18,15 @@ struct SteadyLoad {
 }
 
 impl SteadyLoad {
-    fn start(broker: &Broker, pause: Duration, bad_every: usize) -> SteadyLoad {
+    fn start(broker: &Broker, topic: &str, pause: Duration, bad_every: usize) -> SteadyLoad {
         let stop = Arc::new(AtomicBool::new(false));
-        let (addr, flag) = (broker.addr.clone(), stop.clone());
+        let (addr, flag, topic) = (broker.addr.clone(), stop.clone(), topic.to_string());
         let thread = std::thread::spawn(move || {
             let broker = Broker::attach(&addr);
             let mut next = 0;
             while !flag.load(Ordering::Relaxed) {
                 let chunk = keyed_ticks(next + 100, bad_every).split_off(next);
-                broker.produce("in", &chunk);
+                broker.produce(&topic, &chunk);
                 next += 100;
                 std::thread::sleep(pause);
             }
@@ -44,25 +44,29 @@ impl SteadyLoad {
 
 #[test]
 fn a_broker_restart_mid_stream_loses_nothing_and_is_logged_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut broker = Broker::start_persistent(dir.path());
-    broker.create_topic("in", 2);
-    broker.create_topic("out", 2);
+    let mut broker = Broker::start_own(1);
+    broker.create_topic("restart-in", 2);
+    broker.create_topic("restart-out", 2);
     let records = keyed_ticks(400, 0);
-    broker.produce("in", &records[..200]);
+    broker.produce("restart-in", &records[..200]);
     let host = spawn_host(
-        &parse_stock_to_kafka_args(&broker, "in", "out", &["--batch-linger-ms", "100"]),
+        &parse_stock_to_kafka_args(
+            &broker,
+            "restart-in",
+            "restart-out",
+            &["--batch-linger-ms", "100"],
+        ),
         &[],
     );
     host.wait_for("the first records committed", LIMIT, |_| {
-        broker.committed_total("sluice-parse_stock", "in", 2) >= 200
+        broker.committed_total("sluice-parse_stock", "restart-in", 2) >= 200
     });
     broker.stop();
     std::thread::sleep(Duration::from_secs(5));
     broker.restart();
-    broker.produce("in", &records[200..]);
+    broker.produce("restart-in", &records[200..]);
     host.wait_for("the rest committed after the restart", LIMIT, |_| {
-        broker.committed_total("sluice-parse_stock", "in", 2) >= 400
+        broker.committed_total("sluice-parse_stock", "restart-in", 2) >= 400
     });
     host.signal("TERM");
     let run = host.wait(LIMIT);
@@ -73,16 +77,16 @@ fn a_broker_restart_mid_stream_loses_nothing_and_is_logged_once() {
         "the outage is said, once per 30 s, not flooded:\n{}",
         run.stderr
     );
-    let keys = broker.read_keys("out", 400, LIMIT);
+    let keys = broker.read_keys("restart-out", 400, LIMIT);
     assert_eq!(keys.len(), 400, "every record reached the output");
 }
 
 #[test]
 fn hostile_records_are_output_or_dead_lettered_never_lost() {
     let broker = Broker::start();
-    for t in ["in", "out", "dlq"] {
-        broker.create_topic(t, 1);
-    }
+    broker.create_topic_with("hostile-in", 1, &[("max.message.bytes", "33554432")]);
+    broker.create_topic("hostile-out", 1);
+    broker.create_topic("hostile-dlq", 1);
     let big = format!(
         r#"{{"event_time": "2026-11-25T12:00:00", "ticker": "BIG", "price": 1.5, "pad": "{}"}}"#,
         "x".repeat(10 << 20)
@@ -105,26 +109,28 @@ fn hostile_records_are_output_or_dead_lettered_never_lost() {
         key: None,
         ..Record::new("", br#"{"ticker": "NOKEY"}"#)
     });
-    broker.produce_large("in", &records);
+    broker.produce_large("hostile-in", &records);
     let run = spawn_host(
         &parse_stock_to_kafka_args(
             &broker,
-            "in",
-            "out",
+            "hostile-in",
+            "hostile-out",
             &[
                 "--config",
                 "parse_stock.mode=DLQ",
+                "--group",
+                "hostile",
                 "--available-now",
                 "--dlq-topic",
-                "dlq",
+                "hostile-dlq",
             ],
         ),
         &[],
     )
     .wait(LIMIT);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let out = broker.read("out", 5, LIMIT);
-    let dlq = broker.read("dlq", 3, LIMIT);
+    let out = broker.read("hostile-out", 5, LIMIT);
+    let dlq = broker.read("hostile-dlq", 3, LIMIT);
     let keys = |rs: &[Record]| -> Vec<String> { rs.iter().map(Record::key_str).collect() };
     // Null and empty values are Spark's null rows; bad JSON goes to the dead-letter topic.
     assert_eq!(keys(&out), ["big", "tombstone", "empty", "fine", ""]);
@@ -154,7 +160,7 @@ fn rss(pid: u32) -> u64 {
 fn a_slow_console_keeps_memory_bounded_while_lag_grows_and_loses_nothing() {
     use std::io::Read;
     let broker = Broker::start();
-    broker.create_topic("in", 1);
+    broker.create_topic("slow-in", 1);
     // 200 MB of ticks, far more than the memory bound.
     let pad = "p".repeat(2000);
     let records: Vec<Record> = (0..100_000)
@@ -165,12 +171,14 @@ fn a_slow_console_keeps_memory_bounded_while_lag_grows_and_loses_nothing() {
             Record::new(&format!("k{i}"), value.as_bytes())
         })
         .collect();
-    broker.produce_fast("in", &records);
+    broker.produce("slow-in", &records);
     let mut child = std::process::Command::new(sluice_tests::host_bin())
         .args(parse_stock_args(
             &broker,
-            "in",
+            "slow-in",
             &[
+                "--group",
+                "slow",
                 "--starting-offsets",
                 "earliest",
                 "-f",
@@ -217,22 +225,22 @@ fn a_slow_console_keeps_memory_bounded_while_lag_grows_and_loses_nothing() {
 #[test]
 fn ten_sigkills_under_load_lose_nothing_and_repeat_only_what_was_in_flight() {
     let broker = Broker::start();
-    broker.create_topic("in", 3);
-    broker.create_topic("out", 3);
-    broker.create_topic("dlq", 1);
+    broker.create_topic("audit-in", 3);
+    broker.create_topic("audit-out", 3);
+    broker.create_topic("audit-dlq", 1);
     // A steady load: 100 ticks every 300 ms, one in fifty malformed, until the kills are over.
-    let load = SteadyLoad::start(&broker, Duration::from_millis(300), 50);
+    let load = SteadyLoad::start(&broker, "audit-in", Duration::from_millis(300), 50);
     let args = parse_stock_to_kafka_args(
         &broker,
-        "in",
-        "out",
+        "audit-in",
+        "audit-out",
         &[
             "--config",
             "parse_stock.mode=DLQ",
             "--group",
             "audit",
             "--dlq-topic",
-            "dlq",
+            "audit-dlq",
             "--workers",
             "2",
             "--max-records-per-batch",
@@ -246,16 +254,16 @@ fn ten_sigkills_under_load_lose_nothing_and_repeat_only_what_was_in_flight() {
         ],
     );
     // Each at a random moment 0.2–1.7 s after it owns partitions.
-    sluice_tests::kill_repeatedly(&args, "in", 10, (0x9e37_79b9_7f4a_7c15, 200), LIMIT);
+    sluice_tests::kill_repeatedly(&args, "audit-in", 10, (0x9e37_79b9_7f4a_7c15, 200), LIMIT);
     let produced = load.finish();
     let last = spawn_host(&[&args[..], &["--available-now"]].concat(), &[]).wait(LIMIT);
     assert_eq!(last.code, 0, "{}", last.stderr);
 
     // The audit: every input offset is in the output (by key) or the DLQ (by position).
-    let input = broker.read("in", produced, LIMIT);
+    let input = broker.read("audit-in", produced, LIMIT);
     assert_eq!(input.len(), produced);
-    let out = broker.read("out", produced - produced / 50, LIMIT);
-    let dlq = broker.read("dlq", produced / 50, LIMIT);
+    let out = broker.read("audit-out", produced - produced / 50, LIMIT);
+    let dlq = broker.read("audit-dlq", produced / 50, LIMIT);
     let out_keys: BTreeSet<String> = out.iter().map(Record::key_str).collect();
     let dlq_positions: BTreeSet<(String, String)> = dlq
         .iter()
@@ -286,13 +294,13 @@ fn ten_sigkills_under_load_lose_nothing_and_repeat_only_what_was_in_flight() {
 #[test]
 fn a_group_growing_from_one_to_three_hosts_and_back_loses_nothing() {
     let broker = Broker::start();
-    broker.create_topic("in", 6);
-    broker.create_topic("out", 3);
-    let load = SteadyLoad::start(&broker, Duration::from_millis(200), 0);
+    broker.create_topic("elastic-in", 6);
+    broker.create_topic("elastic-out", 3);
+    let load = SteadyLoad::start(&broker, "elastic-in", Duration::from_millis(200), 0);
     let args = parse_stock_to_kafka_args(
         &broker,
-        "in",
-        "out",
+        "elastic-in",
+        "elastic-out",
         &[
             "--group",
             "elastic",
@@ -310,7 +318,7 @@ fn a_group_growing_from_one_to_three_hosts_and_back_loses_nothing() {
             .next_back()
             .map_or(0, |l| l.split(", ").count())
     };
-    let committed = || -> i64 { broker.committed_total("elastic", "in", 6) };
+    let committed = || -> i64 { broker.committed_total("elastic", "elastic-in", 6) };
     let a = spawn_host(&args, &env);
     a.wait_for("the first host owns all six partitions", LIMIT, |h| {
         owned(h) == 6
@@ -338,7 +346,7 @@ fn a_group_growing_from_one_to_three_hosts_and_back_loses_nothing() {
     a.signal("TERM");
     let a = a.wait(LIMIT);
     assert_eq!(a.code, 0, "{}", a.stderr);
-    let out = broker.read("out", produced, LIMIT);
+    let out = broker.read("elastic-out", produced, LIMIT);
     let keys: BTreeSet<String> = out.iter().map(Record::key_str).collect();
     assert_eq!(keys.len(), produced, "every record reached the output");
     let duplicates = out.len() - produced;
@@ -356,7 +364,13 @@ fn an_empty_topic_ends_at_once() {
         &parse_stock_args(
             &broker,
             "empty",
-            &["--starting-offsets", "earliest", "--available-now"],
+            &[
+                "--group",
+                "empty",
+                "--starting-offsets",
+                "earliest",
+                "--available-now",
+            ],
         ),
         &[],
     )

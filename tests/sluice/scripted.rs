@@ -1,7 +1,7 @@
 //! Plugins in Python and JavaScript: written by `host new --lang python|js`,
 //! built by the folder's own `build.sh` (with the componentize-py and
 //! componentize-js that scripts/test installs into target/py and target/js),
-//! run by `host test` and by `host run` against tansu, and contained when they
+//! run by `host test` and by `host run` against Kafka, and contained when they
 //! misbehave exactly as Rust plugins are.
 
 use crate::kafka::to_kafka_args;

@@ -316,7 +316,7 @@ fn an_expression_error_rejects_only_its_record() {
 
 #[test]
 fn filter_and_select_run_from_kafka_to_kafka() {
-    // The tutorial's pipeline with SQL stages against tansu: prices 0..99,
+    // The tutorial's pipeline with SQL stages against Kafka: prices 0..99,
     // `where` keeps 10..=50 (41 records), `select` computes the euro price;
     // price 0 would divide by zero, but the filter drops it first.
     let broker = Broker::start();

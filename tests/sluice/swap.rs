@@ -151,7 +151,7 @@ fn a_changed_pipeline_file_swaps_the_chain_between_batches_and_a_bad_one_is_refu
 #[test]
 fn a_stateful_chain_is_not_swapped_and_says_to_restart() {
     let broker = Broker::start();
-    broker.create_topic("st-in", 1);
+    broker.create_topic("stateful-st-in", 1);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("p.toml");
     let write = |window: &str| {
@@ -164,12 +164,13 @@ fn a_stateful_chain_is_not_swapped_and_says_to_restart() {
     let run = watching(
         &broker,
         &file,
-        ("st-in", "g-stateful-swap"),
+        ("stateful-st-in", "g-stateful-swap"),
         &["--format", "json"],
         true,
     );
     run.wait_for("the partition assigned", LIMIT, |r| {
-        r.stderr().contains("assigned partitions: st-in[0]")
+        r.stderr()
+            .contains("assigned partitions: stateful-st-in[0]")
     });
     write("2 minutes");
     run.wait_for("the refusal", LIMIT, |r| {

@@ -223,11 +223,11 @@ fn windowed(broker: &Broker, topic: &str, group: &str, out: &str, extra: &[&str]
 #[test]
 fn ten_sigkills_while_aggregating_neither_lose_nor_double_count() {
     let broker = Broker::start();
-    broker.create_topic("ticks", 3);
+    broker.create_topic("kills-ticks", 3);
     let agg = |group: &str, out: &str, extra: &[&str]| {
         windowed(
             &broker,
-            "ticks",
+            "kills-ticks",
             group,
             out,
             &[&["--max-records-per-batch", "40"], extra].concat(),
@@ -244,17 +244,27 @@ fn ten_sigkills_while_aggregating_neither_lose_nor_double_count() {
                 keyed: true,
             };
             while !stop.load(Ordering::Relaxed) {
-                broker.produce("ticks", &ticks.chunk(40));
+                broker.produce("kills-ticks", &ticks.chunk(40));
                 std::thread::sleep(Duration::from_millis(200));
             }
         })
     };
-    let crashy = agg("crashy", "agg", &[]);
+    let crashy = agg("crashy", "kills-agg", &[]);
     let crashy: Vec<&str> = crashy.iter().map(String::as_str).collect();
-    let killed = kill_repeatedly(&crashy, "ticks", 10, (0x2545_f491_4f6c_dd1d, 300), LIMIT);
+    let killed = kill_repeatedly(
+        &crashy,
+        "kills-ticks",
+        10,
+        (0x2545_f491_4f6c_dd1d, 300),
+        LIMIT,
+    );
     let restored: usize = killed
         .iter()
-        .map(|k| k.stderr.matches("restored the state of ticks[").count())
+        .map(|k| {
+            k.stderr
+                .matches("restored the state of kills-ticks[")
+                .count()
+        })
         .sum();
     stop.store(true, Ordering::Relaxed);
     load.join().unwrap();
@@ -266,7 +276,7 @@ fn ten_sigkills_while_aggregating_neither_lose_nor_double_count() {
     let run = host_bounded(&clean, LIMIT);
     assert_eq!(run.code, 0, "{}", run.stderr);
 
-    let input = broker.read("ticks", 1, LIMIT);
+    let input = broker.read("kills-ticks", 1, LIMIT);
     let want = expected(&input);
     assert!(
         want.len() > 40,
@@ -283,8 +293,8 @@ fn ten_sigkills_while_aggregating_neither_lose_nor_double_count() {
         "",
         "the crash-free run vs the input"
     );
-    let crashed = aggregates(&broker, "agg", want.len());
-    let written = broker.read("agg", want.len(), LIMIT).len();
+    let crashed = aggregates(&broker, "kills-agg", want.len());
+    let written = broker.read("kills-agg", want.len(), LIMIT).len();
     eprintln!(
         "10 kills, {} records, {} windows exact, {} written ({} again after a crash), {restored} restores",
         input.len(),
@@ -360,13 +370,13 @@ fn one_host_or_three_in_a_group_give_the_same_aggregates() {
     // The tutorial's producer sends no key: the ticks are re-keyed by ticker
     // first (a repartition), so each ticker's windows live in one partition.
     let broker = Broker::start();
-    broker.create_topic("ticks", 1);
+    broker.create_topic("groups-ticks", 1);
     broker.create_topic("by-ticker", 6);
     let mut ticks = Ticks {
         next: 0,
         keyed: false,
     };
-    broker.produce("ticks", &ticks.chunk(1500));
+    broker.produce("groups-ticks", &ticks.chunk(1500));
     let parse = ["-p", "parse_stock", "--config", SCHEMA];
     let flags = [
         "--group",
@@ -376,7 +386,7 @@ fn one_host_or_three_in_a_group_give_the_same_aggregates() {
         "--available-now",
     ];
     let repartition = host_bounded(
-        &to_kafka_args(&broker, &parse, "ticks", "by-ticker", &flags),
+        &to_kafka_args(&broker, &parse, "groups-ticks", "by-ticker", &flags),
         LIMIT,
     );
     assert_eq!(repartition.code, 0, "{}", repartition.stderr);
@@ -431,7 +441,7 @@ fn one_host_or_three_in_a_group_give_the_same_aggregates() {
 #[test]
 fn progress_reports_the_watermark_late_rows_and_the_state() {
     let broker = Broker::start();
-    broker.create_topic("ticks", 1);
+    broker.create_topic("wm-ticks", 1);
     // 30 ticks a second apart, one ten minutes late, then 10 more: batches of 10.
     let tick = |second: i64| {
         let time = sluice_sdk::time::json_timestamp(1_796_000_000_000_000 + second * 1_000_000);
@@ -441,7 +451,7 @@ fn progress_reports_the_watermark_late_rows_and_the_state() {
     let mut records: Vec<Record> = (0..30).map(tick).collect();
     records.push(tick(30 - 600));
     records.extend((31..41).map(tick));
-    broker.produce("ticks", &records);
+    broker.produce("wm-ticks", &records);
     let dir = tempfile::tempdir().unwrap();
     let progress = dir.path().join("progress.jsonl");
     let progress = progress.to_str().unwrap();
@@ -452,7 +462,7 @@ fn progress_reports_the_watermark_late_rows_and_the_state() {
         "--max-records-per-batch",
         "10",
     ];
-    let args = windowed(&broker, "ticks", "g", "agg", &extra);
+    let args = windowed(&broker, "wm-ticks", "wm-g", "wm-agg", &extra);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let run = host_bounded(&args, LIMIT);
     assert_eq!(run.code, 0, "{}", run.stderr);

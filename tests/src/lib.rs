@@ -1,10 +1,10 @@
 //! Helpers for Sluice's integration tests: the real `host` binary, the
 //! plugins it bundles (as files), and the hostile test guests.
 
-use rdkafka::Message;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::{Header, Headers, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+mod broker;
+pub mod kafka;
+
+pub use broker::{Broker, Record, priced_ticks};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -57,6 +57,31 @@ pub fn python_script(script: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// A seed for a test's random moments (`$SLUICE_TEST_SEED`, else the clock),
+/// printed with `what` so a failure can be run again with the same moments,
+/// and a xorshift sequence from it.
+pub fn seed(what: &str) -> (u64, impl FnMut() -> u64) {
+    let seed = std::env::var("SLUICE_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    eprintln!("{what}: seed {seed} (SLUICE_TEST_SEED={seed} repeats its random moments)");
+    let mut state = seed;
+    let next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    (seed, next)
 }
 
 /// Starts `host ARGS` (with `SLUICE_LOG=info`) `kills` times, each time
@@ -171,9 +196,72 @@ impl Run {
     }
 }
 
+/// The consumer group a `host run ARGS` joins (`--group`, else the default
+/// `sluice-<first plugin>`), when it runs against the run's shared broker.
+fn shared_group(args: &[&str]) -> Option<String> {
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| *a == flag)
+            .and_then(|i| args.get(i + 1))
+            .copied()
+    };
+    if args.first() != Some(&"run") || !value("--brokers").is_some_and(broker::is_shared) {
+        return None;
+    }
+    if let Some(group) = value("--group") {
+        return Some(group.to_string());
+    }
+    let plugin = args
+        .windows(2)
+        .find(|w| w[0] == "-p" || w[0] == "--plugin")
+        .map(|w| {
+            Path::new(w[1])
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        });
+    Some(format!(
+        "sluice-{}",
+        plugin.as_deref().unwrap_or("passthrough")
+    ))
+}
+
+/// Fails the test when another test already ran a host in the same group on
+/// the shared broker: members of one group in two tests would rebalance each
+/// other (and a killed one would hold up the other's joins for a session).
+fn claim_group(args: &[&str]) {
+    static OWNERS: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+    let (Some(group), Some(test)) = (
+        shared_group(args),
+        std::thread::current().name().map(String::from),
+    ) else {
+        return;
+    };
+    let other = {
+        let mut owners = OWNERS
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match owners.iter().find(|(g, _)| *g == group) {
+            Some((_, owner)) => Some(owner.clone()).filter(|o| *o != test),
+            None => {
+                owners.push((group.clone(), test));
+                None
+            }
+        }
+    };
+    if let Some(owner) = other {
+        panic!(
+            "consumer group {group:?} is used by the test {owner} too: the tests share one \
+             broker, so give this one a --group of its own"
+        );
+    }
+}
+
 /// Runs `host ARGS` with `stdin`, a shared compile cache, and the given
 /// extra environment; waits for it to finish.
 pub fn host_with_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Run {
+    claim_group(args);
     let mut cmd = Command::new(host_bin());
     cmd.args(args)
         .env("SLUICE_CACHE_DIR", cache_dir())
@@ -220,6 +308,7 @@ pub struct Spawned {
 /// Starts `host ARGS` with the shared compile cache and `env`, stdin closed,
 /// collecting its output as it comes.
 pub fn spawn_host(args: &[&str], env: &[(&str, &str)]) -> Spawned {
+    claim_group(args);
     let mut cmd = Command::new(host_bin());
     cmd.args(args)
         .env("SLUICE_CACHE_DIR", cache_dir())
@@ -329,345 +418,4 @@ impl Drop for Spawned {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A Kafka record as the tests produce and read it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Record {
-    /// Key bytes.
-    pub key: Option<Vec<u8>>,
-    /// Value bytes.
-    pub value: Option<Vec<u8>>,
-    /// Headers, in order.
-    pub headers: Vec<(String, Option<Vec<u8>>)>,
-    /// Partition: where to produce (`None`: the partitioner decides), where it was read.
-    pub partition: Option<i32>,
-    /// Offset it was read at.
-    pub offset: i64,
-    /// Milliseconds since the Unix epoch.
-    pub timestamp: Option<i64>,
-}
-
-impl Record {
-    /// A record with this key and value.
-    pub fn new(key: &str, value: &[u8]) -> Record {
-        Record {
-            key: Some(key.as_bytes().to_vec()),
-            value: Some(value.to_vec()),
-            ..Default::default()
-        }
-    }
-
-    /// The value of header `name`, as text.
-    pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .and_then(|(_, v)| v.as_ref())
-            .map(|v| String::from_utf8_lossy(v).into_owned())
-    }
-
-    /// The key, as text.
-    pub fn key_str(&self) -> String {
-        String::from_utf8_lossy(self.key.as_deref().unwrap_or_default()).into_owned()
-    }
-}
-
-/// A real Kafka-protocol broker (tansu, in-memory storage) on a free
-/// loopback port, stopped when dropped.
-pub struct Broker {
-    child: Option<Child>,
-    storage: String,
-    dir: PathBuf,
-    /// `127.0.0.1:PORT`, for `--brokers`.
-    pub addr: String,
-}
-
-impl Broker {
-    /// Starts tansu with in-memory storage and waits until it accepts connections.
-    pub fn start() -> Broker {
-        Broker::start_with("memory://tansu/", &std::env::temp_dir())
-    }
-
-    /// Starts tansu storing its data in SQLite under `dir`, which survives
-    /// [`Broker::restart`].
-    pub fn start_persistent(dir: &std::path::Path) -> Broker {
-        Broker::start_with("sqlite://tansu.db", dir)
-    }
-
-    /// Starts tansu with `storage` (relative paths in it are under `dir`).
-    fn start_with(storage: &str, dir: &std::path::Path) -> Broker {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut broker = Broker {
-            child: None,
-            addr: format!("127.0.0.1:{port}"),
-            storage: storage.to_string(),
-            dir: dir.to_path_buf(),
-        };
-        broker.restart();
-        broker
-    }
-
-    /// Stops the broker (SIGKILL), as a crash would.
-    pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Starts the broker again on the same address and storage.
-    pub fn restart(&mut self) {
-        self.stop();
-        let url = format!("tcp://{}", self.addr);
-        let child = Command::new("tansu")
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
-            .args(["--storage-engine", &self.storage])
-            .current_dir(&self.dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting tansu: install it with `cargo install tansu --locked --features dynostore,libsql` (scripts/test does)");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(&self.addr).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "tansu did not listen on {} within 30 s",
-                self.addr
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// A handle on a broker someone else started (not stopped when dropped).
-    pub fn attach(addr: &str) -> Broker {
-        Broker {
-            child: None,
-            addr: addr.to_string(),
-            storage: String::new(),
-            dir: PathBuf::new(),
-        }
-    }
-
-    /// Creates a topic with `partitions` partitions.
-    pub fn create_topic(&self, name: &str, partitions: u32) {
-        self.topic_command(&["create", name, "--partitions", &partitions.to_string()]);
-    }
-
-    /// Deletes a topic, as an operator would with `kafka-topics --delete`.
-    pub fn delete_topic(&self, name: &str) {
-        self.topic_command(&["delete", name]);
-    }
-
-    fn topic_command(&self, args: &[&str]) {
-        let status = Command::new("tansu")
-            .arg("topic")
-            .args(args)
-            .args(["--broker", &format!("tcp://{}", self.addr)])
-            .stdout(Stdio::null())
-            .status()
-            .expect("running tansu topic");
-        assert!(status.success(), "tansu topic {} failed", args.join(" "));
-    }
-
-    /// Produces `records` to `topic` and waits until all are acknowledged.
-    /// Each record is its own batch: tansu 0.6 answers ListOffsets(latest)
-    /// with the last batch's base offset + 1, which is the true end offset
-    /// only then (Kafka and Redpanda answer it right either way).
-    pub fn produce(&self, topic: &str, records: &[Record]) {
-        self.produce_with(topic, records, &[]);
-    }
-
-    /// [`Broker::produce`] in large batches (fast; tansu's end offsets are then approximate).
-    pub fn produce_fast(&self, topic: &str, records: &[Record]) {
-        self.produce_with(
-            topic,
-            records,
-            &[("linger.ms", "20"), ("batch.num.messages", "10000")],
-        );
-    }
-
-    /// [`Broker::produce`] for records up to 32 MiB.
-    pub fn produce_large(&self, topic: &str, records: &[Record]) {
-        self.produce_with(topic, records, &[("message.max.bytes", "33554432")]);
-    }
-
-    fn produce_with(&self, topic: &str, records: &[Record], config: &[(&str, &str)]) {
-        let mut client = rdkafka::ClientConfig::new();
-        client
-            .set("bootstrap.servers", &self.addr)
-            .set("linger.ms", "0")
-            .set("batch.num.messages", "1");
-        for (k, v) in config {
-            client.set(*k, *v);
-        }
-        let producer: BaseProducer = client.create().expect("a producer");
-        for r in records {
-            let mut headers = OwnedHeaders::new();
-            for (key, value) in &r.headers {
-                headers = headers.insert(Header {
-                    key,
-                    value: value.as_deref(),
-                });
-            }
-            let mut record = BaseRecord::<[u8], [u8]>::to(topic).headers(headers);
-            if let Some(key) = &r.key {
-                record = record.key(key);
-            }
-            if let Some(value) = &r.value {
-                record = record.payload(value);
-            }
-            if let Some(p) = r.partition {
-                record = record.partition(p);
-            }
-            if let Some(ts) = r.timestamp {
-                record = record.timestamp(ts);
-            }
-            producer
-                .send(record)
-                .map_err(|(e, _)| e)
-                .expect("producing");
-            producer.poll(Duration::ZERO);
-        }
-        producer
-            .flush(Duration::from_secs(30))
-            .expect("records acknowledged");
-    }
-
-    /// A consumer (no group commits) assigned every partition of `topic` from the beginning.
-    pub fn reader(&self, topic: &str) -> BaseConsumer {
-        let consumer: BaseConsumer = rdkafka::ClientConfig::new()
-            .set("bootstrap.servers", &self.addr)
-            .set("group.id", "sluice-test-reader")
-            .set("enable.auto.commit", "false")
-            .create()
-            .expect("a consumer");
-        let metadata = consumer
-            .fetch_metadata(Some(topic), Duration::from_secs(10))
-            .expect("metadata");
-        let mut tpl = rdkafka::TopicPartitionList::new();
-        for p in metadata.topics()[0].partitions() {
-            tpl.add_partition_offset(topic, p.id(), rdkafka::Offset::Beginning)
-                .expect("a partition");
-        }
-        consumer.assign(&tpl).expect("assigning");
-        consumer
-    }
-
-    /// Every record of `topic` (all partitions, from the beginning): reads
-    /// until at least `expect` came and then one second passes with no more,
-    /// or until `limit`.
-    pub fn read(&self, topic: &str, expect: usize, limit: Duration) -> Vec<Record> {
-        let consumer = self.reader(topic);
-        let deadline = Instant::now() + limit;
-        let mut quiet_since = Instant::now();
-        let mut out = Vec::new();
-        while Instant::now() < deadline {
-            match consumer.poll(Duration::from_millis(100)) {
-                Some(m) => {
-                    let m = m.expect("reading");
-                    out.push(Record {
-                        key: m.key().map(<[u8]>::to_vec),
-                        value: m.payload().map(<[u8]>::to_vec),
-                        headers: m
-                            .headers()
-                            .map(|h| {
-                                h.iter()
-                                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
-                                    .collect()
-                            })
-                            .unwrap_or_default(),
-                        partition: Some(m.partition()),
-                        offset: m.offset(),
-                        timestamp: m.timestamp().to_millis(),
-                    });
-                    quiet_since = Instant::now();
-                }
-                None if out.len() >= expect && quiet_since.elapsed() > Duration::from_secs(1) => {
-                    break;
-                }
-                None => {}
-            }
-        }
-        out.sort_by_key(|r| (r.partition, r.offset));
-        out
-    }
-
-    /// The distinct keys of what [`Broker::read`] reads: whether every record
-    /// reached a topic, whatever was repeated.
-    pub fn read_keys(
-        &self,
-        topic: &str,
-        expect: usize,
-        limit: Duration,
-    ) -> std::collections::BTreeSet<String> {
-        self.read(topic, expect, limit)
-            .iter()
-            .map(Record::key_str)
-            .collect()
-    }
-
-    /// The committed offsets of `group` on `topic`'s partitions, added up
-    /// (the records consumed when every partition starts at offset 0).
-    pub fn committed_total(&self, group: &str, topic: &str, partitions: i32) -> i64 {
-        self.offsets(group, topic, partitions)
-            .iter()
-            .map(|(c, _)| c.unwrap_or(0))
-            .sum()
-    }
-
-    /// (committed offset of `group`, end offset) for each partition of `topic`.
-    pub fn offsets(&self, group: &str, topic: &str, partitions: i32) -> Vec<(Option<i64>, i64)> {
-        let consumer: BaseConsumer = rdkafka::ClientConfig::new()
-            .set("bootstrap.servers", &self.addr)
-            .set("group.id", group)
-            .create()
-            .expect("a consumer");
-        let timeout = std::time::Duration::from_secs(10);
-        let mut tpl = rdkafka::TopicPartitionList::new();
-        for p in 0..partitions {
-            tpl.add_partition(topic, p);
-        }
-        let committed = consumer
-            .committed_offsets(tpl, timeout)
-            .expect("committed offsets");
-        (0..partitions)
-            .map(|p| {
-                let offset = committed
-                    .find_partition(topic, p)
-                    .and_then(|e| e.offset().to_raw())
-                    .filter(|o| *o >= 0);
-                let (_, high) = consumer
-                    .fetch_watermarks(topic, p, timeout)
-                    .expect("watermarks");
-                (offset, high)
-            })
-            .collect()
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// `n` stock ticks as the tutorial's producer writes them, keyed `{prefix}{i}`,
-/// priced `price(i)` (JSON number text).
-pub fn priced_ticks(prefix: &str, n: usize, price: impl Fn(usize) -> String) -> Vec<Record> {
-    (0..n)
-        .map(|i| {
-            let value = format!(
-                r#"{{"event_time":"2026-11-29T06:00:00","ticker":"T","price":{}}}"#,
-                price(i)
-            );
-            Record::new(&format!("{prefix}{i}"), value.as_bytes())
-        })
-        .collect()
 }
