@@ -3,6 +3,7 @@
 //! `tests/guests/`. One binary, a module per theme.
 
 mod cli;
+mod cluster;
 mod compose;
 mod deploy;
 mod docs;
@@ -16,6 +17,8 @@ mod reliability;
 mod sandbox;
 mod schema_filter;
 mod scripted;
+mod spark;
 mod sql;
+mod static_membership;
 mod swap;
 mod windows;
