@@ -751,16 +751,8 @@ fn two_hosts_in_one_group_split_the_partitions_and_output_everything() {
         h.stderr().contains("assigned partitions: pair-in[")
     });
     let b = spawn_host(&args, &env);
-    let last_assignment = |h: &Spawned| -> Vec<String> {
-        h.stderr()
-            .lines()
-            .filter_map(|l| l.split("assigned partitions: ").nth(1))
-            .next_back()
-            .map(|l| l.split(", ").map(str::to_string).collect())
-            .unwrap_or_default()
-    };
     b.wait_for("the partitions are split", LIMIT, |b| {
-        let (x, y) = (last_assignment(&a), last_assignment(b));
+        let (x, y) = (a.assigned(), b.assigned());
         !x.is_empty() && !y.is_empty() && x.len() + y.len() == 4 && x.iter().all(|p| !y.contains(p))
     });
     let records = keyed_ticks(400, 0);

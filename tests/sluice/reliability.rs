@@ -311,13 +311,7 @@ fn a_group_growing_from_one_to_three_hosts_and_back_loses_nothing() {
         ],
     );
     let env = [("SLUICE_LOG", "info")];
-    let owned = |h: &Spawned| -> usize {
-        h.stderr()
-            .lines()
-            .filter_map(|l| l.split("assigned partitions: ").nth(1))
-            .next_back()
-            .map_or(0, |l| l.split(", ").count())
-    };
+    let owned = |h: &Spawned| h.assigned().len();
     let committed = || -> i64 { broker.committed_total("elastic", "elastic-in", 6) };
     let a = spawn_host(&args, &env);
     a.wait_for("the first host owns all six partitions", LIMIT, |h| {

@@ -11,16 +11,6 @@ use std::time::{Duration, Instant};
 
 const LIMIT: Duration = Duration::from_secs(120);
 
-/// The partitions of the last "assigned partitions: …" line a host logged.
-fn owned(host: &Spawned) -> Vec<String> {
-    host.stderr()
-        .lines()
-        .filter_map(|l| l.split("assigned partitions: ").nth(1))
-        .next_back()
-        .map(|l| l.split(", ").map(str::to_string).collect())
-        .unwrap_or_default()
-}
-
 /// How many times a host's partitions were assigned or revoked: one assignment is a host that
 /// never saw a rebalance after it joined.
 fn rebalances(host: &Spawned) -> usize {
@@ -91,13 +81,13 @@ fn three_static_members_one_killed_and_restarted_takes_its_partitions_back_and_n
     };
     let (a, b) = (member("a"), member("b"));
     let mut c = member("c");
-    let members = |c: &Spawned| [owned(&a), owned(&b), owned(c)];
+    let members = |c: &Spawned| [a.assigned(), b.assigned(), c.assigned()];
     c.wait_for("the three members split the six partitions", LIMIT, |c| {
         let all: BTreeSet<String> = members(c).concat().into_iter().collect();
         members(c).iter().all(|m| m.len() == 2) && all.len() == 6
     });
     let before = (rebalances(&a), rebalances(&b));
-    let c_owns = owned(&c);
+    let c_owns = c.assigned();
 
     // SIGKILL c at a random moment under load, then start it again with the same id.
     std::thread::sleep(Duration::from_millis(500 + next() % 2000));
@@ -110,7 +100,7 @@ fn three_static_members_one_killed_and_restarted_takes_its_partitions_back_and_n
         "the restarted member owns its partitions and commits past the kill",
         Duration::from_secs(10),
         |c| {
-            owned(c) == c_owns
+            c.assigned() == c_owns
                 && committed(&broker, "sm", "sm-in", &c_owns)
                     .iter()
                     .zip(&at_kill)

@@ -357,6 +357,17 @@ impl Spawned {
         String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
     }
 
+    /// The partitions of the last "assigned partitions: …" line it logged
+    /// (with `SLUICE_LOG=info`): what it owns now.
+    pub fn assigned(&self) -> Vec<String> {
+        self.stderr()
+            .lines()
+            .filter_map(|l| l.split("assigned partitions: ").nth(1))
+            .next_back()
+            .map(|l| l.split(", ").map(str::to_string).collect())
+            .unwrap_or_default()
+    }
+
     /// Waits up to `limit` for `done`; panics naming `what` (with stderr) if it never holds.
     pub fn wait_for(&self, what: &str, limit: Duration, done: impl Fn(&Spawned) -> bool) {
         let deadline = Instant::now() + limit;
