@@ -70,6 +70,7 @@ fn tutorial_records() -> Vec<Record> {
 /// The tutorial's consumer on `topic`, `per_trigger` offsets per micro-batch, until it has
 /// read what was there: what it printed.
 fn spark(broker: &Broker, topic: &str, per_trigger: usize) -> String {
+    let _heavy = sluice_tests::heavy();
     let out = Command::new(test_python(None))
         .arg("-u")
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/spark/consume.py"))

@@ -369,52 +369,77 @@ impl Broker {
     /// The committed offsets of `group` on `topic`'s partitions, added up
     /// (the records consumed when every partition starts at offset 0).
     pub fn committed_total(&self, group: &str, topic: &str, partitions: i32) -> i64 {
-        self.offsets(group, topic, partitions)
-            .iter()
-            .map(|(c, _)| c.unwrap_or(0))
-            .sum()
+        retrying("committed offsets", topic, || {
+            self.try_committed(group, topic, partitions)
+        })
+        .iter()
+        .map(|c| c.unwrap_or(0))
+        .sum()
     }
 
     /// (committed offset of `group`, end offset) for each partition of `topic`.
     pub fn offsets(&self, group: &str, topic: &str, partitions: i32) -> Vec<(Option<i64>, i64)> {
+        retrying("offsets", topic, || {
+            self.try_offsets(group, topic, partitions)
+        })
+    }
+
+    /// [`Broker::offsets`], asked once: an error while a partition has no
+    /// leader (a broker being killed or restarted).
+    pub fn try_offsets(
+        &self,
+        group: &str,
+        topic: &str,
+        partitions: i32,
+    ) -> Result<Vec<(Option<i64>, i64)>, KafkaError> {
+        let committed = self.try_committed(group, topic, partitions)?;
+        let consumer = self.client();
+        (0..partitions)
+            .zip(committed)
+            .map(|(p, c)| {
+                let (_, high) = consumer.fetch_watermarks(topic, p, Duration::from_secs(10))?;
+                Ok((c, high))
+            })
+            .collect()
+    }
+
+    fn try_committed(
+        &self,
+        group: &str,
+        topic: &str,
+        partitions: i32,
+    ) -> Result<Vec<Option<i64>>, KafkaError> {
         let consumer: BaseConsumer = rdkafka::ClientConfig::new()
             .set("bootstrap.servers", &self.addr)
             .set("group.id", group)
             .create()
             .expect("a consumer");
-        // A broker being killed or restarted (the cluster tests) answers nothing for a while:
-        // ask again until a minute has passed.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let retry = |what: &str, e: KafkaError| {
-            assert!(Instant::now() < deadline, "{what} of {topic:?}: {e}");
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        let timeout = Duration::from_secs(10);
         let mut tpl = rdkafka::TopicPartitionList::new();
         for p in 0..partitions {
             tpl.add_partition(topic, p);
         }
-        let committed = loop {
-            match consumer.committed_offsets(tpl.clone(), timeout) {
-                Ok(c) => break c,
-                Err(e) => retry("committed offsets", e),
-            }
-        };
-        (0..partitions)
+        let committed = consumer.committed_offsets(tpl, Duration::from_secs(10))?;
+        Ok((0..partitions)
             .map(|p| {
-                let offset = committed
+                committed
                     .find_partition(topic, p)
                     .and_then(|e| e.offset().to_raw())
-                    .filter(|o| *o >= 0);
-                let high = loop {
-                    match consumer.fetch_watermarks(topic, p, timeout) {
-                        Ok((_, high)) => break high,
-                        Err(e) => retry("end offsets", e),
-                    }
-                };
-                (offset, high)
+                    .filter(|o| *o >= 0)
             })
-            .collect()
+            .collect())
+    }
+}
+
+/// `ask` until it answers, for up to two minutes: a broker being killed or
+/// restarted (the cluster tests) answers nothing for a while.
+fn retrying<T>(what: &str, topic: &str, ask: impl Fn() -> Result<T, KafkaError>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        match ask() {
+            Ok(answer) => return answer,
+            Err(e) => assert!(Instant::now() < deadline, "{what} of {topic:?}: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

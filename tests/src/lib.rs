@@ -59,6 +59,17 @@ pub fn python_script(script: &str) -> String {
     String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
+/// Held by the tests that start JVMs of their own beside the shared broker (a three-broker
+/// cluster, PySpark): one such test at a time, so that on two cores a cluster's heartbeats
+/// are not starved by a SparkSession (brokers fenced for missed heartbeats are not the fault
+/// a test injects).
+pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    static HEAVY: Mutex<()> = Mutex::new(());
+    HEAVY
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// A seed for a test's random moments (`$SLUICE_TEST_SEED`, else the clock),
 /// printed with `what` so a failure can be run again with the same moments,
 /// and a xorshift sequence from it.
