@@ -363,28 +363,34 @@ fn p3_p6(at: &Target, o: &Options, rows: &mut Rows) {
         three.push(total as f64 / t.secs);
         three_rss.push(mib(t.peak_rss_kib));
 
+        // A peer program doing the same job from `topic` into its own topic `out`.
+        let kept_n = kept.unwrap();
+        let peer = |what: &str, out: &str, cmd: Command| -> Timed {
+            at.create_topic(out, 1);
+            let t = timed(cmd, what);
+            assert_eq!(
+                count(broker, out, 1),
+                kept_n,
+                "{what} keeps what Sluice keeps"
+            );
+            t
+        };
+
         if let Some(py) = &o.python {
             let out = format!("python-{run}");
-            at.create_topic(&out, 1);
             let mut cmd = Command::new(py);
             cmd.arg(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/../bench/python_loop.py"
             ))
             .args([&broker.addr, topic, &out, &total.to_string(), &out]);
-            let t = timed(cmd, "the Python loop");
+            let t = peer("the Python loop", &out, cmd);
             python.push(total as f64 / t.secs);
             python_cpu.push(per_million(&t));
-            assert_eq!(
-                count(broker, &out, 1),
-                kept.unwrap(),
-                "Python keeps what Sluice keeps"
-            );
         }
 
         if let Some(class_path) = &o.kstreams {
             let out = format!("kstreams-{run}");
-            at.create_topic(&out, 1);
             let mut cmd = Command::new("java");
             cmd.args(["-cp", class_path, "dev.sluice.bench.P3"]).args([
                 &broker.addr,
@@ -393,19 +399,13 @@ fn p3_p6(at: &Target, o: &Options, rows: &mut Rows) {
                 &total.to_string(),
                 &out,
             ]);
-            let t = timed(cmd, "the Kafka Streams application");
+            let t = peer("the Kafka Streams application", &out, cmd);
             kstreams.push(total as f64 / t.secs);
             kstreams_cpu.push(per_million(&t));
-            assert_eq!(
-                count(broker, &out, 1),
-                kept.unwrap(),
-                "Kafka Streams keeps what Sluice keeps"
-            );
         }
 
         if let Some(py) = &o.pyspark {
             let out = format!("pyspark-{run}");
-            at.create_topic(&out, 1);
             let checkpoint = tempfile::tempdir().expect("a checkpoint directory");
             let mut cmd = Command::new(py);
             cmd.arg(concat!(
@@ -414,7 +414,7 @@ fn p3_p6(at: &Target, o: &Options, rows: &mut Rows) {
             ))
             .args([&broker.addr, topic, &out])
             .arg(checkpoint.path());
-            let t = timed(cmd, "PySpark's streaming query");
+            let t = peer("PySpark's streaming query", &out, cmd);
             pyspark.push(total as f64 / t.secs);
             pyspark_cpu.push(per_million(&t));
             pyspark_query.push(
@@ -423,11 +423,6 @@ fn p3_p6(at: &Target, o: &Options, rows: &mut Rows) {
                     .find_map(|l| l.strip_prefix("query seconds: "))
                     .and_then(|s| s.parse::<f64>().ok())
                     .map_or(0.0, |secs| total as f64 / secs),
-            );
-            assert_eq!(
-                count(broker, &out, 1),
-                kept.unwrap(),
-                "PySpark keeps what Sluice keeps"
             );
         }
     }

@@ -3,6 +3,7 @@
 //! must print the same thing: every `Batch: N` table character for character on one partition,
 //! the same rows on three.
 
+use crate::kafka::parse_stock_args;
 use sluice_tests::{Broker, Record, host_bounded, test_python};
 use std::process::Command;
 use std::time::Duration;
@@ -89,25 +90,15 @@ fn spark(broker: &Broker, topic: &str, per_trigger: usize) -> String {
 /// read what was there: what it printed.
 fn sluice(broker: &Broker, topic: &str, per_batch: usize) -> String {
     let per_batch = per_batch.to_string();
-    let run = host_bounded(
-        &[
-            "run",
-            "-p",
-            "parse_stock",
-            "--brokers",
-            &broker.addr,
-            "--topic",
-            topic,
-            "--group",
-            topic,
-            "--starting-offsets",
-            "earliest",
-            "--available-now",
-            "--max-records-per-batch",
-            &per_batch,
-        ],
-        LIMIT,
-    );
+    let flags = [
+        "--group",
+        topic,
+        "--starting-offsets",
+        "earliest",
+        "--available-now",
+    ];
+    let flags = [&flags[..], &["--max-records-per-batch", &per_batch]].concat();
+    let run = host_bounded(&parse_stock_args(broker, topic, &flags), LIMIT);
     assert_eq!(run.code, 0, "{}", run.stderr);
     run.stdout
 }

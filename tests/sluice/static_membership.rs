@@ -2,7 +2,7 @@
 //! killed and restarted under load takes its own partitions back and goes on, and the other
 //! members of the group never see a rebalance.
 
-use crate::kafka::keyed_ticks;
+use crate::kafka::{keyed_ticks, parse_stock_to_kafka_args};
 use sluice_tests::{Broker, Spawned, seed, spawn_host};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -58,25 +58,8 @@ fn three_static_members_one_killed_and_restarted_takes_its_partitions_back_and_n
         })
     };
     let member = |id: &str| {
-        let args = [
-            "run",
-            "-p",
-            "parse_stock",
-            "--brokers",
-            &broker.addr,
-            "--topic",
-            "sm-in",
-            "--group",
-            "sm",
-            "--instance-id",
-            id,
-            "--starting-offsets",
-            "earliest",
-            "--sink",
-            "kafka",
-            "--output-topic",
-            "sm-out",
-        ];
+        let flags = ["--group", "sm", "--instance-id", id];
+        let args = parse_stock_to_kafka_args(&broker, "sm-in", "sm-out", &flags);
         spawn_host(&args, &[("SLUICE_LOG", "info")])
     };
     let (a, b) = (member("a"), member("b"));

@@ -3,6 +3,7 @@
 //! operations the tests need (create topics, produce, read, offsets).
 
 use crate::kafka::Cluster;
+use crate::within;
 use rdkafka::Message;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -155,22 +156,21 @@ impl Broker {
     /// Waits until `topic` has `partitions` partitions, each with a leader.
     fn await_leaders(&self, topic: &str, partitions: usize) {
         let consumer = self.client();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(m) = consumer.fetch_metadata(Some(topic), Duration::from_secs(5))
-                && let Some(t) = m.topics().first()
-                && t.error().is_none()
-                && t.partitions().len() == partitions
-                && t.partitions().iter().all(|p| p.leader() >= 0)
-            {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "topic {topic:?} had no leader for each of its {partitions} partitions within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let led = || {
+            consumer
+                .fetch_metadata(Some(topic), Duration::from_secs(5))
+                .is_ok_and(|m| {
+                    m.topics().first().is_some_and(|t| {
+                        t.error().is_none()
+                            && t.partitions().len() == partitions
+                            && t.partitions().iter().all(|p| p.leader() >= 0)
+                    })
+                })
+        };
+        assert!(
+            within(Duration::from_secs(30), Duration::from_millis(50), led),
+            "topic {topic:?} had no leader for each of its {partitions} partitions within 30 s"
+        );
     }
 
     /// Deletes a topic, as an operator would with `kafka-topics --delete`.
@@ -202,9 +202,8 @@ impl Broker {
     /// replicas in sync (after a broker came back, before the next is stopped).
     pub fn await_in_sync(&self, topics: &[&str], limit: Duration) {
         let consumer = self.client();
-        let deadline = Instant::now() + limit;
-        loop {
-            let in_sync = topics.iter().all(|topic| {
+        let in_sync = || {
+            topics.iter().all(|topic| {
                 consumer
                     .fetch_metadata(Some(topic), Duration::from_secs(5))
                     .is_ok_and(|m| {
@@ -213,16 +212,12 @@ impl Broker {
                             .iter()
                             .all(|p| p.leader() >= 0 && p.isr().len() == p.replicas().len())
                     })
-            });
-            if in_sync {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the replicas of {topics:?} were not all in sync within {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+            })
+        };
+        assert!(
+            within(limit, Duration::from_millis(100), in_sync),
+            "the replicas of {topics:?} were not all in sync within {limit:?}"
+        );
     }
 
     fn client(&self) -> BaseConsumer {
@@ -433,14 +428,16 @@ impl Broker {
 /// `ask` until it answers, for up to two minutes: a broker being killed or
 /// restarted (the cluster tests) answers nothing for a while.
 fn retrying<T>(what: &str, topic: &str, ask: impl Fn() -> Result<T, KafkaError>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
+    let (mut answer, mut error) = (None, None);
+    let answered = within(Duration::from_secs(120), Duration::from_millis(100), || {
         match ask() {
-            Ok(answer) => return answer,
-            Err(e) => assert!(Instant::now() < deadline, "{what} of {topic:?}: {e}"),
+            Ok(a) => answer = Some(a),
+            Err(e) => error = Some(e),
         }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        answer.is_some()
+    });
+    assert!(answered, "{what} of {topic:?}: {}", error.unwrap());
+    answer.unwrap()
 }
 
 /// `n` stock ticks as the tutorial's producer writes them, keyed `{prefix}{i}`,

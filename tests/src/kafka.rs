@@ -13,7 +13,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The id every test cluster is formatted with (Kafka's base64 UUID form):
 /// clusters are told apart by their ports and directories, not by this.
@@ -198,15 +198,16 @@ impl Cluster {
         let _ = Command::new("kill")
             .args(["-s", signal, &jvm.pid.to_string()])
             .status();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        // The guard exits once its JVM has (it waits for it after our signal).
-        while jvm.guard.try_wait().ok().flatten().is_none() {
-            if Instant::now() > deadline {
-                let _ = Command::new("kill")
-                    .args(["-s", "KILL", &jvm.pid.to_string()])
-                    .status();
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        // The guard exits once its JVM has (it waits for it after our signal); a JVM that
+        // has not stopped within a minute of a SIGTERM is killed.
+        let exited = crate::within(Duration::from_secs(60), Duration::from_millis(20), || {
+            jvm.guard.try_wait().ok().flatten().is_some()
+        });
+        if !exited {
+            let _ = Command::new("kill")
+                .args(["-s", "KILL", &jvm.pid.to_string()])
+                .status();
+            let _ = jvm.guard.wait();
         }
     }
 
@@ -266,8 +267,7 @@ impl Cluster {
     /// Waits until `count` brokers are in the metadata that node 1 (or any
     /// running node) answers.
     fn await_nodes(&mut self, count: usize) {
-        let deadline = Instant::now() + START_LIMIT;
-        loop {
+        let up = crate::within(START_LIMIT, Duration::from_millis(200), || {
             for i in 0..self.nodes.len() {
                 if let Some(jvm) = &mut self.nodes[i].running
                     && let Ok(Some(status)) = jvm.guard.try_wait()
@@ -279,18 +279,15 @@ impl Cluster {
                     );
                 }
             }
-            if self.brokers_in_metadata() >= count {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "Kafka ({} nodes at {}) was not up within {START_LIMIT:?}; node 1's log ends:\n{}",
-                self.nodes.len(),
-                self.bootstrap,
-                self.log_tail(0)
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+            self.brokers_in_metadata() >= count
+        });
+        assert!(
+            up,
+            "Kafka ({} nodes at {}) was not up within {START_LIMIT:?}; node 1's log ends:\n{}",
+            self.nodes.len(),
+            self.bootstrap,
+            self.log_tail(0)
+        );
     }
 
     fn brokers_in_metadata(&self) -> usize {

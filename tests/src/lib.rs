@@ -59,6 +59,21 @@ pub fn python_script(script: &str) -> String {
     String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 
+/// Asks `done` every `every` until it holds or `limit` has passed; whether it held. The one
+/// deadline loop of the harness: callers fail with what they waited for.
+pub fn within(limit: Duration, every: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(every);
+    }
+}
+
 /// Held by the tests that start JVMs of their own beside the shared broker (a three-broker
 /// cluster, PySpark): one such test at a time, so that on two cores a cluster's heartbeats
 /// are not starved by a SparkSession (brokers fenced for missed heartbeats are not the fault
@@ -381,15 +396,11 @@ impl Spawned {
 
     /// Waits up to `limit` for `done`; panics naming `what` (with stderr) if it never holds.
     pub fn wait_for(&self, what: &str, limit: Duration, done: impl Fn(&Spawned) -> bool) {
-        let deadline = Instant::now() + limit;
-        while !done(self) {
-            assert!(
-                Instant::now() < deadline,
-                "{what}: not within {limit:?}; stderr:\n{}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        assert!(
+            within(limit, Duration::from_millis(50), || done(self)),
+            "{what}: not within {limit:?}; stderr:\n{}",
+            self.stderr()
+        );
     }
 
     /// Whether it has exited (without waiting).
