@@ -354,14 +354,17 @@ fn metrics_parse_with_prometheus_and_count_what_was_read_rejected_and_produced()
         sum(&metrics, "sluice_batch_duration_seconds_count", &[]),
         batches
     );
+    // A plugin is called once per lane that holds records in a batch: each of
+    // the 2 partitions is in one lane, so 1 or 2 calls per batch.
     let calls = [("plugin", "parse_stock")];
-    assert_eq!(
-        sum(
-            &metrics,
-            "sluice_plugin_call_duration_seconds_count",
-            &calls
-        ),
-        batches
+    let call_count = sum(
+        &metrics,
+        "sluice_plugin_call_duration_seconds_count",
+        &calls,
+    );
+    assert!(
+        (batches..=2.0 * batches).contains(&call_count),
+        "{call_count} plugin calls for {batches} batches of 2 partitions"
     );
     assert!(sum(&metrics, "sluice_plugin_memory_high_water_bytes", &calls) >= 65536.0);
     assert!(sum(&metrics, "process_resident_memory_bytes", &[]) > 1e6);

@@ -141,7 +141,7 @@ impl Metrics {
         );
         s.register_with_unit(
             "plugin_call_duration",
-            "Time one plugin took for one batch (retries and bisection included)",
+            "Time one plugin took for one worker's share of a batch (retries and bisection included)",
             Unit::Seconds,
             m.plugin_call.clone(),
         );
