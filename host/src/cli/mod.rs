@@ -158,6 +158,16 @@ pub struct RunArgs {
     /// Process what the topics hold now, commit, and exit (Spark's availableNow trigger).
     #[arg(long)]
     pub available_now: bool,
+    /// With --available-now: how long to wait for a first assignment, or for partitions
+    /// another member holds while the group's commits on them stand still, before exiting 2
+    /// naming them.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 120,
+        requires = "available_now"
+    )]
+    pub available_now_timeout_s: u64,
     /// Threads running the plugin chain, each with its own plugin instances; a partition is
     /// always handled by one of them, in order [default: 1 for the console sink, else one per core].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]

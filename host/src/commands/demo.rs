@@ -53,7 +53,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         rejected: RejectPlan::Drop,
         workers: 1,
         limit: args.count,
-        available_now: false,
+        available_now: None,
         observe: ObservePlan {
             ui_addr: (!args.no_ui).then(|| args.ui.clone()),
             ui_next_free_port: args.ui == DEFAULT_UI,

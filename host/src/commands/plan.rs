@@ -64,7 +64,9 @@ pub fn resolve(args: &RunArgs) -> Result<Plan, Problems> {
         rejected,
         workers,
         limit: None,
-        available_now: args.available_now,
+        available_now: args
+            .available_now
+            .then(|| Duration::from_secs(args.available_now_timeout_s)),
         observe: args.observe(),
     })
 }

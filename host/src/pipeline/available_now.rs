@@ -10,10 +10,6 @@ use anyhow::{Result, bail};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-/// How long the group's commits on partitions other members hold may stand
-/// still before the run gives up on them.
-const STALLED: Duration = Duration::from_secs(120);
-
 /// What `--available-now` waits for.
 pub(super) struct Targets {
     /// Every partition's end offset at the start.
@@ -29,10 +25,14 @@ pub(super) struct Targets {
     still_since: Instant,
     /// The partitions this consumer has owned (each looked up once when first given).
     given: BTreeSet<TopicPartition>,
+    /// How long to wait for a first assignment, or for the group's commits on
+    /// partitions other members hold while they stand still.
+    patience: Duration,
 }
 
-impl Default for Targets {
-    fn default() -> Self {
+impl Targets {
+    /// Targets taken at the first assignment, waited for with `patience`.
+    pub(super) fn new(patience: Duration) -> Self {
         Targets {
             ends: BTreeMap::new(),
             start: BTreeMap::new(),
@@ -41,14 +41,13 @@ impl Default for Targets {
             behind: BTreeMap::new(),
             still_since: Instant::now(),
             given: BTreeSet::new(),
+            patience,
         }
     }
-}
 
-impl Targets {
     /// Whether the run is done: every partition of the topics read up to its
     /// end offset at the start. Errors when no partition is assigned within
-    /// 120 s, or when partitions other members hold stop moving for 120 s
+    /// the patience, or when partitions other members hold stop moving that long
     /// (naming them: a killed member keeps its partitions until its session
     /// times out; a later run reads them, nothing is lost).
     pub(super) fn drained(
@@ -60,9 +59,10 @@ impl Targets {
         let owned = tracker.assigned();
         if self.ends.is_empty() {
             if owned.is_empty() {
-                if self.started.elapsed() > Duration::from_secs(120) {
+                if self.started.elapsed() > self.patience {
                     bail!(
-                        "no partition was assigned to this consumer within 120 s; is another member of the group holding them all, or is a killed member's session (session.timeout.ms) still open?"
+                        "no partition was assigned to this consumer within {:?} (--available-now-timeout-s); is another member of the group holding them all, or is a killed member's session (session.timeout.ms) still open?",
+                        self.patience
                     );
                 }
                 return Ok(false);
@@ -139,7 +139,7 @@ impl Targets {
         if behind != self.behind {
             self.behind = behind;
             self.still_since = Instant::now();
-        } else if self.still_since.elapsed() > STALLED {
+        } else if self.still_since.elapsed() > self.patience {
             let names: Vec<String> = self
                 .behind
                 .iter()
@@ -149,8 +149,9 @@ impl Targets {
                 })
                 .collect();
             bail!(
-                "--available-now: {} not read up to the end offsets of the start, and the group's commits on them stood still for {STALLED:?}: another member holds them (a killed member keeps its partitions until its session times out). Nothing was lost: run again to read them",
-                names.join(", ")
+                "--available-now: {} not read up to the end offsets of the start, and the group's commits on them stood still for {:?} (--available-now-timeout-s): another member holds them (a killed member keeps its partitions until its session times out). Nothing was lost: run again to read them",
+                names.join(", "),
+                self.patience
             );
         }
         Ok(false)

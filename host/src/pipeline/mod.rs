@@ -64,7 +64,7 @@ pub struct Pipeline {
     observer: Arc<Observer>,
     servers: Servers,
     limit: Option<u64>,
-    available_now: bool,
+    available_now: Option<Duration>,
     starting_latest: bool,
 }
 
@@ -397,11 +397,17 @@ impl Pipeline {
             );
         }
         crate::kafka::warn_of_outages();
-        let mut targets = Targets::default();
+        let mut targets = Targets::new(available_now.unwrap_or_default());
         let mut read = 0u64;
         let mut last_commit = Instant::now();
         let result = loop {
-            if stop.load(Ordering::Relaxed) || tracker.failure().is_some() {
+            if stop.load(Ordering::Relaxed) {
+                tracing::info!(
+                    "stopping: finishing the batches in hand, then committing (a second signal exits at once)"
+                );
+                break Ok(());
+            }
+            if tracker.failure().is_some() {
                 break Ok(());
             }
             if limit.is_some_and(|limit| read >= limit) {
@@ -449,7 +455,7 @@ impl Pipeline {
                     Err(e) => tracing::warn!("{e:#}"),
                 }
             }
-            if available_now {
+            if available_now.is_some() {
                 match targets.drained(&source, &tracker, starting_latest) {
                     Ok(true) => {
                         if stateful {

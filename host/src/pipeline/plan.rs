@@ -10,6 +10,7 @@ use crate::sink::console::{RunFormat, TableStyle};
 use crate::source::kafka::{SourceConfig, Subscription};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Where the chain's outputs go.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,8 +63,10 @@ pub struct Plan {
     pub workers: usize,
     /// Stop once this many input records were read and handled.
     pub limit: Option<u64>,
-    /// Stop once the partitions are read up to their end offsets at start.
-    pub available_now: bool,
+    /// Stop once the partitions are read up to their end offsets at start,
+    /// waiting this long at most for an assignment, or for partitions other
+    /// members hold while their commits stand still.
+    pub available_now: Option<Duration>,
     /// Progress reports, metrics and the live page.
     pub observe: ObservePlan,
 }
@@ -99,7 +102,7 @@ impl Plan {
             s.starting_offsets,
             s.max_records,
             s.linger.as_millis(),
-            if self.available_now {
+            if self.available_now.is_some() {
                 ", available now"
             } else {
                 ""
