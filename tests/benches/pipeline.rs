@@ -169,6 +169,7 @@ fn count(broker: &Broker, topic: &str, expect: u64) -> u64 {
     let deadline = Instant::now() + LIMIT;
     while Instant::now() < deadline {
         match consumer.poll(Duration::from_millis(100)) {
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => {}
             Some(m) => {
                 m.expect("reading");
                 n += 1;

@@ -5,7 +5,9 @@
 use crate::kafka::Cluster;
 use crate::within;
 use rdkafka::Message;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{
+    AdminClient, AdminOptions, AlterConfig, NewTopic, ResourceSpecifier, TopicReplication,
+};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -240,6 +242,15 @@ impl Broker {
     }
 
     fn produce_with(&self, topic: &str, records: &[Record], config: &[(&str, &str)]) {
+        self.producer_with(config).send(topic, records);
+    }
+
+    /// An idempotent producer to send records with, again and again.
+    pub fn producer(&self) -> TestProducer {
+        self.producer_with(&[])
+    }
+
+    fn producer_with(&self, config: &[(&str, &str)]) -> TestProducer {
         let mut client = rdkafka::ClientConfig::new();
         client
             .set("bootstrap.servers", &self.addr)
@@ -248,76 +259,69 @@ impl Broker {
         for (k, v) in config {
             client.set(*k, *v);
         }
-        let producer: BaseProducer = client.create().expect("a producer");
-        for r in records {
-            let mut headers = OwnedHeaders::new();
-            for (key, value) in &r.headers {
-                headers = headers.insert(Header {
-                    key,
-                    value: value.as_deref(),
-                });
-            }
-            let mut record = BaseRecord::<[u8], [u8]>::to(topic).headers(headers);
-            if let Some(key) = &r.key {
-                record = record.key(key);
-            }
-            if let Some(value) = &r.value {
-                record = record.payload(value);
-            }
-            if let Some(p) = r.partition {
-                record = record.partition(p);
-            }
-            if let Some(ts) = r.timestamp {
-                record = record.timestamp(ts);
-            }
-            // A full queue waits for deliveries, as a producing application would.
-            loop {
-                match producer.send(record) {
-                    Ok(()) => break,
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                        record = back;
-                        producer.poll(Duration::from_millis(10));
-                    }
-                    Err((e, _)) => panic!("producing to {topic:?}: {e}"),
-                }
-            }
-            producer.poll(Duration::ZERO);
-        }
-        producer
-            .flush(Duration::from_secs(120))
-            .expect("records acknowledged");
+        TestProducer(client.create().expect("a producer"))
     }
 
-    /// A consumer (no group commits) assigned every partition of `topic` from the beginning.
+    /// A consumer (no group commits) assigned every partition of `topic` from
+    /// the beginning, which says when it reaches a partition's end.
     pub fn reader(&self, topic: &str) -> BaseConsumer {
+        self.reader_of(topic).0
+    }
+
+    fn reader_of(&self, topic: &str) -> (BaseConsumer, usize) {
         let consumer: BaseConsumer = rdkafka::ClientConfig::new()
             .set("bootstrap.servers", &self.addr)
             .set("group.id", "sluice-test-reader")
             .set("enable.auto.commit", "false")
+            .set("enable.partition.eof", "true")
             .create()
             .expect("a consumer");
         let metadata = consumer
             .fetch_metadata(Some(topic), Duration::from_secs(10))
             .expect("metadata");
+        let partitions = metadata.topics()[0].partitions();
         let mut tpl = rdkafka::TopicPartitionList::new();
-        for p in metadata.topics()[0].partitions() {
+        for p in partitions {
             tpl.add_partition_offset(topic, p.id(), rdkafka::Offset::Beginning)
                 .expect("a partition");
         }
         consumer.assign(&tpl).expect("assigning");
-        consumer
+        (consumer, partitions.len())
     }
 
     /// Every record of `topic` (all partitions, from the beginning): reads
-    /// until at least `expect` came and then one second passes with no more,
-    /// or until `limit`.
+    /// until every partition's end was reached, at least `expect` came, and
+    /// then one second passed with no more; or until `limit`.
     pub fn read(&self, topic: &str, expect: usize, limit: Duration) -> Vec<Record> {
-        let consumer = self.reader(topic);
+        self.read_until(topic, limit, |out, quiet| {
+            out >= expect && quiet > Duration::from_secs(1)
+        })
+    }
+
+    /// Every record of `topic` up to the end of each partition as the
+    /// broker has it now: what has reached it so far.
+    pub fn read_to_end(&self, topic: &str) -> Vec<Record> {
+        self.read_until(topic, Duration::from_secs(120), |_, _| true)
+    }
+
+    /// Reads `topic` until each partition's end was reached and `done(records
+    /// read, time since the last one)`, or until `limit`; sorted by position.
+    fn read_until(
+        &self,
+        topic: &str,
+        limit: Duration,
+        done: impl Fn(usize, Duration) -> bool,
+    ) -> Vec<Record> {
+        let (consumer, partitions) = self.reader_of(topic);
+        let mut at_end = std::collections::BTreeSet::new();
         let deadline = Instant::now() + limit;
         let mut quiet_since = Instant::now();
         let mut out = Vec::new();
         while Instant::now() < deadline {
             match consumer.poll(Duration::from_millis(100)) {
+                Some(Err(KafkaError::PartitionEOF(p))) => {
+                    at_end.insert(p);
+                }
                 Some(m) => {
                     let m = m.expect("reading");
                     out.push(Record {
@@ -337,10 +341,10 @@ impl Broker {
                     });
                     quiet_since = Instant::now();
                 }
-                None if out.len() >= expect && quiet_since.elapsed() > Duration::from_secs(1) => {
-                    break;
-                }
                 None => {}
+            }
+            if at_end.len() == partitions && done(out.len(), quiet_since.elapsed()) {
+                break;
             }
         }
         out.sort_by_key(|r| (r.partition, r.offset));
@@ -359,6 +363,44 @@ impl Broker {
             .iter()
             .map(Record::key_str)
             .collect()
+    }
+
+    /// Sets the dynamic config of topic `name` to `config` (Kafka's
+    /// AlterConfigs: what is not named returns to the default).
+    pub fn alter_topic(&self, name: &str, config: &[(&str, &str)]) {
+        let (admin, options) = self.admin();
+        let mut alter = AlterConfig::new(ResourceSpecifier::Topic(name));
+        for (k, v) in config {
+            alter = alter.set(k, v);
+        }
+        let results = block_on(admin.alter_configs(&[alter], &options)).expect("altering");
+        for r in results {
+            r.unwrap_or_else(|(_, e)| panic!("altering topic {name:?}: {e}"));
+        }
+    }
+
+    /// How many partitions `topic` has.
+    pub fn partitions(&self, topic: &str) -> i32 {
+        let metadata = retrying("metadata", topic, || {
+            self.client()
+                .fetch_metadata(Some(topic), Duration::from_secs(10))
+        });
+        metadata.topics()[0].partitions().len() as i32
+    }
+
+    /// The end offsets of `topic`'s partitions, added up (how many records it
+    /// holds, as every partition starts at offset 0).
+    pub fn end_total(&self, topic: &str) -> i64 {
+        let partitions = self.partitions(topic);
+        retrying("end offsets", topic, || {
+            let client = self.client();
+            (0..partitions)
+                .map(|p| {
+                    let watermarks = client.fetch_watermarks(topic, p, Duration::from_secs(10));
+                    watermarks.map(|(_, high)| high)
+                })
+                .sum::<Result<i64, KafkaError>>()
+        })
     }
 
     /// The committed offsets of `group` on `topic`'s partitions, added up
@@ -422,6 +464,53 @@ impl Broker {
                     .filter(|o| *o >= 0)
             })
             .collect())
+    }
+}
+
+/// A producer of the tests' records (idempotent: each partition keeps the order given).
+pub struct TestProducer(BaseProducer);
+
+impl TestProducer {
+    /// Sends `records` to `topic` and waits until all are acknowledged.
+    pub fn send(&self, topic: &str, records: &[Record]) {
+        let producer = &self.0;
+        for r in records {
+            let mut headers = OwnedHeaders::new();
+            for (key, value) in &r.headers {
+                headers = headers.insert(Header {
+                    key,
+                    value: value.as_deref(),
+                });
+            }
+            let mut record = BaseRecord::<[u8], [u8]>::to(topic).headers(headers);
+            if let Some(key) = &r.key {
+                record = record.key(key);
+            }
+            if let Some(value) = &r.value {
+                record = record.payload(value);
+            }
+            if let Some(p) = r.partition {
+                record = record.partition(p);
+            }
+            if let Some(ts) = r.timestamp {
+                record = record.timestamp(ts);
+            }
+            // A full queue waits for deliveries, as a producing application would.
+            loop {
+                match producer.send(record) {
+                    Ok(()) => break,
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                        record = back;
+                        producer.poll(Duration::from_millis(10));
+                    }
+                    Err((e, _)) => panic!("producing to {topic:?}: {e}"),
+                }
+            }
+            producer.poll(Duration::ZERO);
+        }
+        producer
+            .flush(Duration::from_secs(120))
+            .expect("records acknowledged");
     }
 }
 

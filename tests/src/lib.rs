@@ -1,10 +1,11 @@
 //! Helpers for Sluice's integration tests: the real `host` binary, the
 //! plugins it bundles (as files), and the hostile test guests.
 
+pub mod audit;
 mod broker;
 pub mod kafka;
 
-pub use broker::{Broker, Record, priced_ticks};
+pub use broker::{Broker, Record, TestProducer, priced_ticks};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -110,32 +111,29 @@ pub fn seed(what: &str) -> (u64, impl FnMut() -> u64) {
     (seed, next)
 }
 
-/// Starts `host ARGS` (with `SLUICE_LOG=info`) `kills` times, each time
-/// waiting until it owns partitions of `topic`, then killing it with
-/// SIGKILL at a random moment `first_ms` to `first_ms + 1500` ms later
-/// (a fixed xorshift sequence from `seed`). Returns each killed run.
+/// Starts `host ARGS` (with `SLUICE_LOG=info`) `kills` times; each time, once
+/// `working()` has grown past what it was at the start (the run did work),
+/// kills it with SIGKILL at a random moment up to 1.5 s later (drawn from a
+/// [`seed`] printed as `what`), then calls `after(kill)`. Returns each killed run.
 pub fn kill_repeatedly(
     args: &[&str],
-    topic: &str,
     kills: usize,
-    (seed, first_ms): (u64, u64),
+    what: &str,
+    working: impl Fn() -> i64,
+    mut after: impl FnMut(usize),
     limit: Duration,
 ) -> Vec<Run> {
-    let mut seed = seed;
-    let assigned = format!("assigned partitions: {topic}[");
+    let (_, mut random) = seed(what);
     (0..kills)
         .map(|kill| {
+            let before = working();
             let host = spawn_host(args, &[("SLUICE_LOG", "info")]);
-            host.wait_for("partitions assigned", limit, |h| {
-                h.stderr().contains(&assigned)
-            });
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            std::thread::sleep(Duration::from_millis(first_ms + seed % 1500));
+            host.wait_for("the run's first work", limit, |_| working() > before);
+            std::thread::sleep(Duration::from_millis(random() % 1500));
             host.signal("KILL");
             let killed = host.wait(limit);
             assert_eq!(killed.code, -9, "kill {kill}: {}", killed.stderr);
+            after(kill);
             killed
         })
         .collect()
@@ -170,6 +168,8 @@ pub fn guest(name: &str) -> &'static str {
         "reads_file" => env!("GUEST_READS_FILE"),
         "reads_env" => env!("GUEST_READS_ENV"),
         "reads_args" => env!("GUEST_READS_ARGS"),
+        "reads_clock" => env!("GUEST_READS_CLOCK"),
+        "opens_socket" => env!("GUEST_OPENS_SOCKET"),
         "not_a_plugin" => env!("GUEST_NOT_A_PLUGIN"),
         "router" => env!("GUEST_ROUTER"),
         "old_contract" => env!("GUEST_OLD_CONTRACT"),
