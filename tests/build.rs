@@ -8,6 +8,8 @@ const GUESTS: &[&str] = &[
     "reads_file",
     "reads_env",
     "reads_args",
+    "reads_clock",
+    "opens_socket",
     "not_a_plugin",
     "router",
     "old_contract",

@@ -360,3 +360,130 @@ fn a_plugin_that_fans_out_is_run_in_parts_and_one_record_over_the_bound_is_rejec
         "{message}"
     );
 }
+
+/// The peak resident memory (VmHWM, from /proc) of `host ARGS` reading
+/// `stdin`, its output thrown away.
+fn peak_rss(args: &[&str], stdin: String) -> u64 {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(sluice_tests::host_bin())
+        .args(args)
+        .env("SLUICE_CACHE_DIR", sluice_tests::cache_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || input.write_all(stdin.as_bytes()));
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "host {args:?} ran for 300 s"
+        );
+        let hwm = std::fs::read_to_string(&status).unwrap_or_default();
+        let kib = hwm
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+        peak = peak.max(kib.unwrap_or(0) << 10);
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    writer.join().unwrap().unwrap();
+    assert!(exit.success(), "host {args:?}: {exit}");
+    peak
+}
+
+#[test]
+fn the_hosts_memory_under_a_100000_fold_fan_out_is_bounded_by_max_output_bytes() {
+    // Each "fanout" record makes 100,000 outputs (8.4 MiB in the host); 20 of them are 168 MiB
+    // of output. The host holds at most --max-output-bytes of one call's output, plus the
+    // plugin's own memory (--memory-limit, 64 MiB by default) beside it.
+    let baseline = peak_rss(&["test", "-p", guest("hostile")], "a\n".repeat(20));
+    for limit_mib in [16u64, 64] {
+        let limit = format!("{limit_mib}MiB");
+        let args = ["test", "-p", guest("hostile"), "--max-output-bytes", &limit];
+        let peak = peak_rss(&args, "fanout\n".repeat(20));
+        let bound = baseline + (64 << 20) + 2 * (limit_mib << 20);
+        eprintln!(
+            "--max-output-bytes {limit}: peak RSS {} MiB (baseline {} MiB, bound {} MiB)",
+            peak >> 20,
+            baseline >> 20,
+            bound >> 20
+        );
+        assert!(
+            peak <= bound,
+            "{} MiB over the bound {} MiB",
+            peak >> 20,
+            bound >> 20
+        );
+    }
+}
+
+#[test]
+fn a_socket_is_refused_at_load_whatever_is_granted_and_a_clock_needs_its_grant() {
+    for grants in [&[][..], &["--grant", "opens_socket=clocks,random"]] {
+        let args = [&["test", "-p", guest("opens_socket")], grants].concat();
+        let run = host(&args, "x\n");
+        assert_eq!(run.code, 2, "{}", run.stderr);
+        assert!(run.stdout.is_empty());
+        assert!(
+            run.stderr
+                .starts_with("error: plugin \"opens_socket\" is refused: it imports "),
+            "{}",
+            run.stderr
+        );
+        // (Rust's std brings the filesystem and clocks along with its sockets.)
+        assert!(
+            run.stderr.contains("; wasi:sockets/tcp@0.2.6 (")
+                && run.stderr.contains("[method]tcp-socket.start-connect")
+                && run.stderr.contains("), which would give it the network;"),
+            "{}",
+            run.stderr
+        );
+        let granted = !grants.is_empty();
+        assert_eq!(
+            run.stderr.contains("needs the clocks grant"),
+            !granted,
+            "{}",
+            run.stderr
+        );
+    }
+    let run = host(&["test", "-p", guest("reads_clock")], "x\n");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    assert!(
+        run.stderr.starts_with(
+            "error: plugin \"reads_clock\" is refused: it imports wasi:clocks/monotonic-clock@0.2.6 (now), \
+             which needs the clocks grant (give it with --grant reads_clock=clocks); \
+             wasi:clocks/wall-clock@0.2.6 (now), which needs the clocks grant"
+        ),
+        "{}",
+        run.stderr
+    );
+    // Granted, it reads the host's clock.
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let before = now();
+    let args = [
+        "test",
+        "-p",
+        guest("reads_clock"),
+        "--grant",
+        "reads_clock=clocks",
+    ];
+    let run = host(&args, "x\n");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let read: u64 = run.stdout.trim().parse().expect(&run.stdout);
+    assert!((before..=now()).contains(&read), "{read}");
+}
