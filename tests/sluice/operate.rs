@@ -3,8 +3,10 @@
 //! the survivors take over a killed one's partitions; a record too large to
 //! produce is a dead letter, not a stop.
 
-use sluice_tests::{Broker, Record, priced_ticks, spawn_host};
+use sluice_tests::{Broker, Record, Spawned, priced_ticks, spawn_host};
 use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -39,6 +41,10 @@ fn a_static_member_killed_and_restarted_gets_its_partitions_back_and_loses_nothi
         "st-out",
         "--max-records-per-batch",
         "20",
+        // A session longer than the test's deadline: only static membership can give the
+        // restarted member its partitions back in time.
+        "-X",
+        "session.timeout.ms=300000",
     ];
     let first = spawn_host(&args, &[]);
     first.wait_for("some records committed", LIMIT, |_| {
@@ -47,13 +53,11 @@ fn a_static_member_killed_and_restarted_gets_its_partitions_back_and_loses_nothi
     first.signal("KILL");
     drop(first);
     broker.produce("st-in", &ticks("b", 300));
-    // Without a static id the killed member holds both partitions until its session times
-    // out (librdkafka's default session.timeout.ms, 45 s; measured 47 s here) or, in some
-    // orders, its rebalance timeout (300 s); with it, the restarted member takes them back at
-    // once. The bound is well under the session timeout.
+    // Without a static id the killed member would hold both partitions until its session
+    // times out (300 s here, more than LIMIT); with it, the restarted member takes them back
+    // at once.
     let second = spawn_host(&args, &[]);
-    let at_once = Duration::from_secs(30);
-    second.wait_for("every record committed after the restart", at_once, |_| {
+    second.wait_for("every record committed after the restart", LIMIT, |_| {
         broker.committed_total("g-static", "st-in", 2) == 600
     });
     second.signal("TERM");
@@ -65,6 +69,74 @@ fn a_static_member_killed_and_restarted_gets_its_partitions_back_and_loses_nothi
         .map(|r| r.key_str())
         .collect();
     assert_eq!(keys, sent, "every record out at least once");
+}
+
+#[test]
+fn a_delivery_the_broker_refuses_for_good_stops_the_host_and_a_restart_resumes_before_it() {
+    // The output topic takes batches of at most 2,000 bytes (the producer's own limit is
+    // 1 MiB, so the record is sent and the broker refuses it): record 50 cannot be delivered.
+    let broker = Broker::start();
+    broker.create_topic("refuse-in", 1);
+    broker.create_topic_with("refuse-out", 1, &[("max.message.bytes", "2000")]);
+    let mut input = ticks("a", 50);
+    input.push(Record::new("big", &[b'x'; 5000]));
+    input.extend(ticks("b", 50));
+    broker.produce("refuse-in", &input);
+    let args = crate::kafka::to_kafka_args(
+        &broker,
+        &[],
+        "refuse-in",
+        "refuse-out",
+        &[
+            "--group",
+            "g-refuse",
+            "--max-records-per-batch",
+            "10",
+            // The producer's batches of small records stay under the topic's limit.
+            "-X",
+            "batch.size=1000",
+        ],
+    );
+    let run = sluice_tests::host_bounded(&args, LIMIT);
+    assert_eq!(run.code, 2, "stops with the reason: {}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(r#"delivering a record to topic "refuse-out" failed"#),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        broker.offsets("g-refuse", "refuse-in", 1),
+        [(Some(50), 101)],
+        "committed up to the refused record, not past it"
+    );
+    let value = |r: &Record| (r.key_str(), r.value.clone());
+    let first: BTreeSet<_> = broker.read_to_end("refuse-out").iter().map(value).collect();
+    let before: BTreeSet<_> = input[..50].iter().map(value).collect();
+    assert!(
+        first.is_superset(&before),
+        "every record before it delivered"
+    );
+
+    // The topic takes it now: a restart resumes at the refused record and delivers the rest.
+    broker.alter_topic("refuse-out", &[("max.message.bytes", "1048588")]);
+    let again = sluice_tests::host_bounded(&[&args[..], &["--available-now"]].concat(), LIMIT);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let out = broker.read_to_end("refuse-out");
+    let all: BTreeSet<_> = out.iter().map(value).collect();
+    assert_eq!(
+        all,
+        input.iter().map(value).collect(),
+        "every record, as it was read"
+    );
+    let keys: Vec<String> = out.iter().map(Record::key_str).collect();
+    for key in keys.iter().filter(|k| k.starts_with('a')) {
+        assert_eq!(
+            keys.iter().filter(|k| *k == key).count(),
+            1,
+            "{key} was committed: once"
+        );
+    }
 }
 
 #[test]
@@ -210,8 +282,8 @@ fn three_hosts_split_six_partitions_and_the_survivors_take_over_a_killed_ones() 
         .collect();
     assert_eq!(keys, sent, "every record processed");
     // Nothing is left behind: each partition's committed offset is its end.
-    for (p, (committed, _)) in broker.offsets("g3", "g3-in", 6).iter().enumerate() {
-        assert!(committed.is_some(), "partition {p} committed");
+    for (p, (committed, end)) in broker.offsets("g3", "g3-in", 6).iter().enumerate() {
+        assert_eq!(*committed, Some(*end), "partition {p} committed to its end");
     }
 }
 
@@ -300,13 +372,73 @@ fn sigterm_during_a_swap_a_rebalance_or_dead_letters_loses_nothing_and_exits_0()
     );
 }
 
-#[test]
-fn available_now_waits_for_the_partitions_another_member_holds_until_the_group_commits_them() {
+/// Another member of `group` on `topic`, in a thread: it reads what it is
+/// assigned, says so in `assigned`, and once `commit` is set commits half of
+/// what it read on each of its partitions and ends, returning how many it held
+/// (0 if never told within 120 s).
+fn holding_member(
+    broker: &Broker,
+    (group, topic): (&str, &str),
+    commit: &Arc<AtomicBool>,
+    assigned: &Arc<AtomicBool>,
+) -> std::thread::JoinHandle<usize> {
     use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
     use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    let (commit, assigned, addr) = (commit.clone(), assigned.clone(), broker.addr.clone());
+    let (group, topic) = (group.to_string(), topic.to_string());
+    std::thread::spawn(move || {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &addr)
+            .set("group.id", &group)
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .unwrap();
+        consumer.subscribe(&[&topic]).unwrap();
+        let mut next = std::collections::BTreeMap::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while std::time::Instant::now() < deadline {
+            if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
+                next.insert(m.partition(), m.offset() + 1);
+            }
+            let mine = consumer.assignment().unwrap();
+            assigned.store(mine.count() > 0, Ordering::Relaxed);
+            if commit.load(Ordering::Relaxed) {
+                let mut tpl = TopicPartitionList::new();
+                for e in mine.elements() {
+                    // Half of what it read: the host reads the rest after
+                    // the rebalance, which also takes away and gives back
+                    // the partition the host had finished.
+                    let at = next.get(&e.partition()).copied().unwrap_or(0) / 2;
+                    tpl.add_partition_offset(&topic, e.partition(), Offset::Offset(at))
+                        .unwrap();
+                }
+                consumer.commit(&tpl, CommitMode::Sync).unwrap();
+                return mine.count();
+            }
+        }
+        0
+    })
+}
 
+/// `host run -p parse_stock --available-now` on `topic` as `group`, JSON lines, with `extra`.
+fn available_now(broker: &Broker, (group, topic): (&str, &str), extra: &[&str]) -> Spawned {
+    let mut args = vec!["run", "-p", "parse_stock", "--brokers", &broker.addr];
+    args.extend([
+        "--topic",
+        topic,
+        "--group",
+        group,
+        "--starting-offsets",
+        "earliest",
+    ]);
+    args.extend(["--available-now", "-f", "json"]);
+    args.extend(extra);
+    spawn_host(&args, &[("SLUICE_LOG", "info")])
+}
+
+#[test]
+fn available_now_waits_for_the_partitions_another_member_holds_until_the_group_commits_them() {
     let broker = Broker::start();
     broker.create_topic("an-in", 2);
     broker.produce("an-in", &ticks("a", 200));
@@ -315,76 +447,18 @@ fn available_now_waits_for_the_partitions_another_member_holds_until_the_group_c
         Arc::new(AtomicBool::new(false)),
         Arc::new(AtomicBool::new(false)),
     );
-    let other = {
-        let (commit, assigned, addr) = (commit.clone(), assigned.clone(), broker.addr.clone());
-        std::thread::spawn(move || {
-            let consumer: BaseConsumer = ClientConfig::new()
-                .set("bootstrap.servers", &addr)
-                .set("group.id", "g-an")
-                .set("enable.auto.commit", "false")
-                .set("auto.offset.reset", "earliest")
-                .create()
-                .unwrap();
-            consumer.subscribe(&["an-in"]).unwrap();
-            let mut next = std::collections::BTreeMap::new();
-            let deadline = std::time::Instant::now() + Duration::from_secs(120);
-            while std::time::Instant::now() < deadline {
-                if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
-                    next.insert(m.partition(), m.offset() + 1);
-                }
-                let mine = consumer.assignment().unwrap();
-                assigned.store(mine.count() > 0, Ordering::Relaxed);
-                if commit.load(Ordering::Relaxed) {
-                    let mut tpl = TopicPartitionList::new();
-                    for e in mine.elements() {
-                        // Half of what it read: the host reads the rest after
-                        // the rebalance, which also takes away and gives back
-                        // the partition the host had finished.
-                        let at = next.get(&e.partition()).copied().unwrap_or(0) / 2;
-                        tpl.add_partition_offset("an-in", e.partition(), Offset::Offset(at))
-                            .unwrap();
-                    }
-                    consumer.commit(&tpl, CommitMode::Sync).unwrap();
-                    return mine.count();
-                }
-            }
-            0
-        })
-    };
-    let wait = |what: &str, done: &dyn Fn() -> bool| {
-        let deadline = std::time::Instant::now() + LIMIT;
-        while !done() {
-            assert!(std::time::Instant::now() < deadline, "{what}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
-    wait("the other member's assignment", &|| {
+    let other = holding_member(&broker, ("g-an", "an-in"), &commit, &assigned);
+    let other_assigned = sluice_tests::within(LIMIT, Duration::from_millis(50), || {
         assigned.load(Ordering::Relaxed)
     });
-    let mut run = spawn_host(
-        &[
-            "run",
-            "-p",
-            "parse_stock",
-            "--brokers",
-            &broker.addr,
-            "--topic",
-            "an-in",
-            "--group",
-            "g-an",
-            "--starting-offsets",
-            "earliest",
-            "--available-now",
-            "-f",
-            "json",
-        ],
-        &[("SLUICE_LOG", "info")],
-    );
+    assert!(other_assigned, "the other member's assignment");
+    let mut run = available_now(&broker, ("g-an", "an-in"), &[]);
     run.wait_for("its own partition read", LIMIT, |r| {
         r.stderr().contains("assigned partitions: an-in[") && r.stdout().lines().count() > 0
     });
     // Its own partition done, it stays: the other one is not committed up to its end yet.
-    std::thread::sleep(Duration::from_secs(8));
+    // (That it does not end is seen over a window: no event says it.)
+    std::thread::sleep(Duration::from_secs(5));
     let printed = run.stdout().lines().count();
     assert!(
         printed < 200,
@@ -403,6 +477,59 @@ fn available_now_waits_for_the_partitions_another_member_holds_until_the_group_c
     let done = run.wait(LIMIT);
     assert_eq!(done.code, 0, "{}", done.stderr);
     assert_eq!(broker.committed_total("g-an", "an-in", 2), 200);
+}
+
+#[test]
+fn available_now_gives_up_on_a_partition_whose_commits_stand_still_and_names_it() {
+    let broker = Broker::start();
+    broker.create_topic("stall-in", 2);
+    broker.produce("stall-in", &ticks("a", 200));
+    // Another member holds a partition and never commits it (until the end of the test).
+    let (commit, assigned) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let other = holding_member(&broker, ("g-stall", "stall-in"), &commit, &assigned);
+    let other_assigned = sluice_tests::within(LIMIT, Duration::from_millis(50), || {
+        assigned.load(Ordering::Relaxed)
+    });
+    assert!(other_assigned, "the other member's assignment");
+    let run = available_now(
+        &broker,
+        ("g-stall", "stall-in"),
+        &["--available-now-timeout-s", "3"],
+    );
+    let done = run.wait(LIMIT);
+    let offsets = broker.offsets("g-stall", "stall-in", 2);
+    commit.store(true, Ordering::Relaxed);
+    other.join().unwrap();
+    assert_eq!(done.code, 2, "{}", done.stderr);
+    // Its own partition is read to its end and committed; the held one is named.
+    let (own, held): (Vec<_>, Vec<_>) = (0..2).partition(|p| offsets[*p].0.is_some());
+    assert_eq!((own.len(), held.len()), (1, 1), "{offsets:?}");
+    let (own_end, held) = (offsets[own[0]].1, held[0]);
+    assert_eq!(
+        offsets[own[0]].0,
+        Some(own_end),
+        "its own partition committed to its end"
+    );
+    assert_eq!(
+        done.stdout.lines().count() as i64,
+        own_end,
+        "its own partition printed"
+    );
+    assert!(
+        done.stderr.contains(&format!(
+            "stall-in[{held}] (committed nothing, end at start"
+        )) && done
+            .stderr
+            .contains("the group's commits on them stood still for 3s (--available-now-timeout-s)")
+            && done
+                .stderr
+                .contains("Nothing was lost: run again to read them"),
+        "names the partition, the wait and what to do: {}",
+        done.stderr
+    );
 }
 
 #[test]
@@ -523,23 +650,27 @@ p.flush()
 #[test]
 fn a_topic_deleted_while_it_is_read_stops_the_host_with_the_reason_not_a_crash() {
     // The host must finish what it read and stop, saying why (a deleted topic once made
-    // librdkafka 2.12.1 crash with SIGSEGV: RELIABILITY.md).
+    // librdkafka 2.12.1 crash with SIGSEGV: RELIABILITY.md). The topic is deleted at a
+    // random moment while batches of a backlog are in flight.
     let broker = Broker::start();
     broker.create_topic("gone-in", 2);
     broker.create_topic("gone-out", 1);
-    broker.produce("gone-in", &ticks("a", 200));
+    let total = 20_000;
+    broker.produce("gone-in", &crate::kafka::keyed_ticks(total, 0));
+    let input = broker.read_to_end("gone-in");
     let args = crate::kafka::parse_stock_to_kafka_args(
         &broker,
         "gone-in",
         "gone-out",
-        &["--group", "g-gone"],
+        &["--group", "g-gone", "--max-records-per-batch", "10"],
     );
     let host = spawn_host(&args, &[]);
-    let out = broker.read("gone-out", 200, LIMIT);
-    assert_eq!(out.len(), 200, "{}", host.stderr());
-    host.wait_for("the 200 offsets committed", LIMIT, |_| {
-        broker.committed_total("g-gone", "gone-in", 2) == 200
+    host.wait_for("the first outputs", LIMIT, |_| {
+        broker.end_total("gone-out") > 0
     });
+    let (_, mut random) = sluice_tests::seed("the deletion");
+    std::thread::sleep(Duration::from_millis(random() % 1000));
+    let at_deletion = broker.end_total("gone-out");
     broker.delete_topic("gone-in");
     let run = host.wait(LIMIT);
     assert_eq!(
@@ -556,6 +687,44 @@ fn a_topic_deleted_while_it_is_read_stops_the_host_with_the_reason_not_a_crash()
         "names the topic and the fix: {}",
         run.stderr
     );
-    let keys = broker.read_keys("gone-out", 200, LIMIT);
-    assert_eq!(keys.len(), 200, "every record read before is in the output");
+    // What was output is, per input partition, its records from the first on, each once and
+    // exactly as parse_stock makes it: nothing read was skipped or repeated.
+    let out = broker.read_to_end("gone-out");
+    let mut outputs: std::collections::BTreeMap<String, &Record> =
+        out.iter().map(|r| (r.key_str(), r)).collect();
+    assert_eq!(outputs.len(), out.len(), "no record output twice");
+    for partition in 0..2 {
+        let mut ended = None;
+        for r in input.iter().filter(|r| r.partition == Some(partition)) {
+            let at = format!("gone-in[{partition}]@{}", r.offset);
+            match (outputs.remove(&r.key_str()), &ended) {
+                (Some(got), None) => {
+                    let crate::kafka::Fate::Output(want) = crate::kafka::parse_stock_fate(r) else {
+                        panic!("{at} is a tick")
+                    };
+                    assert_eq!(
+                        (&got.value, &got.headers),
+                        (&want.value, &want.headers),
+                        "{at}"
+                    );
+                }
+                (Some(_), Some(gap)) => panic!("{at} was output, but {gap} before it was not"),
+                (None, None) => ended = Some(at),
+                (None, Some(_)) => {}
+            }
+        }
+    }
+    assert!(
+        outputs.is_empty(),
+        "outputs never input: {:?}",
+        outputs.keys()
+    );
+    eprintln!(
+        "{} of {total} output, {at_deletion} of them before the deletion",
+        out.len()
+    );
+    assert!(
+        at_deletion < total as i64,
+        "the deletion came after the backlog was done: a bigger backlog is needed"
+    );
 }

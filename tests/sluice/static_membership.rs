@@ -2,11 +2,10 @@
 //! killed and restarted under load takes its own partitions back and goes on, and the other
 //! members of the group never see a rebalance.
 
-use crate::kafka::{keyed_ticks, parse_stock_to_kafka_args};
+use crate::kafka::{keyed_ticks_in, parse_stock_to_kafka_args};
+use sluice_tests::audit::SteadyLoad;
 use sluice_tests::{Broker, Spawned, seed, spawn_host};
 use std::collections::BTreeSet;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 const LIMIT: Duration = Duration::from_secs(120);
@@ -43,22 +42,20 @@ fn three_static_members_one_killed_and_restarted_takes_its_partitions_back_and_n
     broker.create_topic("sm-out", 1);
     let (seed, mut next) = seed("static membership");
     // A steady load, 100 keyed ticks every 100 ms, until the test has seen what it needs.
-    let stop = Arc::new(AtomicBool::new(false));
-    let load = {
-        let (addr, stop) = (broker.addr.clone(), stop.clone());
-        std::thread::spawn(move || {
-            let broker = Broker::attach(&addr);
-            let mut sent = 0;
-            while !stop.load(Ordering::Relaxed) {
-                broker.produce("sm-in", &keyed_ticks(sent + 100, 0)[sent..]);
-                sent += 100;
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            sent
-        })
-    };
+    let load = SteadyLoad::start(&broker, "sm-in", Duration::from_millis(100), |next| {
+        keyed_ticks_in(next..next + 100, 0)
+    });
     let member = |id: &str| {
-        let flags = ["--group", "sm", "--instance-id", id];
+        // A session longer than the test's deadline: only static membership can give a
+        // restarted member its partitions back in time (a dynamic one waits out the session).
+        let flags = [
+            "--group",
+            "sm",
+            "--instance-id",
+            id,
+            "-X",
+            "session.timeout.ms=300000",
+        ];
         let args = parse_stock_to_kafka_args(&broker, "sm-in", "sm-out", &flags);
         spawn_host(&args, &[("SLUICE_LOG", "info")])
     };
@@ -81,7 +78,7 @@ fn three_static_members_one_killed_and_restarted_takes_its_partitions_back_and_n
     c = member("c");
     c.wait_for(
         "the restarted member owns its partitions and commits past the kill",
-        Duration::from_secs(10),
+        LIMIT,
         |c| {
             c.assigned() == c_owns
                 && committed(&broker, "sm", "sm-in", &c_owns)
@@ -96,10 +93,7 @@ fn three_static_members_one_killed_and_restarted_takes_its_partitions_back_and_n
         restarted.elapsed()
     );
 
-    let sent = {
-        stop.store(true, Ordering::Relaxed);
-        load.join().unwrap()
-    };
+    let sent = load.finish();
     c.wait_for("every record committed", LIMIT, |_| {
         broker.committed_total("sm", "sm-in", 6) == sent as i64
     });

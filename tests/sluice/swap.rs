@@ -2,24 +2,28 @@
 //! (a changed pipeline file with `--watch`, or SIGHUP) with no record lost
 //! or processed twice; a swap that cannot be done leaves the running chain.
 
+use crate::kafka::parse_stock_fate;
+use sluice_tests::audit::{Fate, SteadyLoad};
 use sluice_tests::{Broker, Record, Spawned, priced_ticks, spawn_host, write_atomically};
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(90);
 
-/// `n` stock ticks keyed `{prefix}{i}`, priced `i % 100`.
-fn priced(prefix: &str, n: usize) -> Vec<Record> {
-    priced_ticks(prefix, n, |i| (i % 100).to_string())
+/// Stock ticks `t{i}` for i from `next` to `next + 50`, priced `(37 i mod 100).5`.
+fn priced(next: usize) -> Vec<Record> {
+    let ticks = priced_ticks("t", 50, |i| format!("{}.5", (next + i) * 37 % 100));
+    let renumbered = ticks.into_iter().enumerate().map(|(i, r)| Record {
+        key: Some(format!("t{}", next + i).into_bytes()),
+        ..r
+    });
+    renumbered.collect()
 }
 
-/// The keys of `{prefix}0..n` whose price passes `keep`.
-fn kept(prefix: &str, n: usize, keep: impl Fn(usize) -> bool) -> Vec<String> {
-    (0..n)
-        .filter(|i| keep(i % 100))
-        .map(|i| format!("{prefix}{i}"))
-        .collect()
+/// The price of an input tick.
+fn price(r: &Record) -> f64 {
+    let tick: serde_json::Value = serde_json::from_slice(r.value.as_deref().unwrap()).unwrap();
+    tick["price"].as_f64().unwrap()
 }
 
 fn pipeline_file(path: &Path, filter: &str, output: &str) {
@@ -62,7 +66,7 @@ fn input_rows(progress: &Path) -> u64 {
 }
 
 #[test]
-fn a_changed_pipeline_file_swaps_the_chain_between_batches_and_a_bad_one_is_refused() {
+fn a_changed_pipeline_file_swaps_the_chain_between_batches_under_load_and_a_bad_one_is_refused() {
     let broker = Broker::start();
     broker.create_topic("sw-in", 2);
     broker.create_topic("sw-out", 1);
@@ -79,7 +83,9 @@ fn a_changed_pipeline_file_swaps_the_chain_between_batches_and_a_bad_one_is_refu
             "--sink",
             "kafka",
             "--max-records-per-batch",
-            "50",
+            "20",
+            "--batch-linger-ms",
+            "20",
             "--progress",
             progress.to_str().unwrap(),
             "--metrics-addr",
@@ -87,18 +93,20 @@ fn a_changed_pipeline_file_swaps_the_chain_between_batches_and_a_bad_one_is_refu
         ],
         false,
     );
-    broker.produce("sw-in", &priced("a", 500));
-    run.wait_for("the first 500 records", LIMIT, |_| {
-        input_rows(&progress) >= 500
-    });
+    // Records flow all along: every swap and refusal happens between batches in flight.
+    let load = SteadyLoad::start(&broker, "sw-in", Duration::from_millis(50), priced);
+    let more = |what: &str, n: u64| {
+        let at = input_rows(&progress);
+        run.wait_for(what, LIMIT, |_| input_rows(&progress) >= at + n);
+    };
+    more("the first records", 300);
 
     // The filter changes: the new chain takes over between two batches.
     pipeline_file(&file, "price > 80", "sw-out");
     run.wait_for("the swap", LIMIT, |r| {
         r.stderr().contains("Sluice: reloaded")
     });
-    broker.produce("sw-in", &priced("b", 500));
-    run.wait_for("500 more", LIMIT, |_| input_rows(&progress) >= 1000);
+    more("records through the new chain", 300);
 
     // A filter that does not parse: refused, the running chain goes on.
     pipeline_file(&file, "price >", "sw-out");
@@ -111,8 +119,11 @@ fn a_changed_pipeline_file_swaps_the_chain_between_batches_and_a_bad_one_is_refu
     run.wait_for("the second refusal", LIMIT, |r| {
         r.stderr().matches("reload refused").count() >= 2
     });
-    broker.produce("sw-in", &priced("c", 100));
-    run.wait_for("100 more", LIMIT, |_| input_rows(&progress) >= 1100);
+    more("records after the refusals", 300);
+    let produced = load.finish();
+    run.wait_for("every record committed", LIMIT, |_| {
+        broker.committed_total("g-swap", "sw-in", 2) == produced as i64
+    });
     run.signal("TERM");
     let done = run.wait(LIMIT);
     assert_eq!(done.code, 0, "{}", done.stderr);
@@ -133,19 +144,69 @@ fn a_changed_pipeline_file_swaps_the_chain_between_batches_and_a_bad_one_is_refu
         done.stderr
     );
 
-    let mut expected = kept("a", 500, |p| p > 50);
-    expected.extend(kept("b", 500, |p| p > 80));
-    expected.extend(kept("c", 100, |p| p > 80));
-    let out = broker.read("sw-out", expected.len(), LIMIT);
-    let keys: Vec<String> = out.iter().map(|r| r.key_str()).collect();
-    let unique: BTreeSet<&String> = keys.iter().collect();
-    assert_eq!(unique.len(), keys.len(), "no record twice");
-    assert_eq!(
-        unique,
-        expected.iter().collect(),
-        "each record through the chain of its time"
+    // Each record went through the chain of its time: per partition, the ticks only the
+    // old filter keeps (50 < price <= 80) are output up to the swap and not after it.
+    let input = broker.read_to_end("sw-in");
+    assert_eq!(input.len(), produced);
+    let out = broker.read_to_end("sw-out");
+    let mut outputs = std::collections::BTreeMap::new();
+    for r in &out {
+        assert!(
+            outputs.insert(r.key_str(), r).is_none(),
+            "{} output twice",
+            r.key_str()
+        );
+    }
+    let (mut before, mut after) = (0, 0);
+    for partition in 0..2 {
+        let mut swapped = false;
+        for r in input.iter().filter(|r| r.partition == Some(partition)) {
+            let (old, new) = (price(r) > 50.0, price(r) > 80.0);
+            let got = outputs.remove(&r.key_str());
+            let at = format!(
+                "{}[{partition}]@{} (price {})",
+                r.key_str(),
+                r.offset,
+                price(r)
+            );
+            if let Some(got) = got {
+                let Fate::Output(want) = parse_stock_fate(r) else {
+                    panic!("{at} is a tick")
+                };
+                assert_eq!(
+                    (&got.value, &got.timestamp),
+                    (&want.value, &want.timestamp),
+                    "{at}"
+                );
+                assert!(old, "{at} was output though no chain keeps it");
+                if !new {
+                    assert!(
+                        !swapped,
+                        "{at} went through the old chain after the new one"
+                    );
+                    before += 1;
+                }
+            } else {
+                assert!(!new, "{at} was lost: both chains keep it");
+                if old {
+                    swapped = true;
+                    after += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        outputs.is_empty(),
+        "outputs never input: {:?}",
+        outputs.keys()
     );
-    assert_eq!(broker.committed_total("g-swap", "sw-in", 2), 1100);
+    assert!(
+        before > 0 && after > 0,
+        "the swap came mid-stream: {before} ticks only the old filter keeps were output, {after} were not"
+    );
+    eprintln!(
+        "{produced} records; {before} through the old chain only, {after} filtered by the new"
+    );
 }
 
 #[test]

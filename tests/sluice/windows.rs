@@ -111,15 +111,9 @@ struct Aggregate {
     avg: f64,
 }
 
-/// The last aggregate written for each (window start, ticker) of `topic`
-/// (a window may be written again after a crash; the last one counts).
-fn aggregates(
-    broker: &Broker,
-    topic: &str,
-    expect: usize,
-) -> BTreeMap<(String, String), Aggregate> {
-    let mut out = BTreeMap::new();
-    for r in broker.read(topic, expect, LIMIT) {
+/// Each aggregate written to `topic`, in order, by (window start, ticker).
+fn writes(broker: &Broker, topic: &str, expect: usize) -> Vec<((String, String), Aggregate)> {
+    let rows = broker.read(topic, expect, LIMIT).into_iter().map(|r| {
         let row: Value = serde_json::from_slice(r.value.as_deref().unwrap()).unwrap();
         let key = (
             row["window"]["start"].as_str().unwrap().to_string(),
@@ -129,9 +123,19 @@ fn aggregates(
             count: row["count(1)"].as_i64().unwrap(),
             avg: row["avg(price)"].as_f64().unwrap(),
         };
-        out.insert(key, agg);
-    }
-    out
+        (key, agg)
+    });
+    rows.collect()
+}
+
+/// The last aggregate written for each (window start, ticker) of `topic`
+/// (a window may be written again after a crash; the last one counts).
+fn aggregates(
+    broker: &Broker,
+    topic: &str,
+    expect: usize,
+) -> BTreeMap<(String, String), Aggregate> {
+    writes(broker, topic, expect).into_iter().collect()
 }
 
 /// Produces `n` ticks per call, keyed by ticker, event time half a second
@@ -251,11 +255,13 @@ fn ten_sigkills_while_aggregating_neither_lose_nor_double_count() {
     };
     let crashy = agg("crashy", "kills-agg", &[]);
     let crashy: Vec<&str> = crashy.iter().map(String::as_str).collect();
+    // Each at a random moment up to 1.5 s after the run first commits.
     let killed = kill_repeatedly(
         &crashy,
-        "kills-ticks",
         10,
-        (0x2545_f491_4f6c_dd1d, 300),
+        "the kills",
+        || broker.committed_total("crashy", "kills-ticks", 3),
+        |_| {},
         LIMIT,
     );
     let restored: usize = killed
@@ -293,8 +299,17 @@ fn ten_sigkills_while_aggregating_neither_lose_nor_double_count() {
         "",
         "the crash-free run vs the input"
     );
-    let crashed = aggregates(&broker, "kills-agg", want.len());
-    let written = broker.read("kills-agg", want.len(), LIMIT).len();
+    let written = writes(&broker, "kills-agg", want.len());
+    // Every write, not only the last of each window: one written wrong and again right fails.
+    let wrong: Vec<String> = written
+        .iter()
+        .filter(|(window, agg)| want.get(window).is_some_and(|w| w != agg))
+        .take(10)
+        .map(|(window, agg)| format!("{window:?}: wrote {agg:?}, want {:?}", want[window]))
+        .collect();
+    assert!(wrong.is_empty(), "after 10 SIGKILLs: {wrong:#?}");
+    let crashed: BTreeMap<_, _> = written.iter().cloned().collect();
+    let written = written.len();
     eprintln!(
         "10 kills, {} records, {} windows exact, {} written ({} again after a crash), {restored} restores",
         input.len(),
@@ -534,4 +549,38 @@ fn check_names_the_state_and_its_changelog_topic() {
         "{}",
         run.stderr
     );
+}
+
+#[test]
+fn state_over_what_a_checkpoint_holds_stops_the_pipeline_naming_the_plugin() {
+    // 60,000 tickers in one open window: window_agg's state for the partition grows past the
+    // 900 KiB one changelog record holds (at about 40,000).
+    let broker = Broker::start();
+    broker.create_topic("wide-ticks", 1);
+    let total = 60_000;
+    let records: Vec<Record> = (0..total)
+        .map(|i| {
+            let tick = format!(
+                r#"{{"event_time": "2026-11-25T12:00:00", "ticker": "T{i:06}", "price": 1.5}}"#
+            );
+            Record::new(&format!("k{i}"), tick.as_bytes())
+        })
+        .collect();
+    broker.produce("wide-ticks", &records);
+    let args = windowed(&broker, "wide-ticks", "g-wide", "wide-agg", &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = host_bounded(&args, LIMIT);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "plugin \"window_agg\" keeps 90"
+        ) && run.stderr.contains(
+            "of state for one partition, more than a checkpoint holds (900 KiB); bound its state (fewer groups, a shorter window or watermark delay)"
+        ),
+        "{}",
+        run.stderr
+    );
+    // What was checkpointed is committed; the batch whose state did not fit is not.
+    let committed = broker.committed_total("g-wide", "wide-ticks", 1);
+    assert!(committed < total as i64, "{committed} committed");
 }
