@@ -10,6 +10,7 @@ const GUESTS: &[&str] = &[
     "reads_args",
     "reads_clock",
     "opens_socket",
+    "slow",
     "not_a_plugin",
     "router",
     "old_contract",

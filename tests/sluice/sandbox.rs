@@ -78,22 +78,26 @@ fn output_explosions_and_invalid_outputs_fail_only_their_record() {
 
 #[test]
 fn a_slow_but_correct_plugin_meets_the_deadline_by_smaller_batches_and_loses_nothing() {
-    // Each `slow` record takes a good part of the 100 ms deadline: eight in one call exceed it,
-    // so the batch is split until every call fits.
+    // Each record takes the slow plugin 30 ms of the host's clock, on any machine: eight in
+    // one call (240 ms) exceed the 100 ms deadline, so the batch is split until every call
+    // fits. Unsplit, the calls would trap and the records be rejected.
     let run = host(
         &[
             "test",
             "-p",
-            guest("hostile"),
+            guest("slow"),
+            "--grant",
+            "slow=clocks",
             "--deadline-ms",
             "100",
             "--batch-size",
             "8",
         ],
-        &"slow\n".repeat(8),
+        &(0..8).map(|i| format!("r{i}\n")).collect::<String>(),
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(run.lines(), ["\"slow\""; 8]);
+    let want: Vec<String> = (0..8).map(|i| format!("\"r{i}\"")).collect();
+    assert_eq!(run.lines(), want, "every record, in order");
     assert!(run.errors().is_empty(), "{}", run.stderr);
 }
 

@@ -170,6 +170,7 @@ pub fn guest(name: &str) -> &'static str {
         "reads_args" => env!("GUEST_READS_ARGS"),
         "reads_clock" => env!("GUEST_READS_CLOCK"),
         "opens_socket" => env!("GUEST_OPENS_SOCKET"),
+        "slow" => env!("GUEST_SLOW"),
         "not_a_plugin" => env!("GUEST_NOT_A_PLUGIN"),
         "router" => env!("GUEST_ROUTER"),
         "old_contract" => env!("GUEST_OLD_CONTRACT"),

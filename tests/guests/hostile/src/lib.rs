@@ -1,8 +1,7 @@
 //! Misbehaves on command: the record value says how.
 //! `loop` spins forever, `alloc` allocates until memory runs out, `panic`
 //! panics, `recurse` overflows the stack, `explode` emits a million outputs,
-//! `huge` emits a 1 GiB value, `slow` spins for a while and then passes the
-//! record on (slow but correct), `bad_input` emits an output claiming to
+//! `huge` emits a 1 GiB value, `bad_input` emits an output claiming to
 //! come from an input that does not exist; anything else passes through.
 //! With `--config hostile.init=loop` it spins forever in `init`.
 use sluice_sdk::{Config, Error, Fail, Input, Out, Output, Row, Transform};
@@ -62,10 +61,6 @@ impl Transform for Hostile {
             }
             b"huge" => {
                 out.emit_with(|buf| buf.resize(1 << 30, b'x'));
-            }
-            b"slow" => {
-                black_box(spin(30_000_000));
-                out.keep();
             }
             _ => out.keep(),
         }
