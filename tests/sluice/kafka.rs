@@ -1,8 +1,7 @@
 //! The tutorial's whole flow against a real Kafka (4.4, the run's shared broker):
 //! `host generate` → topic → `host run --plugin parse_stock.wasm` → console.
 
-pub(crate) use sluice_tests::audit::Fate;
-use sluice_tests::audit::Topics;
+use sluice_tests::audit::{Fate, Topics};
 use sluice_tests::{Broker, Record, Run, Spawned, guest, host, host_bounded, spawn_host};
 use std::time::Duration;
 
