@@ -247,3 +247,107 @@ fn a_stateful_chain_is_not_swapped_and_says_to_restart() {
     );
     assert!(!done.stderr.contains("Sluice: reloaded"), "{}", done.stderr);
 }
+
+#[test]
+fn a_plugin_file_replaced_under_load_is_swapped_in_between_batches() {
+    // `-p f.wasm --watch`: f.wasm passes records through unchanged, then is replaced by
+    // parse_stock while records flow; per partition, every record before one offset comes out
+    // as it went in and every one after it as parse_stock's row.
+    let broker = Broker::start();
+    broker.create_topic("swf-in", 2);
+    broker.create_topic("swf-out", 1);
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("f.wasm");
+    let put = |from: &str| {
+        let tmp = plugin.with_extension("tmp");
+        std::fs::copy(from, &tmp).unwrap();
+        std::fs::rename(&tmp, &plugin).unwrap();
+    };
+    put(sluice_tests::guest("hostile"));
+    let args = [
+        "run",
+        "-p",
+        plugin.to_str().unwrap(),
+        "--watch",
+        "--brokers",
+        &broker.addr,
+        "--topic",
+        "swf-in",
+        "--group",
+        "g-swf",
+        "--starting-offsets",
+        "earliest",
+        "--sink",
+        "kafka",
+        "--output-topic",
+        "swf-out",
+        "--max-records-per-batch",
+        "20",
+    ];
+    let run = spawn_host(&args, &[]);
+    // Ticks written with spaces: parse_stock's to_json of them differs from their bytes.
+    let load = SteadyLoad::start(&broker, "swf-in", Duration::from_millis(50), |next| {
+        crate::kafka::keyed_ticks_in(next..next + 50, 0)
+    });
+    let outputs = || broker.end_total("swf-out");
+    run.wait_for("the first outputs", LIMIT, |_| outputs() >= 200);
+    put(&sluice_tests::plugin_file("parse_stock"));
+    run.wait_for("the swap", LIMIT, |r| {
+        r.stderr().contains("Sluice: reloaded")
+    });
+    let at = outputs();
+    run.wait_for("outputs of the new plugin", LIMIT, |_| {
+        outputs() >= at + 200
+    });
+    let produced = load.finish();
+    run.wait_for("every record committed", LIMIT, |_| {
+        broker.committed_total("g-swf", "swf-in", 2) == produced as i64
+    });
+    run.signal("TERM");
+    let done = run.wait(LIMIT);
+    assert_eq!(done.code, 0, "{}", done.stderr);
+
+    let input = broker.read_to_end("swf-in");
+    let mut outputs = std::collections::BTreeMap::new();
+    for r in broker.read_to_end("swf-out") {
+        let key = r.key_str();
+        assert!(
+            outputs.insert(key.clone(), r).is_none(),
+            "{key} output twice"
+        );
+    }
+    let (mut old, mut new) = (0, 0);
+    for partition in 0..2 {
+        let mut swapped = false;
+        for r in input.iter().filter(|r| r.partition == Some(partition)) {
+            let at = format!("{}[{partition}]@{}", r.key_str(), r.offset);
+            let got = outputs
+                .remove(&r.key_str())
+                .unwrap_or_else(|| panic!("{at} is lost"));
+            let Fate::Output(parsed) = parse_stock_fate(r) else {
+                panic!("{at} is a tick")
+            };
+            if got.value == r.value {
+                assert!(
+                    !swapped,
+                    "{at} went through the old plugin after the new one"
+                );
+                old += 1;
+            } else {
+                assert_eq!(got.value, parsed.value, "{at}: neither plugin's output");
+                swapped = true;
+                new += 1;
+            }
+        }
+    }
+    assert!(
+        outputs.is_empty(),
+        "outputs never input: {:?}",
+        outputs.keys()
+    );
+    assert!(
+        old > 0 && new > 0,
+        "{old} through the old plugin, {new} through the new"
+    );
+    eprintln!("{produced} records: {old} through the old plugin, {new} through the new");
+}
