@@ -344,11 +344,17 @@ pub(crate) fn parse_stock_fate(input: &Record) -> Fate {
         return Fate::DeadLetter;
     };
     let text = |name: &str| serde_json::Value::String(tick[name].as_str().unwrap().into());
+    // A double as Java prints it, for the tests' prices (1e-3 <= |price| < 1e7): 7.0, 37.5.
+    let price = tick["price"].as_f64().unwrap();
+    let price = if price.fract() == 0.0 {
+        format!("{price:.1}")
+    } else {
+        price.to_string()
+    };
     let row = format!(
-        r#"{{"event_time":{},"ticker":{},"price":{}}}"#,
+        r#"{{"event_time":{},"ticker":{},"price":{price}}}"#,
         text("event_time"),
         text("ticker"),
-        tick["price"].as_f64().unwrap()
     );
     Fate::Output(Record {
         value: Some(row.into_bytes()),
