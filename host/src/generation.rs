@@ -3,9 +3,9 @@
 //! sink's idempotent producer the sink, delivery failures stop it.
 
 use crate::data::batch::RowValues;
+use crate::kafka::producer::KafkaProducer;
 use crate::offsets::Tracker;
 use crate::plugin::Stage;
-use crate::sink::kafka::KafkaProducer;
 use anyhow::{Result, bail};
 use indicatif::ProgressBar;
 use std::sync::Arc;

@@ -6,10 +6,10 @@
 use super::stop_on_signals;
 use crate::cli::{DEFAULT_UI, DemoArgs, RunFormat};
 use crate::generation::Generation;
+use crate::kafka::producer::KafkaProducer;
 use crate::observe::ObservePlan;
 use crate::pipeline::{Pipeline, Plan, RejectPlan, SinkPlan};
 use crate::plugin::{Stage, World};
-use crate::sink::kafka::KafkaProducer;
 use crate::source::kafka::{SourceConfig, StartingOffsets, Subscription};
 use anyhow::{Context, Result, anyhow};
 use indicatif::ProgressBar;

@@ -5,8 +5,8 @@ use super::load_specs;
 use crate::cli::GenerateArgs;
 use crate::generation::Generation;
 use crate::kafka::ensure_topics;
+use crate::kafka::producer::KafkaProducer;
 use crate::plugin::{Stage, World};
-use crate::sink::kafka::KafkaProducer;
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 

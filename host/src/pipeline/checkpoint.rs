@@ -19,10 +19,10 @@
 //! The topic is compacted (key: input topic and partition), so Kafka keeps
 //! the newest checkpoint of each partition.
 
+use crate::kafka::producer::KafkaProducer;
 use crate::kafka::{Quiet, TIMEOUT, client_config, unreachable};
 use crate::offsets::{Ticket, TopicPartition};
 use crate::plugin::{Clock, Memory};
-use crate::sink::kafka::KafkaProducer;
 use anyhow::{Context, Result, anyhow, bail};
 use rdkafka::admin::{NewTopic, TopicReplication};
 use rdkafka::consumer::{BaseConsumer, Consumer};

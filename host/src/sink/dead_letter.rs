@@ -3,10 +3,10 @@
 //! `sluice.*` headers saying which plugin rejected it, why, and where it
 //! was read.
 
-use super::kafka::{KafkaProducer, TooLarge};
 use crate::data::Batch;
 use crate::data::batch::{bytes, headers, value};
 use crate::data::processed::ChainError;
+use crate::kafka::producer::{KafkaProducer, TooLarge};
 use crate::offsets::{Position, Ticket};
 use anyhow::Result;
 use std::sync::Arc;

@@ -1,6 +1,8 @@
 //! What every Kafka client of the host shares: the client config, quiet
 //! logging, the broker-unreachable error, and checking (or creating) topics.
 
+pub mod producer;
+
 use anyhow::{Context, Result, anyhow, bail};
 use rdkafka::ClientContext;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
